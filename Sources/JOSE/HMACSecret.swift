@@ -8,6 +8,8 @@ final class HMACSecret: @unchecked Sendable {
     let algorithm: JWSAlgorithm
     let bytes: [UInt8]
     private let keyed: OpaquePointer
+    /// Keys this secret's per-thread contexts.
+    private let identity = KeyIdentity.next()
 
     private final class MACAlgorithm: @unchecked Sendable {
         let pointer: OpaquePointer
@@ -58,8 +60,15 @@ final class HMACSecret: @unchecked Sendable {
 
     /// The MAC of `message`, written into `output` (at least 64 bytes); returns its length or 0.
     private func mac(_ message: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        guard let ctx = EVP_MAC_CTX_dup(keyed) else { return 0 }
-        defer { EVP_MAC_CTX_free(ctx) }
+        let keyed = self.keyed
+        let prepared = ThreadContexts.current.context(
+            for: identity, make: { EVP_MAC_CTX_dup(keyed) }, free: { EVP_MAC_CTX_free($0) }
+        )
+        // Re-initialising with no key restarts the MAC with the key it already holds.
+        guard let ctx = prepared, EVP_MAC_init(ctx, nil, 0, nil) == 1 else {
+            OpenSSL.clearErrors()
+            return 0
+        }
         var length = 0
         guard EVP_MAC_update(ctx, message.assumingMemoryBound(to: UInt8.self).baseAddress, message.count) == 1,
             EVP_MAC_final(ctx, output.baseAddress, &length, output.count) == 1

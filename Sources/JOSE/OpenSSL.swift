@@ -55,13 +55,23 @@ enum OpenSSL {
     /// One-shot digest of `data` with a pre-fetched `md`.
     static func hash(_ data: UnsafeRawBufferPointer, md: OpaquePointer) throws(JOSEError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let ok = out.withUnsafeMutableBufferPointer { buffer in
-            EVP_Digest(data.baseAddress, data.count, buffer.baseAddress, &length, md, nil)
-        }
-        guard ok == 1 else { throw error(.cryptoFailure, "digest failed") }
-        out.removeLast(out.count - Int(length))
+        let length = out.withUnsafeMutableBufferPointer { hash(data, md: md, into: $0) }
+        guard length > 0 else { throw error(.cryptoFailure, "digest failed") }
+        out.removeLast(out.count - length)
         return out
+    }
+
+    /// Digests `data` into `output` (at least `EVP_MAX_MD_SIZE` bytes) and returns the length, 0 on failure.
+    static func hash(_ data: UnsafeRawBufferPointer, md: OpaquePointer, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        guard let ctx = ThreadContexts.current.digestContext else { return 0 }
+        var length: UInt32 = 0
+        guard EVP_DigestInit_ex(ctx, md, nil) == 1, EVP_DigestUpdate(ctx, data.baseAddress, data.count) == 1,
+            EVP_DigestFinal_ex(ctx, output.baseAddress, &length) == 1
+        else {
+            clearErrors()
+            return 0
+        }
+        return Int(length)
     }
 
     /// SHA-256 of `bytes`, for thumbprints and cache keys.

@@ -8,8 +8,11 @@ final class PKey: @unchecked Sendable {
     let pointer: OpaquePointer
     let algorithm: JWSAlgorithm
     let isPrivate: Bool
-    /// An `EVP_PKEY_CTX` initialised for verification with padding and digest set (not EdDSA).
+    /// An `EVP_PKEY_CTX` initialised for verification with padding and digest set (not EdDSA); each
+    /// thread verifies with its own copy from ``ThreadContexts``.
     private let verifyTemplate: OpaquePointer?
+    /// Keys this object's per-thread contexts.
+    private let identity = KeyIdentity.next()
 
     /// Takes ownership of `pointer` (freed on failure too) after checking it fits `algorithm`.
     init(taking pointer: OpaquePointer, algorithm: JWSAlgorithm, isPrivate: Bool) throws(JOSEError) {
@@ -118,17 +121,18 @@ final class PKey: @unchecked Sendable {
         guard let verifyTemplate, let md = OpenSSL.digest(for: algorithm) else {
             return verifyEdDSA(signature: signature, message: message)
         }
-        guard let digest = try? OpenSSL.hash(message, md: md) else { return false }
-        guard let ctx = EVP_PKEY_CTX_dup(verifyTemplate) else {
+        let prepared = ThreadContexts.current.context(
+            for: identity, make: { EVP_PKEY_CTX_dup(verifyTemplate) }, free: { EVP_PKEY_CTX_free($0) }
+        )
+        guard let ctx = prepared else {
             OpenSSL.clearErrors()
             return false
         }
-        defer { EVP_PKEY_CTX_free(ctx) }
-        let result = digest.withUnsafeBufferPointer { digestBuffer in
-            EVP_PKEY_verify(
-                ctx,
-                signature.assumingMemoryBound(to: UInt8.self).baseAddress, signature.count,
-                digestBuffer.baseAddress, digestBuffer.count
+        let result = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(EVP_MAX_MD_SIZE)) { digest in
+            let length = OpenSSL.hash(message, md: md, into: digest)
+            guard length > 0 else { return Int32(0) }
+            return EVP_PKEY_verify(
+                ctx, signature.assumingMemoryBound(to: UInt8.self).baseAddress, signature.count, digest.baseAddress, length
             )
         }
         if result != 1 { OpenSSL.clearErrors() }

@@ -1,0 +1,239 @@
+import JOSE
+
+/// The operators' configuration: listeners, TLS, issuers and keys, upstreams, limits, logging.
+///
+/// A plain value: ``GatewayConfigurationLoader`` builds it from YAML, tests and the demo build it in code.
+/// Durations are in seconds, sizes in bytes.
+public struct GatewayConfiguration: Sendable {
+    public var listeners: [Listener]
+    public var admin: AdminListener?
+    public var issuers: [Issuer]
+    public var upstreams: [String: Upstream]
+    public var limits: Limits
+    /// The policy directory.
+    public var policyDirectory: String
+    public var identity: Identity
+    public var tokenCache: TokenCache
+    public var logging: Logging
+
+    public init(
+        listeners: [Listener], admin: AdminListener? = AdminListener(), issuers: [Issuer],
+        upstreams: [String: Upstream], limits: Limits = Limits(), policyDirectory: String,
+        identity: Identity = Identity(), tokenCache: TokenCache = TokenCache(), logging: Logging = Logging()
+    ) {
+        self.listeners = listeners
+        self.admin = admin
+        self.issuers = issuers
+        self.upstreams = upstreams
+        self.limits = limits
+        self.policyDirectory = policyDirectory
+        self.identity = identity
+        self.tokenCache = tokenCache
+        self.logging = logging
+    }
+
+    /// One HTTPS listener.
+    public struct Listener: Sendable {
+        public var address: String
+        /// 0 lets the system choose (tests).
+        public var port: Int
+        public var tls: TLS
+        public var http2: Bool
+
+        public init(address: String = "0.0.0.0", port: Int, tls: TLS, http2: Bool = true) {
+            self.address = address
+            self.port = port
+            self.tls = tls
+            self.http2 = http2
+        }
+    }
+
+    public struct TLS: Sendable {
+        /// PEM file with the server certificate first, then intermediates.
+        public var certificateChainFile: String
+        public var privateKeyFile: String
+        public var minimumVersion: Version
+
+        public enum Version: String, Sendable, CaseIterable {
+            case tls12 = "1.2"
+            case tls13 = "1.3"
+        }
+
+        public init(certificateChainFile: String, privateKeyFile: String, minimumVersion: Version = .tls12) {
+            self.certificateChainFile = certificateChainFile
+            self.privateKeyFile = privateKeyFile
+            self.minimumVersion = minimumVersion
+        }
+    }
+
+    /// Plain-HTTP admin listener for `/metrics`, `/healthz`, `/readyz`; loopback by default.
+    public struct AdminListener: Sendable {
+        public var address: String
+        public var port: Int
+
+        public init(address: String = "127.0.0.1", port: Int = 9901) {
+            self.address = address
+            self.port = port
+        }
+    }
+
+    /// A token issuer and the keys that verify its tokens.
+    public struct Issuer: Sendable {
+        /// The exact `iss` value.
+        public var issuer: String
+        /// Accepted `aud` values; empty means `aud` is not checked.
+        public var audiences: [String]
+        public var keys: [KeySource]
+        public var leeway: Double
+        public var maxLifetime: Double?
+        public var requiredClaims: [String]
+
+        public init(
+            issuer: String, audiences: [String] = [], keys: [KeySource], leeway: Double = 60,
+            maxLifetime: Double? = nil, requiredClaims: [String] = []
+        ) {
+            self.issuer = issuer
+            self.audiences = audiences
+            self.keys = keys
+            self.leeway = leeway
+            self.maxLifetime = maxLifetime
+            self.requiredClaims = requiredClaims
+        }
+    }
+
+    /// A key file, as keytool takes it: PEM, JWK or JWKS.
+    public struct KeySource: Sendable {
+        public var file: String
+        /// Required for PEM files; optional for JWK/JWKS (their `alg` binds each key).
+        public var algorithm: JWSAlgorithm?
+        public var keyID: String?
+
+        public init(file: String, algorithm: JWSAlgorithm? = nil, keyID: String? = nil) {
+            self.file = file
+            self.algorithm = algorithm
+            self.keyID = keyID
+        }
+    }
+
+    /// A named internal service and the instances that serve it.
+    public struct Upstream: Sendable {
+        public var targets: [Target]
+        public var balancing: Balancing
+        public var connectTimeout: Double
+        /// From the request's last byte to the response head.
+        public var responseTimeout: Double
+        /// How long a pooled keep-alive connection may stay unused.
+        public var idleTimeout: Double
+        /// Connections per target per event loop.
+        public var maxConnections: Int
+        /// How long a target that refused a connection is skipped.
+        public var unhealthyCooldown: Double
+
+        public enum Balancing: String, Sendable, CaseIterable {
+            case roundRobin = "round_robin"
+            case leastRequests = "least_requests"
+        }
+
+        public init(
+            targets: [Target], balancing: Balancing = .roundRobin, connectTimeout: Double = 2,
+            responseTimeout: Double = 30, idleTimeout: Double = 60, maxConnections: Int = 256,
+            unhealthyCooldown: Double = 5
+        ) {
+            self.targets = targets
+            self.balancing = balancing
+            self.connectTimeout = connectTimeout
+            self.responseTimeout = responseTimeout
+            self.idleTimeout = idleTimeout
+            self.maxConnections = maxConnections
+            self.unhealthyCooldown = unhealthyCooldown
+        }
+    }
+
+    /// `http://host:port` of one upstream instance.
+    public struct Target: Sendable, Hashable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// Parses `http://host:port` (IPv6 in brackets); `nil` for anything else.
+        public init?(url: String) {
+            guard url.hasPrefix("http://") else { return nil }
+            var rest = url.dropFirst("http://".count)
+            if rest.hasSuffix("/") { rest = rest.dropLast() }
+            let host: Substring
+            let portText: Substring
+            if rest.hasPrefix("[") {
+                guard let close = rest.firstIndex(of: "]") else { return nil }
+                host = rest[rest.index(after: rest.startIndex)..<close]
+                let after = rest[rest.index(after: close)...]
+                guard after.hasPrefix(":") else { return nil }
+                portText = after.dropFirst()
+            } else {
+                guard let colon = rest.lastIndex(of: ":") else { return nil }
+                host = rest[..<colon]
+                portText = rest[rest.index(after: colon)...]
+            }
+            guard !host.isEmpty, !host.contains("/"), !host.contains("@"),
+                let port = Int(portText), (1...65535).contains(port)
+            else { return nil }
+            self.host = String(host)
+            self.port = port
+        }
+
+        public var description: String {
+            host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+        }
+    }
+
+    /// Limits on what a client may send, with safe defaults.
+    public struct Limits: Sendable {
+        public var maxHeaderBytes: Int = 16 * 1024
+        public var maxHeaderCount: Int = 100
+        public var maxURIBytes: Int = 8 * 1024
+        public var maxBodyBytes: Int = 10 * 1024 * 1024
+        /// From a connection's first byte (or its previous response) to a complete request head.
+        public var headerReadTimeout: Double = 10
+        /// A keep-alive connection with no traffic is closed after this.
+        public var idleTimeout: Double = 60
+        /// Longest pause between two reads of a request body.
+        public var bodyReadTimeout: Double = 30
+        public var maxConnections: Int = 10_000
+        public var http2MaxConcurrentStreams: Int = 100
+        /// How long SIGTERM waits for in-flight requests.
+        public var drainTimeout: Double = 30
+
+        public init() {}
+    }
+
+    /// Which client headers are identity claims and must never reach an upstream from a client.
+    public struct Identity: Sendable {
+        /// Header name prefixes stripped from every request, in any case, with `_`/`.` for `-`.
+        public var stripPrefixes: [String] = ["X-User-", "X-Auth-Request-", "X-Token-"]
+        /// Exact header names stripped as well.
+        public var stripHeaders: [String] = ["X-Forwarded-User", "X-Remote-User", "Remote-User", "X-Authenticated-User"]
+        /// The realm in `WWW-Authenticate`.
+        public var realm: String = "auth-gateway"
+
+        public init() {}
+    }
+
+    /// The verified-token cache, per event loop.
+    public struct TokenCache: Sendable {
+        public var enabled: Bool = true
+        public var maxEntries: Int = 10_000
+
+        public init() {}
+    }
+
+    public struct Logging: Sendable {
+        public var level: String = "info"
+        /// `stdout`, `off`, or a file path.
+        public var accessLog: String = "stdout"
+
+        public init() {}
+    }
+}

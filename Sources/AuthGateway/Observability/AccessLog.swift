@@ -1,0 +1,103 @@
+import Foundation
+import NIOCore
+
+/// The JSON access log: one line per request, written by each event loop from its own buffer.
+///
+/// Lines are batched per loop and written every 100 ms (or at 64 KiB), so a request costs an append to
+/// a loop-local buffer, never a lock or a system call. Fields: time, request id, client, method,
+/// canonical path, route, decision, reason, subject, status, upstream, duration, bytes. Never a token.
+public struct AccessLog: GatewayObserver {
+    let descriptor: Int32
+
+    /// `stdout`, or a file path (appended, created 0640).
+    public init(destination: String) throws {
+        if destination == "stdout" {
+            descriptor = STDOUT_FILENO
+        } else {
+            let fd = open(destination, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+            guard fd >= 0 else {
+                throw GatewayConfigurationError(problems: ["\(destination): cannot open the access log for appending"])
+            }
+            descriptor = fd
+        }
+    }
+
+    public func makeLoopObserver(for eventLoop: EventLoop) -> LoopObserver {
+        Buffer(descriptor: descriptor, eventLoop: eventLoop)
+    }
+
+    final class Buffer: LoopObserver {
+        private let descriptor: Int32
+        private let eventLoop: EventLoop
+        private var bytes: [UInt8] = []
+        private var flushScheduled = false
+
+        init(descriptor: Int32, eventLoop: EventLoop) {
+            self.descriptor = descriptor
+            self.eventLoop = eventLoop
+            bytes.reserveCapacity(64 * 1024)
+        }
+
+        func requestFinished(_ record: RequestRecord) {
+            bytes += AccessLog.line(for: record).utf8
+            if bytes.count >= 64 * 1024 {
+                flush()
+            } else if !flushScheduled {
+                flushScheduled = true
+                eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [weak self] in self?.flush() }
+            }
+        }
+
+        private func flush() {
+            flushScheduled = false
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+                if written <= 0 { break }
+                offset += written
+            }
+            bytes.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// The JSON line for one request.
+    static func line(for record: RequestRecord) -> String {
+        let fields: [(String, String)] = [
+            ("time", quoted(timestamp(record.startedAt))), ("request_id", quoted(record.requestID)),
+            ("client", quoted(record.clientAddress)), ("protocol", quoted(record.protocolName)),
+            ("method", quoted(record.method)), ("path", quoted(record.path)),
+            ("route", record.route.map(quoted) ?? "null"), ("decision", quoted(record.decision)),
+            ("reason", record.reason.map(quoted) ?? "null"), ("subject", record.subject.map(quoted) ?? "null"),
+            ("status", String(record.status)), ("upstream", record.upstreamTarget.map(quoted) ?? "null"),
+            ("duration_ms", String(format: "%.3f", record.duration * 1000)),
+            ("bytes_in", String(record.bytesIn)), ("bytes_out", String(record.bytesOut)),
+        ]
+        return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n"
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// RFC 3339 UTC with milliseconds.
+    static func timestamp(_ seconds: Double) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        let millis = Int((seconds - Double(time)) * 1000)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec, millis)
+    }
+}

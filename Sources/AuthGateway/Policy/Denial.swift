@@ -1,0 +1,55 @@
+/// Why and how a request is refused: the status to answer, a stable reason code, what failed,
+/// and the `WWW-Authenticate` challenge to send.
+public struct Denial: Sendable, CustomStringConvertible {
+    /// What exactly failed.
+    public enum Cause: Sendable {
+        /// A requirement clause did not hold (or could not be decided).
+        case clause(Requirement)
+        /// The route restricts issuers; the token's `iss` (if it was a string) is not accepted.
+        case issuer(String?)
+        /// The claim behind this identity header cannot be sent safely.
+        case identityHeader(String)
+        /// The request target was rejected before routing.
+        case path(PathRejection)
+        /// The token was rejected by the verifier; the text is its reason code.
+        case token(String)
+    }
+
+    /// The matched route, or `nil` for `no_route` and `bad_path`.
+    public let route: Route?
+    /// 400, 401, 403 or 404.
+    public let status: Int
+    public let reason: DenyReason
+    public let cause: Cause?
+    /// The challenge for `WWW-Authenticate`, for 401 and 403 answers.
+    public let challenge: BearerChallenge?
+
+    public init(route: Route?, status: Int, reason: DenyReason, cause: Cause?, challenge: BearerChallenge?) {
+        self.route = route
+        self.status = status
+        self.reason = reason
+        self.cause = cause
+        self.challenge = challenge
+    }
+
+    /// The clause that failed, if a requirement is what denied the request.
+    public var failedClause: Requirement? {
+        if case .clause(let clause)? = cause { return clause }
+        return nil
+    }
+
+    /// A one-line explanation for logs and `explain`: never contains a token or a secret.
+    public var description: String {
+        var text = "deny \(status) \(reason)"
+        if let route { text += " (route \(route.name))" }
+        switch cause {
+        case .clause(let clause)?: text += ": \(clause) at \(clause.location)"
+        case .issuer(let issuer)?: text += ": issuer \(issuer.map(JSONText.quote) ?? "missing") is not accepted"
+        case .identityHeader(let name)?: text += ": the claim for \(name) cannot be sent as a header"
+        case .path(let rejection)?: text += ": \(rejection)"
+        case .token(let code)?: text += ": \(code)"
+        case nil: break
+        }
+        return text
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Yams
+
+/// One parsed YAML file, kept together with its parser so anchors stay visible (policies reject them).
+///
+/// Syntax errors and duplicate keys (Yams rejects those while composing) become diagnostics.
+struct YAMLDocument {
+    let file: String
+    let root: Node?
+    /// Holds the anchors that `Node.anchor` refers to weakly.
+    private let parser: Parser?
+
+    /// Parses `text`; on failure `root` is nil and the problem is appended to `diagnostics`.
+    init(file: String, text: String, diagnostics: inout [PolicyDiagnostic]) {
+        self.file = file
+        var parser: Parser?
+        var root: Node?
+        do {
+            parser = try Parser(yaml: text)
+            root = try parser?.singleRoot()
+        } catch let error as YamlError {
+            root = nil
+            diagnostics.append(Self.diagnostic(for: error, file: file))
+        } catch {
+            root = nil
+            diagnostics.append(PolicyDiagnostic(
+                .error, at: SourceLocation(file: file, line: 1, column: 1), "cannot parse YAML: \(error)"))
+        }
+        self.parser = parser
+        self.root = root
+    }
+
+    /// Runs `body` while the parser (and so every anchor) is alive.
+    func withRoot<Result>(_ body: (Node?) -> Result) -> Result {
+        withExtendedLifetime(parser) { body(root) }
+    }
+
+    private static func diagnostic(for error: YamlError, file: String) -> PolicyDiagnostic {
+        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
+        let start = SourceLocation(file: file, line: 1, column: 1)
+        switch error {
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "`\($0)`" }.joined(separator: ", ")
+            return PolicyDiagnostic(
+                .error, at: at(context.mark), "duplicate key \(keys) in a mapping",
+                hint: "a key may appear once per mapping; YAML would otherwise keep only one of the values")
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let while_ = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            return PolicyDiagnostic(.error, at: at(mark), "YAML syntax error: \(problem)\(while_)")
+        case .reader(let problem, _, _, _):
+            return PolicyDiagnostic(.error, at: start, "cannot read the file as UTF-8 YAML: \(problem)")
+        default:
+            return PolicyDiagnostic(.error, at: start, "cannot parse YAML: \(error)")
+        }
+    }
+}

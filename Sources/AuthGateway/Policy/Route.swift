@@ -1,0 +1,64 @@
+/// One compiled route: what it matches, where it sends the request, and what it requires.
+/// Immutable and shared by reference, so handing one to a decision costs a retain.
+public final class Route: Sendable, CustomStringConvertible {
+    /// Who may use a route.
+    public enum Access: Sendable {
+        /// `auth: public`: no token needed, no identity headers sent.
+        case `public`
+        /// A verified token, from one of `issuers` when the route restricts them, meeting `requirement`
+        /// when there is one.
+        case token(issuers: [String]?, requirement: Requirement?)
+    }
+
+    /// The route's name, unique across all policy files; appears in logs, metrics and decisions.
+    public let name: String
+    public let methods: HTTPMethodSet
+    /// The host the route is limited to (lower-case, no port), or `nil` for every host.
+    public let host: String?
+    public let pattern: PathPattern
+    /// The upstream name from the gateway configuration.
+    public let upstream: String
+    public let access: Access
+    /// The identity headers sent with an allowed request, in order.
+    public let identityHeaders: [IdentityHeaderRule]
+    /// Whether the client's `Authorization` header is forwarded upstream (default: stripped).
+    public let forwardsAuthorization: Bool
+    /// Where the route is written.
+    public let location: SourceLocation
+    /// The scopes a 403 challenge names: every scope in the requirement outside a `not`.
+    public let challengeScopes: [String]
+
+    public init(
+        name: String, methods: HTTPMethodSet, host: String?, pattern: PathPattern, upstream: String,
+        access: Access, identityHeaders: [IdentityHeaderRule], forwardsAuthorization: Bool,
+        location: SourceLocation
+    ) {
+        self.name = name
+        self.methods = methods
+        self.host = host.map(HostName.normalize)
+        self.pattern = pattern
+        self.upstream = upstream
+        self.access = access
+        self.identityHeaders = identityHeaders
+        self.forwardsAuthorization = forwardsAuthorization
+        self.location = location
+        if case .token(_, let requirement?) = access {
+            var scopes: [String] = []
+            for scope in requirement.namedScopes where !scopes.contains(scope) { scopes.append(scope) }
+            challengeScopes = scopes
+        } else {
+            challengeScopes = []
+        }
+    }
+
+    /// True for `auth: public`.
+    public var isPublic: Bool {
+        if case .public = access { return true }
+        return false
+    }
+
+    /// `name (METHODS [host]pattern → upstream)`.
+    public var description: String {
+        "\(name) (\(methods) \(host ?? "")\(pattern) → \(upstream))"
+    }
+}

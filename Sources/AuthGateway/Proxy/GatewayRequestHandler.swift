@@ -1,0 +1,416 @@
+import NIOCore
+import NIOHTTP1
+
+/// Serves requests of one HTTP/1.1 connection (behind NIO's pipelining handler, one at a time) or one
+/// HTTP/2 stream: admission, then either the gateway's own answer or a proxied exchange.
+///
+/// Thin by design: decisions come from ``RequestAdmission``; this type moves bytes, applies
+/// backpressure both ways and maps upstream failures to answers. Confined to its event loop.
+final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        /// Answered by the gateway; the rest of the request body is dropped.
+        case discarding
+        case proxying(ProxyExchange)
+        case closed
+    }
+
+    private let loop: LoopContext
+    private let client: ClientConnection
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    private var heldRead = false
+    /// Close once the current response is written (framing doubt, `Connection: close`, unread body).
+    private var closeAfterResponse = false
+
+    init(loop: LoopContext, client: ClientConnection) {
+        self.loop = loop
+        self.client = client
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Client → gateway
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): receiveHead(head)
+        case .body(let buffer): receiveBody(buffer)
+        case .end: receiveEnd()
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state, exchange.headSent {
+            exchange.connection?.channel.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    private func receiveHead(_ head: HTTPRequestHead) {
+        guard case .idle = state else { return }
+        let requestID = loop.nextRequestID()
+        let now = loop.now()
+        closeAfterResponse = !head.isKeepAlive
+        let admission = RequestAdmission(snapshot: loop.snapshot, authenticator: loop.authenticator)
+        let exchange = ProxyExchange(clientHead: head, requestID: requestID, startedAt: now)
+        switch admission.admit(head, client: client, requestID: requestID, now: now) {
+        case .answer(let response, let outcome):
+            exchange.outcome = outcome
+            // A request body that would follow is not read: close after answering rather than drain it.
+            let bodyFollows = head.headers.contains(name: "content-length") || head.headers.contains(name: "transfer-encoding")
+            closeAfterResponse = closeAfterResponse || response.close || (bodyFollows && !client.isHTTP2)
+            state = .discarding
+            answer(response, exchange: exchange)
+        case .forward(let request):
+            exchange.request = request
+            exchange.outcome = request.outcome
+            state = .proxying(exchange)
+            if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+                context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            }
+            acquireConnection(for: exchange)
+        }
+    }
+
+    private func receiveBody(_ buffer: ByteBuffer) {
+        guard case .proxying(let exchange) = state, !exchange.finished else { return }
+        exchange.bytesIn += buffer.readableBytes
+        if exchange.bytesIn > loop.snapshot.configuration.limits.maxBodyBytes {
+            abort(exchange, answer: GatewayResponse(status: .payloadTooLarge, code: "body_too_large", close: true))
+            return
+        }
+        if exchange.headSent {
+            exchange.connection?.write(.body(.byteBuffer(buffer)), flush: false)
+        } else {
+            exchange.pending.append(.body(.byteBuffer(buffer)))
+            sendHeadIfReady(exchange)
+        }
+    }
+
+    private func receiveEnd() {
+        switch state {
+        case .discarding:
+            finishAnsweredRequest()
+        case .proxying(let exchange):
+            exchange.requestEnded = true
+            guard !exchange.finished else {
+                finishProxiedRequest(exchange)
+                return
+            }
+            if exchange.headSent {
+                exchange.connection?.write(.end(nil), flush: true)
+                startResponseTimer(exchange)
+            } else {
+                exchange.pending.append(.end(nil))
+                sendHeadIfReady(exchange)
+            }
+        case .idle, .closed:
+            break
+        }
+    }
+
+    // MARK: Upstream
+
+    private func acquireConnection(for exchange: ProxyExchange) {
+        guard let request = exchange.request, let upstream = loop.snapshot.configuration.upstreams[request.upstream] else {
+            fail(exchange, .unavailable)
+            return
+        }
+        guard let target = loop.pool.pickTarget(request.upstream, upstream, excluding: exchange.triedTargets) else {
+            fail(exchange, exchange.triedTargets.isEmpty ? .unavailable : .connectFailed)
+            return
+        }
+        exchange.triedTargets.append(target)
+        loop.pool.connection(to: target, upstream) { [weak self] result in
+            guard let self, case .proxying(let current) = self.state, current === exchange else {
+                if case .success(let connection) = result {
+                    self?.loop.pool.release(connection, reusable: true, idleTimeout: upstream.idleTimeout)
+                }
+                return
+            }
+            switch result {
+            case .success(let connection):
+                exchange.connection = connection
+                connection.handler.exchange = self
+                self.sendHeadIfReady(exchange)
+            case .failure(.connectFailed):
+                self.acquireConnection(for: exchange)
+            case .failure(let failure):
+                self.fail(exchange, failure)
+            }
+        }
+    }
+
+    /// Sends the head once connected and once the body framing is known: an HTTP/2 request without
+    /// `content-length` has a body only if DATA follows the HEADERS.
+    private func sendHeadIfReady(_ exchange: ProxyExchange) {
+        guard !exchange.headSent, let connection = exchange.connection, var head = exchange.request?.head else { return }
+        if client.isHTTP2, exchange.request?.framing == .streamed {
+            guard let first = exchange.pending.first else { return }
+            if case .end = first { head.headers.remove(name: "transfer-encoding") }
+        }
+        exchange.headSent = true
+        connection.write(.head(head), flush: false)
+        for part in exchange.pending {
+            connection.write(part, flush: false)
+        }
+        exchange.pending.removeAll()
+        connection.channel.flush()
+        if exchange.requestEnded { startResponseTimer(exchange) }
+        if heldRead, connection.channel.isWritable {
+            heldRead = false
+            context?.read()
+        }
+    }
+
+    private func startResponseTimer(_ exchange: ProxyExchange) {
+        guard exchange.timer == nil, !exchange.responseStarted,
+            let name = exchange.request?.upstream, let upstream = loop.snapshot.configuration.upstreams[name]
+        else { return }
+        exchange.timer = loop.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(upstream.responseTimeout * 1000))) {
+            [weak self] in
+            guard let self, case .proxying(let current) = self.state, current === exchange else { return }
+            exchange.connection?.close()
+            self.upstreamFailed(.timeout)
+        }
+    }
+
+    func upstreamResponseHead(_ head: HTTPResponseHead) {
+        guard case .proxying(let exchange) = state else { return }
+        exchange.timer?.cancel()
+        exchange.timer = nil
+        exchange.responseStarted = true
+        exchange.status = Int(head.status.code)
+        exchange.upstreamKeepAlive = head.isKeepAlive
+        let version = exchange.clientHead.version
+        var response = HTTPResponseHead(version: version, status: head.status, headers: ResponseHeaderFilter.clientHeaders(from: head.headers))
+        if closeAfterResponse && version.major < 2 { response.headers.replaceOrAdd(name: "connection", value: "close") }
+        context?.write(wrapOutboundOut(.head(response)), promise: nil)
+    }
+
+    func upstreamResponseBody(_ buffer: ByteBuffer) {
+        guard case .proxying(let exchange) = state else { return }
+        exchange.bytesOut += buffer.readableBytes
+        context?.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    }
+
+    func upstreamResponseEnd(_ trailers: HTTPHeaders?) {
+        guard case .proxying(let exchange) = state else { return }
+        exchange.finished = true
+        releaseConnection(exchange, reusable: exchange.requestEnded && exchange.upstreamKeepAlive)
+        if !exchange.requestEnded { closeAfterResponse = true }
+        writeEnd()
+        finishProxiedRequest(exchange)
+    }
+
+    func upstreamFailed(_ failure: UpstreamFailure) {
+        guard case .proxying(let exchange) = state, !exchange.finished else { return }
+        fail(exchange, failure)
+    }
+
+    func upstreamWritabilityChanged(_ isWritable: Bool) {
+        guard isWritable, heldRead else { return }
+        heldRead = false
+        context?.read()
+    }
+
+    var clientIsWritable: Bool {
+        context?.channel.isWritable ?? false
+    }
+
+    /// The exchange cannot complete: answer if nothing was sent yet, otherwise cut the connection.
+    private func fail(_ exchange: ProxyExchange, _ failure: UpstreamFailure) {
+        exchange.timer?.cancel()
+        exchange.timer = nil
+        exchange.failure = failure
+        loop.pool.recordFailure(failure, target: exchange.connection?.target)
+        releaseConnection(exchange, reusable: false)
+        exchange.finished = true
+        if exchange.responseStarted {
+            closeAfterResponse = true
+            context?.close(promise: nil)
+            finishProxiedRequest(exchange)
+            return
+        }
+        if !exchange.requestEnded { closeAfterResponse = true }
+        answer(GatewayResponse.upstream(failure), exchange: exchange)
+        finishProxiedRequest(exchange)
+    }
+
+    private func abort(_ exchange: ProxyExchange, answer response: GatewayResponse) {
+        exchange.timer?.cancel()
+        releaseConnection(exchange, reusable: false)
+        exchange.finished = true
+        closeAfterResponse = true
+        if exchange.responseStarted {
+            context?.close(promise: nil)
+        } else {
+            exchange.outcome.reason = response.code
+            answer(response, exchange: exchange)
+        }
+        finishProxiedRequest(exchange)
+    }
+
+    private func releaseConnection(_ exchange: ProxyExchange, reusable: Bool) {
+        guard let connection = exchange.connection else { return }
+        exchange.upstreamTarget = connection.target.description
+        exchange.connection = nil
+        let idleTimeout = exchange.request.flatMap { loop.snapshot.configuration.upstreams[$0.upstream]?.idleTimeout } ?? 60
+        loop.pool.release(connection, reusable: reusable, idleTimeout: idleTimeout)
+    }
+
+    // MARK: Answers and completion
+
+    private func answer(_ response: GatewayResponse, exchange: ProxyExchange) {
+        closeAfterResponse = closeAfterResponse || response.close
+        let rendered = GatewayResponse(status: response.status, code: response.code, challenge: response.challenge, close: closeAfterResponse)
+        let (head, body) = rendered.render(requestID: exchange.requestID.text, version: exchange.clientHead.version)
+        exchange.status = Int(response.status.code)
+        exchange.bytesOut = body.readableBytes
+        context?.write(wrapOutboundOut(.head(head)), promise: nil)
+        context?.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        if case .discarding = state { report(exchange) }
+        writeEnd()
+    }
+
+    /// Writes the response end; closes afterwards when the connection cannot be reused.
+    private func writeEnd() {
+        guard let context else { return }
+        if closeAfterResponse {
+            let closing = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                closing.close(promise: nil)
+            }
+            state = .closed
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+
+    private func finishAnsweredRequest() {
+        if case .discarding = state { state = .idle }
+    }
+
+    private func finishProxiedRequest(_ exchange: ProxyExchange) {
+        guard !exchange.reported else { return }
+        report(exchange)
+        if case .proxying(let current) = state, current === exchange, exchange.requestEnded {
+            state = .idle
+        }
+    }
+
+    private func report(_ exchange: ProxyExchange) {
+        guard !exchange.reported else { return }
+        exchange.reported = true
+        let head = exchange.clientHead
+        let outcome = exchange.outcome
+        loop.observer.requestFinished(RequestRecord(
+            requestID: exchange.requestID.text, clientAddress: client.address, method: head.method.rawValue,
+            path: outcome.path ?? "-", route: outcome.route, decision: exchange.failure == nil ? outcome.decision : "error",
+            reason: exchange.failure?.label ?? outcome.reason, subject: outcome.subject, status: exchange.status,
+            upstreamTarget: exchange.upstreamTarget, startedAt: exchange.startedAt,
+            duration: loop.now() - exchange.startedAt, bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
+            protocolName: client.isHTTP2 ? "HTTP/2" : "HTTP/\(head.version.major).\(head.version.minor)"
+        ))
+    }
+
+    // MARK: Backpressure and connection events
+
+    func read(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state, !exchange.finished {
+            guard let connection = exchange.connection, exchange.headSent, connection.channel.isWritable else {
+                heldRead = true
+                return
+            }
+        }
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, case .proxying(let exchange) = state {
+            exchange.connection?.handler.resumeReading()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state {
+            exchange.timer?.cancel()
+            releaseConnection(exchange, reusable: false)
+            exchange.finished = true
+            if exchange.status == 0 { exchange.status = 499 }
+            report(exchange)
+        }
+        state = .closed
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard let parserError = error as? HTTPParserError else {
+            context.close(promise: nil)
+            return
+        }
+        switch state {
+        case .idle, .discarding:
+            let response = ProtocolErrorResponse.response(for: parserError)
+            let exchange = ProxyExchange(
+                clientHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: "-"), requestID: loop.nextRequestID(),
+                startedAt: loop.now())
+            exchange.outcome = RequestOutcome(decision: "reject", reason: response.code)
+            closeAfterResponse = true
+            state = .discarding
+            answer(response, exchange: exchange)
+        case .proxying, .closed:
+            context.close(promise: nil)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension GatewayRequestHandler: Sendable {}
+
+/// The state of one proxied request.
+final class ProxyExchange {
+    let clientHead: HTTPRequestHead
+    let requestID: RequestID
+    let startedAt: Double
+    var request: UpstreamRequest?
+    var outcome = RequestOutcome(decision: "allow")
+    var connection: UpstreamConnection?
+    var triedTargets: [GatewayConfiguration.Target] = []
+    /// Request parts received before the head could be sent.
+    var pending: [HTTPClientRequestPart] = []
+    var headSent = false
+    var requestEnded = false
+    var responseStarted = false
+    var upstreamKeepAlive = true
+    /// The response is complete or abandoned.
+    var finished = false
+    var reported = false
+    var failure: UpstreamFailure?
+    var timer: Scheduled<Void>?
+    var status = 0
+    var bytesIn = 0
+    var bytesOut = 0
+    var upstreamTarget: String?
+
+    init(clientHead: HTTPRequestHead, requestID: RequestID, startedAt: Double) {
+        self.clientHead = clientHead
+        self.requestID = requestID
+        self.startedAt = startedAt
+    }
+}
+
+@available(*, unavailable)
+extension ProxyExchange: Sendable {}

@@ -1,0 +1,53 @@
+import NIOCore
+import NIOHTTP1
+
+/// An answer the gateway gives itself: a status, an `application/problem+json` body with a stable code,
+/// and for auth failures an RFC 6750 `WWW-Authenticate` challenge.
+///
+/// Bodies never carry a token, a key id, a secret or an internal address.
+struct GatewayResponse {
+    let status: HTTPResponseStatus
+    let code: String
+    let challenge: String?
+    /// Close the connection after this answer.
+    let close: Bool
+
+    init(status: HTTPResponseStatus, code: String, challenge: String? = nil, close: Bool = false) {
+        self.status = status
+        self.code = code
+        self.challenge = challenge
+        self.close = close
+    }
+
+    /// The answer for a policy denial.
+    init(denial: Denial, realm: String, close: Bool) {
+        self.init(
+            status: HTTPResponseStatus(statusCode: denial.status),
+            code: denial.reason.rawValue,
+            challenge: denial.challenge?.headerValue(realm: realm),
+            close: close || denial.status == 400
+        )
+    }
+
+    static func upstream(_ failure: UpstreamFailure) -> GatewayResponse {
+        switch failure {
+        case .timeout: return GatewayResponse(status: .gatewayTimeout, code: "upstream_timeout")
+        case .unavailable: return GatewayResponse(status: .serviceUnavailable, code: "no_healthy_upstream")
+        case .connectFailed, .reset, .protocolError: return GatewayResponse(status: .badGateway, code: "upstream_error")
+        }
+    }
+
+    /// The head and body, with `requestID` echoed for support.
+    func render(requestID: String, version: HTTPVersion) -> (HTTPResponseHead, ByteBuffer) {
+        let body = "{\"type\":\"about:blank\",\"title\":\"\(status.reasonPhrase)\",\"status\":\(status.code),\"code\":\"\(code)\",\"request_id\":\"\(requestID)\"}\n"
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(6)
+        headers.add(name: "content-type", value: "application/problem+json")
+        headers.add(name: "content-length", value: String(body.utf8.count))
+        headers.add(name: "cache-control", value: "no-store")
+        headers.add(name: "x-request-id", value: requestID)
+        if let challenge { headers.add(name: "www-authenticate", value: challenge) }
+        if close && version.major < 2 { headers.add(name: "connection", value: "close") }
+        return (HTTPResponseHead(version: version, status: status, headers: headers), ByteBuffer(string: body))
+    }
+}

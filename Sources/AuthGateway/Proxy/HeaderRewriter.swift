@@ -1,0 +1,57 @@
+import NIOHTTP1
+
+/// Builds the headers an upstream receives: the client's, minus everything the client may not assert,
+/// plus what the gateway vouches for (DESIGN.md "One request", HeaderRewriter).
+struct HeaderRewriter {
+    let filter: ClientHeaderFilter
+
+    func upstreamHeaders(
+        from client: HTTPHeaders, route: Route, identity: [IdentityHeader], host: String,
+        client connection: ClientConnection, requestID: RequestID, framing: RequestGuard.BodyFraming
+    ) -> HTTPHeaders {
+        let named = connectionNamed(client)
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(client.count + identity.count + 6)
+        for (name, value) in client {
+            if filter.strips(name, extra: named) { continue }
+            if !route.forwardsAuthorization, name.utf8.count == 13, name.lowercased() == "authorization" { continue }
+            if name.utf8.count == 14, name.lowercased() == "content-length" { continue }
+            headers.add(name: name, value: value)
+        }
+        switch framing {
+        case .none: break
+        case .contentLength(let length): headers.add(name: "content-length", value: String(length))
+        case .streamed: headers.add(name: "transfer-encoding", value: "chunked")
+        }
+        headers.add(name: "x-forwarded-for", value: connection.address)
+        headers.add(name: "x-forwarded-proto", value: "https")
+        headers.add(name: "x-forwarded-host", value: host)
+        headers.add(name: "x-request-id", value: requestID.text)
+        headers.add(name: "traceparent", value: requestID.traceparent)
+        for header in identity {
+            headers.add(name: header.name, value: header.value)
+        }
+        return headers
+    }
+
+    /// Header names listed in `Connection` are hop-by-hop too (RFC 9110 §7.6.1).
+    private func connectionNamed(_ headers: HTTPHeaders) -> [[UInt8]] {
+        var names: [[UInt8]] = []
+        for value in headers["connection"] {
+            for token in value.split(separator: ",") {
+                let trimmed = token.trimmingASCIISpaces()
+                if !trimmed.isEmpty { names.append(ClientHeaderFilter.normalize(String(trimmed))) }
+            }
+        }
+        return names
+    }
+}
+
+extension Substring {
+    func trimmingASCIISpaces() -> Substring {
+        var result = self
+        while let first = result.first, first == " " || first == "\t" { result = result.dropFirst() }
+        while let last = result.last, last == " " || last == "\t" { result = result.dropLast() }
+        return result
+    }
+}

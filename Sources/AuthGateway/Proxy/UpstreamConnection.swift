@@ -1,0 +1,33 @@
+import NIOCore
+import NIOHTTP1
+
+/// One keep-alive HTTP/1.1 connection to an upstream target, owned by its event loop's pool.
+final class UpstreamConnection {
+    let channel: Channel
+    let target: GatewayConfiguration.Target
+    let handler: UpstreamClientHandler
+    /// Cancels the idle timer while the connection sits in the pool.
+    var idleTimer: Scheduled<Void>?
+
+    init(channel: Channel, target: GatewayConfiguration.Target, handler: UpstreamClientHandler) {
+        self.channel = channel
+        self.target = target
+        self.handler = handler
+    }
+
+    var isUsable: Bool { channel.isActive }
+
+    func write(_ part: HTTPClientRequestPart, flush: Bool) {
+        handler.write(part, flush: flush)
+    }
+
+    func close() {
+        idleTimer?.cancel()
+        idleTimer = nil
+        handler.exchange = nil
+        channel.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension UpstreamConnection: Sendable {}

@@ -1,0 +1,24 @@
+/// Why an upstream exchange failed, mapped to 502/503/504 by ``GatewayResponse``.
+enum UpstreamFailure: Error, Equatable {
+    /// No target accepted a connection (each was tried, or skipped while unhealthy).
+    case connectFailed
+    /// The connection closed or reset before the response was complete.
+    case reset
+    /// The upstream sent something that is not HTTP/1.1.
+    case protocolError
+    /// No response head within the response timeout.
+    case timeout
+    /// The pool has no capacity for this target within the connect timeout.
+    case unavailable
+
+    /// The label for metrics and the access log.
+    var label: String {
+        switch self {
+        case .connectFailed: return "connect_failed"
+        case .reset: return "reset"
+        case .protocolError: return "protocol_error"
+        case .timeout: return "timeout"
+        case .unavailable: return "unavailable"
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+
+/// The running gateway: TLS listeners whose connections are served on the event loops of `group`.
+///
+/// Each loop owns a ``LoopContext``; ``reload(_:)`` hands every loop the new snapshot, and
+/// ``shutdown()`` stops accepting, lets in-flight requests finish up to the drain timeout, then closes.
+public final class GatewayServer: Sendable {
+    private let group: EventLoopGroup
+    private let contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>]
+    private let listeners: [Channel]
+    private let limiter: ConnectionLimiter
+    private let connections: ConnectionRegistry
+    private let tlsContexts: NIOLockedValueBox<[NIOSSLContext]>
+    private let current: NIOLockedValueBox<GatewaySnapshot>
+    private let logger: Logger
+
+    /// The bound port of each listener, in configuration order (useful with port 0).
+    public let ports: [Int]
+
+    private init(
+        group: EventLoopGroup, contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>], listeners: [Channel],
+        limiter: ConnectionLimiter, connections: ConnectionRegistry, tlsContexts: NIOLockedValueBox<[NIOSSLContext]>,
+        snapshot: GatewaySnapshot, logger: Logger
+    ) {
+        self.group = group
+        self.contexts = contexts
+        self.listeners = listeners
+        self.limiter = limiter
+        self.connections = connections
+        self.tlsContexts = tlsContexts
+        self.current = NIOLockedValueBox(snapshot)
+        self.logger = logger
+        self.ports = listeners.map { $0.localAddress?.port ?? 0 }
+    }
+
+    /// Binds every listener of the snapshot's configuration and starts serving.
+    public static func start(
+        snapshot: GatewaySnapshot, group: EventLoopGroup, observer: GatewayObserver = SilentObserver(),
+        logger: Logger = Logger(label: "auth-gateway")
+    ) async throws -> GatewayServer {
+        let configuration = snapshot.configuration
+        let tls = try configuration.listeners.map { try TLSContextFactory.makeContext($0.tls, http2: $0.http2) }
+        let tlsContexts = NIOLockedValueBox(tls)
+        var contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>] = [:]
+        for loop in group.makeIterator() {
+            let bound = try await loop.submit {
+                NIOLoopBound(LoopContext(eventLoop: loop, snapshot: snapshot, observer: observer), eventLoop: loop)
+            }.get()
+            contexts[ObjectIdentifier(loop)] = bound
+        }
+        let limiter = ConnectionLimiter(maximum: configuration.limits.maxConnections)
+        let connections = ConnectionRegistry()
+        let frozenContexts = contexts
+        var channels: [Channel] = []
+        for (index, listener) in configuration.listeners.enumerated() {
+            let initializer = ConnectionInitializer(
+                listenerIndex: index, http2: listener.http2, limits: configuration.limits, tlsContexts: tlsContexts,
+                contexts: frozenContexts, limiter: limiter, connections: connections)
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer(initializer.initialize)
+                .bind(host: listener.address, port: listener.port)
+                .get()
+            channels.append(channel)
+            logger.info("listening", metadata: ["listener.address": "\(listener.address)", "listener.port": "\(channel.localAddress?.port ?? 0)"])
+        }
+        return GatewayServer(
+            group: group, contexts: frozenContexts, listeners: channels, limiter: limiter, connections: connections,
+            tlsContexts: tlsContexts, snapshot: snapshot, logger: logger)
+    }
+
+    /// The snapshot requests are served with.
+    public var snapshot: GatewaySnapshot { current.withLockedValue { $0 } }
+
+    /// Open client connections.
+    public var openConnections: Int { limiter.current }
+
+    /// Swaps in a new snapshot on every loop (and new TLS contexts when given). In-flight requests finish
+    /// with the snapshot they started with.
+    public func reload(_ snapshot: GatewaySnapshot, tls: [NIOSSLContext]? = nil) async throws {
+        if let tls { tlsContexts.withLockedValue { $0 = tls } }
+        current.withLockedValue { $0 = snapshot }
+        for bound in contexts.values {
+            try await bound.eventLoop.submit { bound.value.install(snapshot) }.get()
+        }
+    }
+
+    /// Stops accepting, lets in-flight requests finish for up to `drainTimeout` seconds, then closes
+    /// what is left. Returns the number of connections that had to be cut.
+    @discardableResult
+    public func shutdown(drainTimeout: Double? = nil) async -> Int {
+        for listener in listeners {
+            try? await listener.close()
+        }
+        let timeout = drainTimeout ?? snapshot.configuration.limits.drainTimeout
+        connections.quiesceAll()
+        let deadline = NIODeadline.now() + .milliseconds(Int64(timeout * 1000))
+        while connections.count > 0, NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        let remaining = connections.count
+        connections.closeAll()
+        for bound in contexts.values {
+            try? await bound.eventLoop.submit { bound.value.pool.closeIdle() }.get()
+        }
+        logger.info("stopped", metadata: ["connections.cut": "\(remaining)"])
+        return remaining
+    }
+}
