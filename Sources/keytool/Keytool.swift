@@ -11,10 +11,11 @@ struct Keytool: ParsableCommand {
               keytool keys generate --alg RS256 --out keys/
               keytool token mint --key keys/private.pem --alg RS256 --sub alice --scope "read:data" --ttl 15m
               keytool token verify --key keys/jwks.json <token>
+              keytool policy lint policies/ && keytool policy test policies/
 
             Exit codes: 0 success, 1 a negative result (invalid token, failed policy test), 2 usage errors.
             """,
-        subcommands: [KeysCommand.self, JWKSCommand.self, TokenCommand.self]
+        subcommands: [KeysCommand.self, JWKSCommand.self, TokenCommand.self, PolicyCommand.self]
     )
 }
 

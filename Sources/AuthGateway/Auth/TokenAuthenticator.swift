@@ -17,10 +17,11 @@ final class TokenAuthenticator {
     }
 
     let cache: VerifiedTokenCache
-    private(set) var verifications: [JWSAlgorithm: Int] = [:]
+    private let metrics: AuthenticatorMetrics?
 
-    init(cache: VerifiedTokenCache) {
+    init(cache: VerifiedTokenCache, metrics: AuthenticatorMetrics?) {
         self.cache = cache
+        self.metrics = metrics
     }
 
     func authenticate(headers: HTTPHeaders, query: String?, snapshot: GatewaySnapshot, now: Double) -> Result {
@@ -38,21 +39,26 @@ final class TokenAuthenticator {
     private func verify(_ token: UnsafeRawBufferPointer, snapshot: GatewaySnapshot, now: Double) -> Result {
         let useCache = snapshot.configuration.tokenCache.enabled
         let fingerprint = useCache ? TokenFingerprint(token) : nil
-        if let fingerprint, let claims = cache.lookup(fingerprint, now: now, generation: snapshot.keyGeneration) {
-            return .verified(claims)
+        if let fingerprint {
+            if let claims = cache.lookup(fingerprint, now: now, generation: snapshot.keyGeneration) {
+                metrics?.cacheHits.increment()
+                return .verified(claims)
+            }
+            metrics?.cacheMisses.increment()
         }
         do {
             let parsed = try CompactJWS.parse(token)
             guard let issuer = parsed.claims["iss"]?.stringValue, let verifier = snapshot.verifiers[issuer] else {
                 return .rejected(JOSEError(.badIssuer, "the token's issuer is not configured"))
             }
-            verifications[parsed.header.algorithm, default: 0] += 1
+            metrics?.verified(parsed.header.algorithm)
             let verified = try verifier.verify(parsed: parsed, now: now)
             if let fingerprint {
                 cache.store(fingerprint, claims: verified.claims.fields, generation: snapshot.keyGeneration)
             }
             return .verified(verified.claims.fields)
         } catch {
+            metrics?.rejected(error.code)
             return .rejected(error)
         }
     }

@@ -104,6 +104,12 @@ final class UpstreamPool {
         unhealthyUntil[target] = .now() + .milliseconds(Int64(seconds * 1000))
     }
 
+    /// The targets this loop currently skips after refused connections.
+    func unhealthyTargets() -> Set<GatewayConfiguration.Target> {
+        let now = NIODeadline.now()
+        return Set(unhealthyUntil.filter { $0.value > now }.keys)
+    }
+
     /// Closes every idle connection (shutdown, or upstreams changed on reload).
     func closeIdle() {
         let all = idle.values.flatMap { $0 }

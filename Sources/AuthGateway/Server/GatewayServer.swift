@@ -19,6 +19,7 @@ public final class GatewayServer: Sendable {
     private let tlsContexts: NIOLockedValueBox<[NIOSSLContext]>
     private let current: NIOLockedValueBox<GatewaySnapshot>
     private let logger: Logger
+    private let draining = NIOLockedValueBox(false)
 
     /// The bound port of each listener, in configuration order (useful with port 0).
     public let ports: [Int]
@@ -42,7 +43,7 @@ public final class GatewayServer: Sendable {
     /// Binds every listener of the snapshot's configuration and starts serving.
     public static func start(
         snapshot: GatewaySnapshot, group: EventLoopGroup, observer: GatewayObserver = SilentObserver(),
-        logger: Logger = Logger(label: "auth-gateway")
+        metrics: GatewayMetrics? = nil, logger: Logger = Logger(label: "auth-gateway")
     ) async throws -> GatewayServer {
         let configuration = snapshot.configuration
         let tls = try configuration.listeners.map { try TLSContextFactory.makeContext($0.tls, http2: $0.http2) }
@@ -50,11 +51,12 @@ public final class GatewayServer: Sendable {
         var contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>] = [:]
         for loop in group.makeIterator() {
             let bound = try await loop.submit {
-                NIOLoopBound(LoopContext(eventLoop: loop, snapshot: snapshot, observer: observer), eventLoop: loop)
+                NIOLoopBound(
+                    LoopContext(eventLoop: loop, snapshot: snapshot, observer: observer, metrics: metrics), eventLoop: loop)
             }.get()
             contexts[ObjectIdentifier(loop)] = bound
         }
-        let limiter = ConnectionLimiter(maximum: configuration.limits.maxConnections)
+        let limiter = ConnectionLimiter(maximum: configuration.limits.maxConnections, metrics: metrics)
         let connections = ConnectionRegistry()
         let frozenContexts = contexts
         var channels: [Channel] = []
@@ -94,6 +96,21 @@ public final class GatewayServer: Sendable {
         }
     }
 
+    /// Whether the gateway should receive traffic: not draining, and at least one upstream has a target
+    /// that no event loop is currently skipping as unhealthy.
+    public func readiness() async -> (ready: Bool, reason: String) {
+        if draining.withLockedValue({ $0 }) { return (false, "draining") }
+        var unhealthy = Set<GatewayConfiguration.Target>()
+        for bound in contexts.values {
+            let targets = try? await bound.eventLoop.submit { bound.value.pool.unhealthyTargets() }.get()
+            unhealthy.formUnion(targets ?? [])
+        }
+        let upstreams = snapshot.configuration.upstreams
+        let healthy = upstreams.filter { _, upstream in upstream.targets.contains { !unhealthy.contains($0) } }
+        guard !healthy.isEmpty || upstreams.isEmpty else { return (false, "no upstream has a healthy target") }
+        return (true, "ready")
+    }
+
     /// Stops accepting, lets in-flight requests finish for up to `drainTimeout` seconds, then closes
     /// what is left. Returns the number of connections that had to be cut.
     @discardableResult
@@ -101,6 +118,7 @@ public final class GatewayServer: Sendable {
         for listener in listeners {
             try? await listener.close()
         }
+        draining.withLockedValue { $0 = true }
         let timeout = drainTimeout ?? snapshot.configuration.limits.drainTimeout
         connections.quiesceAll()
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeout * 1000))

@@ -11,12 +11,13 @@ final class LoopContext {
     let observer: LoopObserver
     private var requestIDs = RequestID.Generator()
 
-    init(eventLoop: EventLoop, snapshot: GatewaySnapshot, observer: GatewayObserver) {
+    init(eventLoop: EventLoop, snapshot: GatewaySnapshot, observer: GatewayObserver, metrics: GatewayMetrics?) {
         self.eventLoop = eventLoop
         self.snapshot = snapshot
         self.observer = observer.makeLoopObserver(for: eventLoop)
         self.authenticator = TokenAuthenticator(
-            cache: VerifiedTokenCache(capacity: snapshot.configuration.tokenCache.maxEntries, generation: snapshot.keyGeneration)
+            cache: VerifiedTokenCache(capacity: snapshot.configuration.tokenCache.maxEntries, generation: snapshot.keyGeneration),
+            metrics: metrics.map(AuthenticatorMetrics.init)
         )
         self.pool = UpstreamPool(eventLoop: eventLoop)
     }

@@ -1,0 +1,93 @@
+import CoreMetrics
+import JOSE
+import Prometheus
+
+/// The gateway's metrics, through swift-metrics into a Prometheus registry of this instance (no global
+/// bootstrap, so several gateways and tests never share counters).
+///
+/// Per-request handles are cached per event loop (``MetricsObserver``), so recording a request is a few
+/// atomic increments, never a registry lookup.
+public final class GatewayMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+
+    let reloads: CoreMetrics.Counter
+    let reloadFailures: CoreMetrics.Counter
+    let openConnections: CoreMetrics.Gauge
+    let rejectedConnections: CoreMetrics.Counter
+    let jwksFetches: CoreMetrics.Counter
+    let jwksFetchFailures: CoreMetrics.Counter
+
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30),
+        ]
+        self.registry = registry
+        self.factory = factory
+        reloads = CoreMetrics.Counter(label: "gateway_reloads_total", factory: factory)
+        reloadFailures = CoreMetrics.Counter(label: "gateway_reload_failures_total", factory: factory)
+        openConnections = CoreMetrics.Gauge(label: "gateway_open_connections", factory: factory)
+        rejectedConnections = CoreMetrics.Counter(label: "gateway_rejected_connections_total", factory: factory)
+        jwksFetches = CoreMetrics.Counter(label: "gateway_jwks_fetches_total", factory: factory)
+        jwksFetchFailures = CoreMetrics.Counter(label: "gateway_jwks_fetch_failures_total", factory: factory)
+    }
+
+    func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
+        CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+    }
+
+    func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
+        CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory)
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func exposition() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+
+    public func recordReload(succeeded: Bool) {
+        succeeded ? reloads.increment() : reloadFailures.increment()
+    }
+}
+
+/// The token cache and verification counters of one event loop's authenticator.
+final class AuthenticatorMetrics {
+    private let metrics: GatewayMetrics
+    let cacheHits: CoreMetrics.Counter
+    let cacheMisses: CoreMetrics.Counter
+    private var verifications: [JWSAlgorithm: CoreMetrics.Counter] = [:]
+    private var rejections: [String: CoreMetrics.Counter] = [:]
+
+    init(_ metrics: GatewayMetrics) {
+        self.metrics = metrics
+        cacheHits = metrics.counter("gateway_token_cache_hits_total", [])
+        cacheMisses = metrics.counter("gateway_token_cache_misses_total", [])
+    }
+
+    func verified(_ algorithm: JWSAlgorithm) {
+        if let counter = verifications[algorithm] {
+            counter.increment()
+            return
+        }
+        let counter = metrics.counter("gateway_token_verifications_total", [("alg", algorithm.rawValue)])
+        verifications[algorithm] = counter
+        counter.increment()
+    }
+
+    func rejected(_ code: JOSEError.Code) {
+        if let counter = rejections[code.rawValue] {
+            counter.increment()
+            return
+        }
+        let counter = metrics.counter("gateway_token_rejections_total", [("reason", code.rawValue)])
+        rejections[code.rawValue] = counter
+        counter.increment()
+    }
+}
+
+@available(*, unavailable)
+extension AuthenticatorMetrics: Sendable {}
