@@ -1,4 +1,5 @@
 import JOSE
+import NIOCore
 import NIOHTTP1
 
 /// Turns a request's bearer token into verified claims, with one event loop's verified-token cache.
@@ -14,6 +15,10 @@ final class TokenAuthenticator {
         case rejected(JOSEError)
         /// 400 `invalid_request`.
         case malformed(String)
+        /// 503: the issuer's keys are not available (provider unreachable beyond the stale limit).
+        case keysUnavailable
+        /// The token names a key the provider may just have published: ask again when this completes.
+        case awaitingKeys(EventLoopFuture<Void>)
     }
 
     let cache: VerifiedTokenCache
@@ -24,7 +29,11 @@ final class TokenAuthenticator {
         self.metrics = metrics
     }
 
-    func authenticate(headers: HTTPHeaders, query: String?, snapshot: GatewaySnapshot, now: Double) -> Result {
+    /// `eventLoop` runs a re-fetch for an unknown `kid` when `mayRefetch`.
+    func authenticate(
+        headers: HTTPHeaders, query: String?, snapshot: GatewaySnapshot, now: Double, eventLoop: EventLoop,
+        mayRefetch: Bool
+    ) -> Result {
         switch BearerToken.extract(from: headers, query: query) {
         case .absent:
             return .anonymous
@@ -32,11 +41,15 @@ final class TokenAuthenticator {
             return .malformed(why)
         case .token(let token):
             var text = String(token)
-            return text.withUTF8 { verify(UnsafeRawBufferPointer($0), snapshot: snapshot, now: now) }
+            return text.withUTF8 {
+                verify(UnsafeRawBufferPointer($0), snapshot: snapshot, now: now, eventLoop: eventLoop, mayRefetch: mayRefetch)
+            }
         }
     }
 
-    private func verify(_ token: UnsafeRawBufferPointer, snapshot: GatewaySnapshot, now: Double) -> Result {
+    private func verify(
+        _ token: UnsafeRawBufferPointer, snapshot: GatewaySnapshot, now: Double, eventLoop: EventLoop, mayRefetch: Bool
+    ) -> Result {
         let useCache = snapshot.configuration.tokenCache.enabled
         let fingerprint = useCache ? TokenFingerprint(token) : nil
         if let fingerprint {
@@ -46,13 +59,22 @@ final class TokenAuthenticator {
             }
             metrics?.cacheMisses.increment()
         }
-        do {
+        do throws(JOSEError) {
             let parsed = try CompactJWS.parse(token)
-            guard let issuer = parsed.claims["iss"]?.stringValue, let verifier = snapshot.verifiers[issuer] else {
+            guard let issuer = parsed.claims["iss"]?.stringValue, let keys = snapshot.issuers[issuer] else {
                 return .rejected(JOSEError(.badIssuer, "the token's issuer is not configured"))
             }
+            guard let verifier = keys.verifier() else { return .keysUnavailable }
             metrics?.verified(parsed.header.algorithm)
-            let verified = try verifier.verify(parsed: parsed, now: now)
+            let verified: VerifiedJWT
+            do throws(JOSEError) {
+                verified = try verifier.verify(parsed: parsed, now: now)
+            } catch {
+                if error.code == .unknownKey, mayRefetch, let refetch = keys.remote?.refreshForUnknownKey(on: eventLoop) {
+                    return .awaitingKeys(refetch)
+                }
+                throw error
+            }
             if let fingerprint {
                 cache.store(fingerprint, claims: verified.claims.fields, generation: snapshot.keyGeneration)
             }

@@ -43,6 +43,11 @@ final class VerifiedTokenCache {
         return entry.claims
     }
 
+    /// Drops every entry (a key set changed).
+    func flush() {
+        entries.removeAll(keepingCapacity: true)
+    }
+
     /// Remembers a verified token; tokens without a finite `exp` are not cached.
     func store(_ fingerprint: TokenFingerprint, claims: [String: JSONValue], generation: UInt64) {
         guard capacity > 0, generation == self.generation,

@@ -84,20 +84,58 @@ public struct GatewayConfiguration: Sendable {
         /// Accepted `aud` values; empty means `aud` is not checked.
         public var audiences: [String]
         public var keys: [KeySource]
+        /// Keys published by the identity provider, fetched and refreshed in the background.
+        public var remoteKeys: RemoteKeys?
         public var leeway: Double
         public var maxLifetime: Double?
         public var requiredClaims: [String]
 
         public init(
-            issuer: String, audiences: [String] = [], keys: [KeySource], leeway: Double = 60,
-            maxLifetime: Double? = nil, requiredClaims: [String] = []
+            issuer: String, audiences: [String] = [], keys: [KeySource], remoteKeys: RemoteKeys? = nil,
+            leeway: Double = 60, maxLifetime: Double? = nil, requiredClaims: [String] = []
         ) {
             self.issuer = issuer
             self.audiences = audiences
             self.keys = keys
+            self.remoteKeys = remoteKeys
             self.leeway = leeway
             self.maxLifetime = maxLifetime
             self.requiredClaims = requiredClaims
+        }
+    }
+
+    /// A remote JWKS (an identity provider's `jwks_uri`).
+    public struct RemoteKeys: Sendable, Hashable {
+        /// `https://...`; `http://` only with ``allowInsecure``.
+        public var url: String
+        public var allowInsecure: Bool
+        /// PEM CA bundle to verify the provider's certificate (default: the system's trust store).
+        public var caFile: String?
+        /// The algorithm of published keys that carry no `alg` (some providers omit it).
+        public var defaultAlgorithm: JWSAlgorithm?
+        /// Refresh interval bounds; `Cache-Control: max-age` is honoured within them.
+        public var minRefresh: Double
+        public var maxRefresh: Double
+        /// How long the last good key set keeps serving while the provider is unreachable.
+        public var maxStale: Double
+        /// The least time between two re-fetches caused by an unknown `kid`.
+        public var unknownKeyCooldown: Double
+        public var fetchTimeout: Double
+
+        public init(
+            url: String, allowInsecure: Bool = false, caFile: String? = nil, defaultAlgorithm: JWSAlgorithm? = nil,
+            minRefresh: Double = 60, maxRefresh: Double = 3600, maxStale: Double = 86_400,
+            unknownKeyCooldown: Double = 30, fetchTimeout: Double = 5
+        ) {
+            self.url = url
+            self.allowInsecure = allowInsecure
+            self.caFile = caFile
+            self.defaultAlgorithm = defaultAlgorithm
+            self.minRefresh = minRefresh
+            self.maxRefresh = maxRefresh
+            self.maxStale = maxStale
+            self.unknownKeyCooldown = unknownKeyCooldown
+            self.fetchTimeout = fetchTimeout
         }
     }
 

@@ -7,28 +7,35 @@ import JOSE
 public final class GatewaySnapshot: Sendable {
     public let configuration: GatewayConfiguration
     public let policy: Policy
-    /// A verifier per accepted issuer (`iss`), each with only that issuer's keys.
-    let verifiers: [String: JWTVerifier]
+    /// Keys and rules per accepted issuer (`iss`), each with only that issuer's keys.
+    let issuers: [String: IssuerKeys]
     /// Which client headers to strip before forwarding.
     let headerFilter: ClientHeaderFilter
     /// Changes whenever keys may have changed, so cached verifications never outlive their key.
     public let keyGeneration: UInt64
 
-    public init(configuration: GatewayConfiguration, policy: Policy, verifiers: [String: JWTVerifier], keyGeneration: UInt64) {
+    init(configuration: GatewayConfiguration, policy: Policy, issuers: [String: IssuerKeys], keyGeneration: UInt64) {
         self.configuration = configuration
         self.policy = policy
-        self.verifiers = verifiers
+        self.issuers = issuers
         self.keyGeneration = keyGeneration
         self.headerFilter = ClientHeaderFilter(identity: configuration.identity, policyHeaders: policy.identityHeaderNames)
     }
 
     /// Loads the policy directory and every issuer's keys; collects every problem before failing.
-    public static func load(configuration: GatewayConfiguration, keyGeneration: UInt64) throws -> GatewaySnapshot {
+    /// The remote key sets, for the refreshers and for readiness.
+    public var remoteKeySets: [RemoteKeySet] { issuers.values.compactMap(\.remote) }
+
+    /// Loads the policy directory and every issuer's keys; collects every problem before failing.
+    /// Remote key sets come from `remoteKeys`, so a reload keeps the ones whose settings did not change.
+    public static func load(
+        configuration: GatewayConfiguration, keyGeneration: UInt64, remoteKeys: RemoteKeyRegistry = RemoteKeyRegistry()
+    ) throws -> GatewaySnapshot {
         var problems: [String] = []
-        var verifiers: [String: JWTVerifier] = [:]
+        var issuers: [String: IssuerKeys] = [:]
         for issuer in configuration.issuers {
             do {
-                verifiers[issuer.issuer] = try verifier(for: issuer)
+                issuers[issuer.issuer] = try keys(for: issuer, registry: remoteKeys)
             } catch let error as GatewayConfigurationError {
                 problems += error.problems
             }
@@ -44,11 +51,11 @@ public final class GatewaySnapshot: Sendable {
         }
         guard problems.isEmpty, let policy else { throw GatewayConfigurationError(problems: problems) }
         return GatewaySnapshot(
-            configuration: configuration, policy: policy, verifiers: verifiers, keyGeneration: keyGeneration
+            configuration: configuration, policy: policy, issuers: issuers, keyGeneration: keyGeneration
         )
     }
 
-    static func verifier(for issuer: GatewayConfiguration.Issuer) throws -> JWTVerifier {
+    static func keys(for issuer: GatewayConfiguration.Issuer, registry: RemoteKeyRegistry) throws -> IssuerKeys {
         var keys: [JWSKey] = []
         var problems: [String] = []
         for source in issuer.keys {
@@ -62,7 +69,17 @@ public final class GatewaySnapshot: Sendable {
                 problems.append("\(source.file): \(error.reason) (issuer \(issuer.issuer))")
             }
         }
-        if keys.isEmpty && problems.isEmpty {
+        var remote: RemoteKeySet?
+        if let remoteKeys = issuer.remoteKeys {
+            do {
+                remote = try registry.keySet(issuer: issuer.issuer, configuration: remoteKeys)
+            } catch let error as GatewayConfigurationError {
+                problems += error.problems
+            } catch {
+                problems.append("issuer \(issuer.issuer): jwks_url \(remoteKeys.url): \(error)")
+            }
+        }
+        if keys.isEmpty && issuer.remoteKeys == nil && problems.isEmpty {
             problems.append("issuer \(issuer.issuer) has no keys")
         }
         guard problems.isEmpty else { throw GatewayConfigurationError(problems: problems) }
@@ -70,7 +87,7 @@ public final class GatewaySnapshot: Sendable {
             issuers: [issuer.issuer], audiences: issuer.audiences, leeway: issuer.leeway,
             maxLifetime: issuer.maxLifetime, requiredClaims: issuer.requiredClaims
         )
-        return JWTVerifier(keys: JWKSet(keys), validation: validation)
+        return IssuerKeys(validation: validation, localKeys: JWKSet(keys), remote: remote)
     }
 }
 

@@ -15,6 +15,9 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         case idle
         /// Answered by the gateway; the rest of the request body is dropped.
         case discarding
+        /// Waiting for the issuer's keys to be re-fetched before admitting the request again; request
+        /// parts that arrive meanwhile wait in the exchange.
+        case awaitingKeys(ProxyExchange)
         case proxying(ProxyExchange)
         case closed
     }
@@ -43,7 +46,16 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     // MARK: Client → gateway
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if case .awaitingKeys(let exchange) = state {
+            exchange.deferredParts.append(part)
+            return
+        }
+        receive(part)
+    }
+
+    private func receive(_ part: HTTPServerRequestPart) {
+        switch part {
         case .head(let head): receiveHead(head)
         case .body(let buffer): receiveBody(buffer)
         case .end: receiveEnd()
@@ -59,12 +71,34 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     private func receiveHead(_ head: HTTPRequestHead) {
         guard case .idle = state else { return }
-        let requestID = loop.nextRequestID()
-        let now = loop.now()
         closeAfterResponse = !head.isKeepAlive
+        let exchange = ProxyExchange(clientHead: head, requestID: loop.nextRequestID(), startedAt: loop.now())
+        admit(exchange, mayRefetchKeys: true)
+    }
+
+    /// Runs admission; a token naming a key the provider may just have published waits (with reads held)
+    /// for one re-fetch, then is admitted again without another.
+    private func admit(_ exchange: ProxyExchange, mayRefetchKeys: Bool) {
+        let head = exchange.clientHead
         let admission = RequestAdmission(snapshot: loop.snapshot, authenticator: loop.authenticator)
-        let exchange = ProxyExchange(clientHead: head, requestID: requestID, startedAt: now)
-        switch admission.admit(head, client: client, requestID: requestID, now: now) {
+        let result = admission.admit(
+            head, client: client, requestID: exchange.requestID, now: loop.now(), eventLoop: loop.eventLoop,
+            mayRefetchKeys: mayRefetchKeys)
+        switch result {
+        case .retryAfter(let refetch):
+            state = .awaitingKeys(exchange)
+            refetch.assumeIsolated().whenComplete { [weak self] _ in
+                guard let self, case .awaitingKeys(let waiting) = self.state, waiting === exchange else { return }
+                self.state = .idle
+                self.admit(exchange, mayRefetchKeys: false)
+                let deferred = exchange.deferredParts
+                exchange.deferredParts.removeAll()
+                deferred.forEach(self.receive)
+                if self.heldRead {
+                    self.heldRead = false
+                    self.context?.read()
+                }
+            }
         case .answer(let response, let outcome):
             exchange.outcome = outcome
             // A request body that would follow is not read: close after answering rather than drain it.
@@ -115,7 +149,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
                 exchange.pending.append(.end(nil))
                 sendHeadIfReady(exchange)
             }
-        case .idle, .closed:
+        case .idle, .closed, .awaitingKeys:
             break
         }
     }
@@ -328,6 +362,10 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     // MARK: Backpressure and connection events
 
     func read(context: ChannelHandlerContext) {
+        if case .awaitingKeys = state {
+            heldRead = true
+            return
+        }
         if case .proxying(let exchange) = state, !exchange.finished {
             guard let connection = exchange.connection, exchange.headSent, connection.channel.isWritable else {
                 heldRead = true
@@ -371,7 +409,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             closeAfterResponse = true
             state = .discarding
             answer(response, exchange: exchange)
-        case .proxying, .closed:
+        case .proxying, .closed, .awaitingKeys:
             context.close(promise: nil)
         }
     }
@@ -391,6 +429,8 @@ final class ProxyExchange {
     var triedTargets: [GatewayConfiguration.Target] = []
     /// Request parts received before the head could be sent.
     var pending: [HTTPClientRequestPart] = []
+    /// Client parts received while admission waited for keys.
+    var deferredParts: [HTTPServerRequestPart] = []
     var headSent = false
     var requestEnded = false
     var responseStarted = false

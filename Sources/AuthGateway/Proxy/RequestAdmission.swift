@@ -1,4 +1,5 @@
 import JOSE
+import NIOCore
 import NIOHTTP1
 
 /// What happens to one request head: forwarded upstream with rewritten headers, or answered by the
@@ -6,6 +7,8 @@ import NIOHTTP1
 enum Admission {
     case forward(UpstreamRequest)
     case answer(GatewayResponse, RequestOutcome)
+    /// Admit the request again once the issuer's keys were re-fetched (an unknown `kid`).
+    case retryAfter(EventLoopFuture<Void>)
 }
 
 /// An authorized request, ready to send.
@@ -36,7 +39,10 @@ struct RequestAdmission {
     let snapshot: GatewaySnapshot
     let authenticator: TokenAuthenticator
 
-    func admit(_ head: HTTPRequestHead, client: ClientConnection, requestID: RequestID, now: Double) -> Admission {
+    func admit(
+        _ head: HTTPRequestHead, client: ClientConnection, requestID: RequestID, now: Double, eventLoop: EventLoop,
+        mayRefetchKeys: Bool = true
+    ) -> Admission {
         let configuration = snapshot.configuration
         let accepted: RequestGuard.Accepted
         switch RequestGuard.check(head, isHTTP2: client.isHTTP2, limits: configuration.limits) {
@@ -55,13 +61,21 @@ struct RequestAdmission {
         if route.isPublic {
             claims = nil
         } else {
-            switch authenticator.authenticate(headers: head.headers, query: accepted.target.query, snapshot: snapshot, now: now) {
+            let result = authenticator.authenticate(
+                headers: head.headers, query: accepted.target.query, snapshot: snapshot, now: now, eventLoop: eventLoop,
+                mayRefetch: mayRefetchKeys)
+            switch result {
             case .anonymous:
                 claims = nil
             case .verified(let verified):
                 claims = verified
             case .rejected(let error):
                 return deny(.invalidToken(route: route, code: error.code.rawValue), path: path, reason: error.code.rawValue)
+            case .keysUnavailable:
+                let response = GatewayResponse(status: .serviceUnavailable, code: "keys_unavailable")
+                return .answer(response, RequestOutcome(route: route.name, decision: "error", reason: "keys_unavailable", path: path))
+            case .awaitingKeys(let refetch):
+                return .retryAfter(refetch)
             case .malformed:
                 let response = GatewayResponse(
                     status: .badRequest, code: "invalid_request",

@@ -20,6 +20,8 @@ public final class GatewayServer: Sendable {
     private let current: NIOLockedValueBox<GatewaySnapshot>
     private let logger: Logger
     private let draining = NIOLockedValueBox(false)
+    private let watchedKeySets = NIOLockedValueBox(Set<ObjectIdentifier>())
+    private let metrics: GatewayMetrics?
 
     /// The bound port of each listener, in configuration order (useful with port 0).
     public let ports: [Int]
@@ -27,8 +29,9 @@ public final class GatewayServer: Sendable {
     private init(
         group: EventLoopGroup, contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>], listeners: [Channel],
         limiter: ConnectionLimiter, connections: ConnectionRegistry, tlsContexts: NIOLockedValueBox<[NIOSSLContext]>,
-        snapshot: GatewaySnapshot, logger: Logger
+        snapshot: GatewaySnapshot, metrics: GatewayMetrics?, logger: Logger
     ) {
+        self.metrics = metrics
         self.group = group
         self.contexts = contexts
         self.listeners = listeners
@@ -75,9 +78,27 @@ public final class GatewayServer: Sendable {
             channels.append(channel)
             logger.info("listening", metadata: ["listener.address": "\(listener.address)", "listener.port": "\(channel.localAddress?.port ?? 0)"])
         }
-        return GatewayServer(
+        let server = GatewayServer(
             group: group, contexts: frozenContexts, listeners: channels, limiter: limiter, connections: connections,
-            tlsContexts: tlsContexts, snapshot: snapshot, logger: logger)
+            tlsContexts: tlsContexts, snapshot: snapshot, metrics: metrics, logger: logger)
+        server.watchRemoteKeys(of: snapshot)
+        return server
+    }
+
+    /// Cached verifications never outlive the key that made them: when a provider's key set changes,
+    /// every loop drops its cache.
+    private func watchRemoteKeys(of snapshot: GatewaySnapshot) {
+        for remote in snapshot.remoteKeySets where watchedKeySets.withLockedValue({ $0.insert(ObjectIdentifier(remote)).inserted }) {
+            if let metrics { remote.attach(metrics: metrics) }
+            remote.observe { [weak self] in self?.flushTokenCaches() }
+        }
+    }
+
+    /// Drops every loop's verified-token cache.
+    public func flushTokenCaches() {
+        for bound in contexts.values {
+            bound.eventLoop.execute { bound.value.authenticator.cache.flush() }
+        }
     }
 
     /// The snapshot requests are served with.
@@ -91,6 +112,7 @@ public final class GatewayServer: Sendable {
     public func reload(_ snapshot: GatewaySnapshot, tls: [NIOSSLContext]? = nil) async throws {
         if let tls { tlsContexts.withLockedValue { $0 = tls } }
         current.withLockedValue { $0 = snapshot }
+        watchRemoteKeys(of: snapshot)
         for bound in contexts.values {
             try await bound.eventLoop.submit { bound.value.install(snapshot) }.get()
         }
@@ -100,6 +122,9 @@ public final class GatewayServer: Sendable {
     /// that no event loop is currently skipping as unhealthy.
     public func readiness() async -> (ready: Bool, reason: String) {
         if draining.withLockedValue({ $0 }) { return (false, "draining") }
+        for remote in snapshot.remoteKeySets where remote.currentKeys() == nil {
+            return (false, "no keys for issuer \(remote.issuer): \(remote.lastError ?? "not fetched yet")")
+        }
         var unhealthy = Set<GatewayConfiguration.Target>()
         for bound in contexts.values {
             let targets = try? await bound.eventLoop.submit { bound.value.pool.unhealthyTargets() }.get()

@@ -32,6 +32,11 @@ public struct GatewayService: Service {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server = try await GatewayServer.start(
             snapshot: snapshot, group: group, observer: observer, metrics: metrics, logger: logger)
+        await snapshot.fetchRemoteKeys(group: group)
+        for remote in snapshot.remoteKeySets where remote.currentKeys() == nil {
+            logger.error("no keys yet for an issuer; its tokens get 503 until a fetch succeeds",
+                         metadata: ["issuer": "\(remote.issuer)", "error": "\(remote.lastError ?? "-")"])
+        }
         var admin: AdminServer?
         if let listener = snapshot.configuration.admin {
             admin = try await AdminServer.start(
@@ -43,6 +48,9 @@ public struct GatewayService: Service {
             tasks.addTask {
                 await reloadOnHangup(server: server, loader: loader, metrics: metrics)
             }
+            tasks.addTask {
+                await refreshRemoteKeys(server: server, group: group)
+            }
             try? await gracefulShutdown()
             tasks.cancelAll()
         }
@@ -50,6 +58,20 @@ public struct GatewayService: Service {
         await admin?.stop()
         logger.info("drained", metadata: ["connections.cut": "\(cut)"])
         try await group.shutdownGracefully()
+    }
+
+    /// Keeps every remote key set of the current snapshot fresh (sets added by a reload included).
+    private func refreshRemoteKeys(server: GatewayServer, group: EventLoopGroup) async {
+        await withTaskGroup(of: Void.self) { refreshers in
+            var running = Set<ObjectIdentifier>()
+            while !Task.isCancelled {
+                for remote in server.snapshot.remoteKeySets where running.insert(ObjectIdentifier(remote)).inserted {
+                    refreshers.addTask { await remote.runRefresher(group: group, logger: logger) }
+                }
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+            }
+            refreshers.cancelAll()
+        }
     }
 
     /// Each SIGHUP: validate everything, then swap; a broken file keeps the old snapshot serving.
@@ -71,16 +93,26 @@ public struct GatewayService: Service {
     }
 }
 
-/// Reads the configuration (file or value) and builds a snapshot from it.
+/// Reads the configuration (file or value) and builds a snapshot from it; remote key sets survive reloads.
 struct SnapshotLoader: Sendable {
     let source: GatewayService.ConfigurationSource
+    let remoteKeys = RemoteKeyRegistry()
 
     func load(keyGeneration: UInt64) throws -> GatewaySnapshot {
+        let configuration: GatewayConfiguration
         switch source {
-        case .file(let path):
-            return try GatewaySnapshot.load(configuration: try GatewayConfigurationLoader.load(file: path), keyGeneration: keyGeneration)
-        case .value(let configuration):
-            return try GatewaySnapshot.load(configuration: configuration, keyGeneration: keyGeneration)
+        case .file(let path): configuration = try GatewayConfigurationLoader.load(file: path)
+        case .value(let value): configuration = value
+        }
+        return try GatewaySnapshot.load(configuration: configuration, keyGeneration: keyGeneration, remoteKeys: remoteKeys)
+    }
+}
+
+extension GatewaySnapshot {
+    /// Fetches every remote key set once, waiting at most each one's fetch timeout (start-up).
+    func fetchRemoteKeys(group: EventLoopGroup) async {
+        for remote in remoteKeySets where remote.currentKeys() == nil {
+            try? await remote.refresh(on: group.next()).get()
         }
     }
 }

@@ -1,0 +1,18 @@
+import JOSE
+
+/// The keys and claim rules of one issuer: configured key files, a provider's remote JWKS, or both.
+struct IssuerKeys: Sendable {
+    let validation: ClaimsValidation
+    let localKeys: JWKSet
+    let remote: RemoteKeySet?
+
+    /// What verifies this issuer's tokens now, or `nil` when no key is available (503, not 401).
+    func verifier() -> JWTVerifier? {
+        guard let remote else { return JWTVerifier(keys: localKeys, validation: validation) }
+        guard let remoteKeys = remote.currentKeys() else {
+            return localKeys.isEmpty ? nil : JWTVerifier(keys: localKeys, validation: validation)
+        }
+        let keys = localKeys.isEmpty ? remoteKeys : JWKSet(localKeys.keys + remoteKeys.keys)
+        return JWTVerifier(keys: keys, validation: validation)
+    }
+}
