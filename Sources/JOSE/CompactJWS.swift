@@ -87,7 +87,14 @@ public struct CompactJWS: Sendable {
         guard dots == 2 else {
             throw JOSEError(.malformedToken, "expected 3 segments separated by '.', found \(dots + 1)")
         }
+        // An unsigned token is judged by its header first, so `alg: none` says so rather than
+        // "malformed": the header decides whether any signature could ever have been acceptable.
         guard secondDot + 1 < token.count else {
+            let headerBytes = try decodeSegment(token, 0..<firstDot, name: "header")
+            guard headerBytes.count <= limits.maxHeaderBytes else {
+                throw JOSEError(.tokenTooLarge, "header is \(headerBytes.count) bytes, limit \(limits.maxHeaderBytes)")
+            }
+            _ = try parseHeader(headerBytes, maxDepth: limits.maxDepth)
             throw JOSEError(.malformedToken, "missing signature")
         }
 

@@ -16,8 +16,12 @@ struct GatewayConfigurationDecoder {
     static let listenerKeys = ["address", "port", "tls", "http2"]
     static let tlsKeys = ["certificate_chain", "private_key", "min_version"]
     static let adminKeys = ["address", "port"]
-    static let issuerKeys = ["issuer", "audiences", "keys", "leeway", "max_lifetime", "required_claims"]
+    static let issuerKeys = ["issuer", "audiences", "keys", "remote_keys", "leeway", "max_lifetime", "required_claims"]
     static let keyKeys = ["file", "alg", "kid"]
+    static let remoteKeysKeys = [
+        "jwks_url", "insecure", "ca_file", "default_alg", "min_refresh", "max_refresh", "max_stale",
+        "unknown_key_cooldown", "fetch_timeout",
+    ]
     static let upstreamKeys = [
         "targets", "balancing", "connect_timeout", "response_timeout", "idle_timeout", "max_connections",
         "unhealthy_cooldown",
@@ -219,7 +223,12 @@ struct GatewayConfigurationDecoder {
         let errorsBefore = reader.errorCount
         guard let entries = reader.mapping(node, "an issuer") else { return nil }
         reader.checkKeys(entries, allowed: Self.issuerKeys, in: "an issuer")
-        reader.requireKeys(entries, ["issuer", "keys"], in: "an issuer", at: node)
+        reader.requireKeys(entries, ["issuer"], in: "an issuer", at: node)
+        if !entries.contains(where: { $0.key == "keys" || $0.key == "remote_keys" }) {
+            reader.error(
+                "an issuer needs `keys` or `remote_keys`", at: node,
+                hint: "list key files under `keys`, or give the provider's JWKS under `remote_keys: { jwks_url: ... }`")
+        }
         var issuer = Configuration.Issuer(issuer: "", keys: [])
         var issuerNode = node
         for entry in entries {
@@ -231,6 +240,8 @@ struct GatewayConfigurationDecoder {
                 issuer.audiences = names(entry.value, "`audiences`") ?? []
             case "keys":
                 issuer.keys = decodeKeys(entry.value)
+            case "remote_keys":
+                issuer.remoteKeys = decodeRemoteKeys(entry.value)
             case "leeway":
                 issuer.leeway = duration(entry.value, "`leeway`", allowZero: true) ?? issuer.leeway
             case "max_lifetime":
@@ -286,6 +297,50 @@ struct GatewayConfigurationDecoder {
         }
         guard reader.errorCount == errorsBefore, let file else { return nil }
         return Configuration.KeySource(file: file, algorithm: algorithm, keyID: keyID)
+    }
+
+    private mutating func decodeRemoteKeys(_ node: Node) -> Configuration.RemoteKeys? {
+        let errorsBefore = reader.errorCount
+        guard let entries = reader.mapping(node, "`remote_keys`") else { return nil }
+        reader.checkKeys(entries, allowed: Self.remoteKeysKeys, in: "`remote_keys`")
+        reader.requireKeys(entries, ["jwks_url"], in: "`remote_keys`", at: node)
+        var remote = Configuration.RemoteKeys(url: "")
+        for entry in entries {
+            let value = entry.value
+            let what = "`\(entry.key)`"
+            switch entry.key {
+            case "jwks_url": remote.url = nonEmptyString(value, what) ?? ""
+            case "insecure": remote.allowInsecure = flag(value, what) ?? false
+            case "ca_file": remote.caFile = path(value, what)
+            case "default_alg": remote.defaultAlgorithm = choice(value, what, noun: "algorithm")
+            case "min_refresh": remote.minRefresh = duration(value, what) ?? remote.minRefresh
+            case "max_refresh": remote.maxRefresh = duration(value, what) ?? remote.maxRefresh
+            case "max_stale": remote.maxStale = duration(value, what) ?? remote.maxStale
+            case "unknown_key_cooldown": remote.unknownKeyCooldown = duration(value, what) ?? remote.unknownKeyCooldown
+            case "fetch_timeout": remote.fetchTimeout = duration(value, what) ?? remote.fetchTimeout
+            default: break
+            }
+        }
+        if let urlNode = entries.first(where: { $0.key == "jwks_url" })?.value, !remote.url.isEmpty {
+            if let url = ParsedURL(remote.url), (1...65535).contains(url.port), !url.host.isEmpty,
+                !remote.url.contains("#"), !remote.url.contains(where: { $0.isWhitespace })
+            {
+                if !url.isHTTPS, !remote.allowInsecure {
+                    reader.error(
+                        "`jwks_url` `\(remote.url)` is plain HTTP", at: urlNode,
+                        hint: "fetch keys over `https://`; `insecure: true` allows plain HTTP for tests")
+                }
+            } else {
+                reader.error(
+                    "`\(remote.url)` is not a JWKS URL", at: urlNode,
+                    hint: "write `https://host[:port]/path`, as in `https://idp.example.com/.well-known/jwks.json`")
+            }
+        }
+        if remote.minRefresh > remote.maxRefresh {
+            let at = entries.first(where: { $0.key == "min_refresh" })?.value ?? node
+            reader.error("`min_refresh` is longer than `max_refresh`", at: at)
+        }
+        return reader.errorCount == errorsBefore ? remote : nil
     }
 
     // MARK: - Upstreams

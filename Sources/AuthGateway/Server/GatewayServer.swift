@@ -21,6 +21,7 @@ public final class GatewayServer: Sendable {
     private let logger: Logger
     private let draining = NIOLockedValueBox(false)
     private let watchedKeySets = NIOLockedValueBox(Set<ObjectIdentifier>())
+    private let refreshers = NIOLockedValueBox([Task<Void, Never>]())
     private let metrics: GatewayMetrics?
 
     /// The bound port of each listener, in configuration order (useful with port 0).
@@ -82,15 +83,30 @@ public final class GatewayServer: Sendable {
             group: group, contexts: frozenContexts, listeners: channels, limiter: limiter, connections: connections,
             tlsContexts: tlsContexts, snapshot: snapshot, metrics: metrics, logger: logger)
         server.watchRemoteKeys(of: snapshot)
+        await server.fetchMissingRemoteKeys()
         return server
+    }
+
+    /// Fetches remote key sets that have no keys yet, each bounded by its fetch timeout.
+    private func fetchMissingRemoteKeys() async {
+        for remote in snapshot.remoteKeySets where remote.currentKeys() == nil {
+            try? await remote.refresh(on: group.next()).get()
+            if remote.currentKeys() == nil {
+                logger.error("no keys yet for an issuer; its tokens get 503 until a fetch succeeds",
+                             metadata: ["issuer": "\(remote.issuer)", "error": "\(remote.lastError ?? "-")"])
+            }
+        }
     }
 
     /// Cached verifications never outlive the key that made them: when a provider's key set changes,
     /// every loop drops its cache.
+    /// Also starts each new set's background refresher, stopped by ``shutdown(drainTimeout:)``.
     private func watchRemoteKeys(of snapshot: GatewaySnapshot) {
         for remote in snapshot.remoteKeySets where watchedKeySets.withLockedValue({ $0.insert(ObjectIdentifier(remote)).inserted }) {
             if let metrics { remote.attach(metrics: metrics) }
             remote.observe { [weak self] in self?.flushTokenCaches() }
+            let refresher = Task { [group, logger] in await remote.runRefresher(group: group, logger: logger) }
+            refreshers.withLockedValue { $0.append(refresher) }
         }
     }
 
@@ -142,6 +158,10 @@ public final class GatewayServer: Sendable {
     public func shutdown(drainTimeout: Double? = nil) async -> Int {
         for listener in listeners {
             try? await listener.close()
+        }
+        refreshers.withLockedValue { tasks in
+            tasks.forEach { $0.cancel() }
+            tasks.removeAll()
         }
         draining.withLockedValue { $0 = true }
         let timeout = drainTimeout ?? snapshot.configuration.limits.drainTimeout

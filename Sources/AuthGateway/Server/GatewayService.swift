@@ -32,11 +32,7 @@ public struct GatewayService: Service {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server = try await GatewayServer.start(
             snapshot: snapshot, group: group, observer: observer, metrics: metrics, logger: logger)
-        await snapshot.fetchRemoteKeys(group: group)
-        for remote in snapshot.remoteKeySets where remote.currentKeys() == nil {
-            logger.error("no keys yet for an issuer; its tokens get 503 until a fetch succeeds",
-                         metadata: ["issuer": "\(remote.issuer)", "error": "\(remote.lastError ?? "-")"])
-        }
+
         var admin: AdminServer?
         if let listener = snapshot.configuration.admin {
             admin = try await AdminServer.start(
@@ -48,9 +44,7 @@ public struct GatewayService: Service {
             tasks.addTask {
                 await reloadOnHangup(server: server, loader: loader, metrics: metrics)
             }
-            tasks.addTask {
-                await refreshRemoteKeys(server: server, group: group)
-            }
+
             try? await gracefulShutdown()
             tasks.cancelAll()
         }
@@ -58,20 +52,6 @@ public struct GatewayService: Service {
         await admin?.stop()
         logger.info("drained", metadata: ["connections.cut": "\(cut)"])
         try await group.shutdownGracefully()
-    }
-
-    /// Keeps every remote key set of the current snapshot fresh (sets added by a reload included).
-    private func refreshRemoteKeys(server: GatewayServer, group: EventLoopGroup) async {
-        await withTaskGroup(of: Void.self) { refreshers in
-            var running = Set<ObjectIdentifier>()
-            while !Task.isCancelled {
-                for remote in server.snapshot.remoteKeySets where running.insert(ObjectIdentifier(remote)).inserted {
-                    refreshers.addTask { await remote.runRefresher(group: group, logger: logger) }
-                }
-                try? await Task.sleep(nanoseconds: 1_000_000_000)
-            }
-            refreshers.cancelAll()
-        }
     }
 
     /// Each SIGHUP: validate everything, then swap; a broken file keeps the old snapshot serving.
@@ -108,14 +88,6 @@ struct SnapshotLoader: Sendable {
     }
 }
 
-extension GatewaySnapshot {
-    /// Fetches every remote key set once, waiting at most each one's fetch timeout (start-up).
-    func fetchRemoteKeys(group: EventLoopGroup) async {
-        for remote in remoteKeySets where remote.currentKeys() == nil {
-            try? await remote.refresh(on: group.next()).get()
-        }
-    }
-}
 
 extension AccessLog {
     /// The access log the logging configuration asks for (`off`: none).
