@@ -10,6 +10,8 @@ public struct GatewayService: Service {
     let source: ConfigurationSource
     let observer: GatewayObserver?
     let logger: Logger
+    /// How often files are checked for changes (0 turns watching off).
+    let watchInterval: Double
 
     /// Where the configuration comes from: a YAML file (reloadable) or a value built in code (the demo).
     public enum ConfigurationSource: Sendable {
@@ -17,9 +19,10 @@ public struct GatewayService: Service {
         case value(GatewayConfiguration)
     }
 
-    public init(source: ConfigurationSource, observer: GatewayObserver? = nil, logger: Logger) {
+    public init(source: ConfigurationSource, observer: GatewayObserver? = nil, watchInterval: Double = 2, logger: Logger) {
         self.source = source
         self.observer = observer
+        self.watchInterval = watchInterval
         self.logger = logger
     }
 
@@ -41,8 +44,16 @@ public struct GatewayService: Service {
         }
         logger.info("ready", metadata: ["routes": "\(snapshot.policy.routes.count)", "ports": "\(server.ports)"])
         await withTaskGroup(of: Void.self) { tasks in
+            let reloader = Reloader(server: server, loader: loader, metrics: metrics, logger: logger)
             tasks.addTask {
-                await reloadOnHangup(server: server, loader: loader, metrics: metrics)
+                for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    await reloader.reload(reason: "SIGHUP")
+                }
+            }
+            if watchInterval > 0, case .file(let path) = source {
+                tasks.addTask {
+                    await reloader.watch(configurationFile: path, every: watchInterval)
+                }
             }
 
             try? await gracefulShutdown()
@@ -53,22 +64,53 @@ public struct GatewayService: Service {
         logger.info("drained", metadata: ["connections.cut": "\(cut)"])
         try await group.shutdownGracefully()
     }
+}
 
-    /// Each SIGHUP: validate everything, then swap; a broken file keeps the old snapshot serving.
-    private func reloadOnHangup(server: GatewayServer, loader: SnapshotLoader, metrics: GatewayMetrics) async {
-        var generation: UInt64 = 1
-        for await _ in await UnixSignalsSequence(trapping: .sighup) {
-            generation += 1
-            do {
-                let snapshot = try loader.load(keyGeneration: generation)
-                let tls = try snapshot.configuration.listeners.map { try TLSContextFactory.makeContext($0.tls, http2: $0.http2) }
-                try await server.reload(snapshot, tls: tls)
-                metrics.recordReload(succeeded: true)
-                logger.info("reloaded", metadata: ["routes": "\(snapshot.policy.routes.count)", "generation": "\(generation)"])
-            } catch {
-                metrics.recordReload(succeeded: false)
-                logger.error("reload failed; the previous configuration keeps serving", metadata: ["error": "\(error)"])
-            }
+/// Reloads: validate everything, then swap; a broken file keeps the old snapshot serving, is logged
+/// with its file:line, and is counted. One reload at a time.
+actor Reloader {
+    let server: GatewayServer
+    let loader: SnapshotLoader
+    let metrics: GatewayMetrics
+    let logger: Logger
+    private var generation: UInt64 = 1
+
+    init(server: GatewayServer, loader: SnapshotLoader, metrics: GatewayMetrics, logger: Logger) {
+        self.server = server
+        self.loader = loader
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func reload(reason: String) async {
+        generation += 1
+        do {
+            let snapshot = try loader.load(keyGeneration: generation)
+            let tls = try snapshot.configuration.listeners.map { try TLSContextFactory.makeContext($0.tls, http2: $0.http2) }
+            try await server.reload(snapshot, tls: tls)
+            metrics.recordReload(succeeded: true)
+            logger.info("reloaded", metadata: [
+                "reason": "\(reason)", "routes": "\(snapshot.policy.routes.count)", "generation": "\(generation)",
+            ])
+        } catch {
+            metrics.recordReload(succeeded: false)
+            logger.error("reload failed; the previous configuration keeps serving", metadata: [
+                "reason": "\(reason)", "error": "\(error)",
+            ])
+        }
+    }
+
+    /// Polls the configuration's files and reloads when any changes (written, replaced, added, removed).
+    func watch(configurationFile: String, every interval: Double) async {
+        var last = ConfigurationFiles(configurationFile: configurationFile, configuration: server.snapshot.configuration)
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+            let current = ConfigurationFiles(configurationFile: configurationFile, configuration: server.snapshot.configuration)
+            guard current != last else { continue }
+            last = current
+            await reload(reason: "files changed")
+            // Files read by the new configuration (a new key file, say) are watched from now on.
+            last = ConfigurationFiles(configurationFile: configurationFile, configuration: server.snapshot.configuration)
         }
     }
 }
