@@ -43,7 +43,7 @@ struct RemoteKeysEndToEndTests {
 
         func setDown(_ down: Bool) {
             if down {
-                FileManager.default.createFile(atPath: downFile, contents: Data())
+                _ = FileManager.default.createFile(atPath: downFile, contents: Data())
             } else {
                 try? FileManager.default.removeItem(atPath: downFile)
             }
