@@ -24,15 +24,18 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     private let loop: LoopContext
     private let client: ClientConnection
+    /// HTTP/1.1 only: the slow-head clock (HTTP/2 streams arrive with complete HEADERS).
+    private let headTimer: RequestHeadTimer?
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var heldRead = false
     /// Close once the current response is written (framing doubt, `Connection: close`, unread body).
     private var closeAfterResponse = false
 
-    init(loop: LoopContext, client: ClientConnection) {
+    init(loop: LoopContext, client: ClientConnection, headTimer: RequestHeadTimer? = nil) {
         self.loop = loop
         self.client = client
+        self.headTimer = headTimer
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -71,6 +74,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     private func receiveHead(_ head: HTTPRequestHead) {
         guard case .idle = state else { return }
+        headTimer?.headReceived()
         closeAfterResponse = !head.isKeepAlive
         let exchange = ProxyExchange(clientHead: head, requestID: loop.nextRequestID(), startedAt: loop.now())
         admit(exchange, mayRefetchKeys: true)
@@ -110,6 +114,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             exchange.request = request
             exchange.outcome = request.outcome
             state = .proxying(exchange)
+            if request.framing != .none { armBodyTimer(exchange) }
             if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
                 context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
@@ -120,6 +125,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private func receiveBody(_ buffer: ByteBuffer) {
         guard case .proxying(let exchange) = state, !exchange.finished else { return }
         exchange.bytesIn += buffer.readableBytes
+        armBodyTimer(exchange)
         if exchange.bytesIn > loop.snapshot.configuration.limits.maxBodyBytes {
             abort(exchange, answer: GatewayResponse(status: .payloadTooLarge, code: "body_too_large", close: true))
             return
@@ -138,6 +144,8 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             finishAnsweredRequest()
         case .proxying(let exchange):
             exchange.requestEnded = true
+            exchange.bodyTimer?.cancel()
+            exchange.bodyTimer = nil
             guard !exchange.finished else {
                 finishProxiedRequest(exchange)
                 return
@@ -205,6 +213,19 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         if heldRead, connection.channel.isWritable {
             heldRead = false
             context?.read()
+        }
+    }
+
+    /// A client that stops sending its body for `body_read_timeout` loses the request (408) or, once the
+    /// response started, the connection.
+    private func armBodyTimer(_ exchange: ProxyExchange) {
+        exchange.bodyTimer?.cancel()
+        let timeout = TimeAmount.milliseconds(Int64(loop.snapshot.configuration.limits.bodyReadTimeout * 1000))
+        exchange.bodyTimer = loop.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+            guard let self, case .proxying(let current) = self.state, current === exchange,
+                !exchange.requestEnded, !exchange.finished
+            else { return }
+            self.abort(exchange, answer: GatewayResponse(status: .requestTimeout, code: "body_timeout", close: true))
         }
     }
 
@@ -284,6 +305,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     private func abort(_ exchange: ProxyExchange, answer response: GatewayResponse) {
         exchange.timer?.cancel()
+        exchange.bodyTimer?.cancel()
         releaseConnection(exchange, reusable: false)
         exchange.finished = true
         closeAfterResponse = true
@@ -321,6 +343,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     /// Writes the response end; closes afterwards when the connection cannot be reused.
     private func writeEnd() {
         guard let context else { return }
+        headTimer?.responseFinished()
         if closeAfterResponse {
             let closing = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
@@ -385,6 +408,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     func channelInactive(context: ChannelHandlerContext) {
         if case .proxying(let exchange) = state {
             exchange.timer?.cancel()
+            exchange.bodyTimer?.cancel()
             releaseConnection(exchange, reusable: false)
             exchange.finished = true
             if exchange.status == 0 { exchange.status = 499 }
@@ -440,6 +464,8 @@ final class ProxyExchange {
     var reported = false
     var failure: UpstreamFailure?
     var timer: Scheduled<Void>?
+    /// Fires when the client pauses its body too long.
+    var bodyTimer: Scheduled<Void>?
     var status = 0
     var bytesIn = 0
     var bytesOut = 0

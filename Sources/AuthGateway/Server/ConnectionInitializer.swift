@@ -55,12 +55,14 @@ struct ConnectionInitializer: Sendable {
             decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
             decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
             let sync = channel.pipeline.syncOperations
+            let headTimer = RequestHeadTimer(timeout: limits.headerReadTimeout)
+            try sync.addHandler(RequestHeadTimeoutHandler(timer: headTimer))
             try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(
                 leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)))
             try sync.addHandler(HTTPResponseEncoder())
             try sync.addHandler(HTTPServerPipelineHandler())
             try sync.addHandler(GatewayRequestHandler(
-                loop: loopContext(channel), client: ClientConnection(address: address, isHTTP2: false)))
+                loop: loopContext(channel), client: ClientConnection(address: address, isHTTP2: false), headTimer: headTimer))
         }
     }
 
