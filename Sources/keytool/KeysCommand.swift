@@ -7,6 +7,10 @@ struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Generate signing keys.",
+        discussion: """
+            Example:
+              keytool keys generate --alg RS256 --out keys/
+            """,
         subcommands: [Generate.self]
     )
 

@@ -7,6 +7,12 @@ struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Mint, inspect, verify and forge JWTs.",
+        discussion: """
+            Example:
+              TOKEN=$(keytool token mint --key keys/private.pem --alg RS256 --sub alice --scope "read:data")
+              keytool token inspect "$TOKEN"
+              keytool token verify --key keys/jwks.json "$TOKEN"
+            """,
         subcommands: [TokenMint.self, TokenInspect.self, TokenVerify.self, TokenForge.self]
     )
 }

@@ -48,7 +48,7 @@ public struct AccessLog: GatewayObserver {
             }
         }
 
-        private func flush() {
+        func flush() {
             flushScheduled = false
             var offset = 0
             while offset < bytes.count {

@@ -27,6 +27,12 @@ public protocol GatewayObserver: Sendable {
 /// Receives every request finished on its event loop (access log, metrics). Loop-confined.
 public protocol LoopObserver: AnyObject {
     func requestFinished(_ record: RequestRecord)
+    /// Writes out anything buffered (shutdown).
+    func flush()
+}
+
+extension LoopObserver {
+    public func flush() {}
 }
 
 /// Observes nothing.
@@ -59,6 +65,10 @@ public struct CompositeObserver: GatewayObserver {
         init(_ observers: [LoopObserver]) { self.observers = observers }
         func requestFinished(_ record: RequestRecord) {
             for observer in observers { observer.requestFinished(record) }
+        }
+
+        func flush() {
+            for observer in observers { observer.flush() }
         }
     }
 }

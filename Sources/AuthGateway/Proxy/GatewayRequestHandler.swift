@@ -141,15 +141,13 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private func receiveEnd() {
         switch state {
         case .discarding:
-            finishAnsweredRequest()
+            state = .idle
         case .proxying(let exchange):
             exchange.requestEnded = true
             exchange.bodyTimer?.cancel()
             exchange.bodyTimer = nil
-            guard !exchange.finished else {
-                finishProxiedRequest(exchange)
-                return
-            }
+            // A response that ended first closed the connection (see ``writeEnd(completing:)``).
+            guard !exchange.finished else { return }
             if exchange.headSent {
                 exchange.connection?.write(.end(nil), flush: true)
                 startResponseTimer(exchange)
@@ -265,8 +263,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         exchange.finished = true
         releaseConnection(exchange, reusable: exchange.requestEnded && exchange.upstreamKeepAlive)
         if !exchange.requestEnded { closeAfterResponse = true }
-        writeEnd()
-        finishProxiedRequest(exchange)
+        writeEnd(completing: exchange)
     }
 
     func upstreamFailed(_ failure: UpstreamFailure) {
@@ -293,14 +290,11 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         releaseConnection(exchange, reusable: false)
         exchange.finished = true
         if exchange.responseStarted {
-            closeAfterResponse = true
-            context?.close(promise: nil)
-            finishProxiedRequest(exchange)
+            cut(exchange)
             return
         }
         if !exchange.requestEnded { closeAfterResponse = true }
         answer(GatewayResponse.upstream(failure), exchange: exchange)
-        finishProxiedRequest(exchange)
     }
 
     private func abort(_ exchange: ProxyExchange, answer response: GatewayResponse) {
@@ -310,12 +304,20 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         exchange.finished = true
         closeAfterResponse = true
         if exchange.responseStarted {
-            context?.close(promise: nil)
+            cut(exchange)
         } else {
             exchange.outcome.reason = response.code
             answer(response, exchange: exchange)
         }
-        finishProxiedRequest(exchange)
+    }
+
+    /// A response already under way cannot become an error answer: the connection (or stream) is closed
+    /// so the client sees it incomplete rather than mistaking it for whole.
+    private func cut(_ exchange: ProxyExchange) {
+        closeAfterResponse = true
+        state = .closed
+        report(exchange)
+        context?.close(promise: nil)
     }
 
     private func releaseConnection(_ exchange: ProxyExchange, reusable: Bool) {
@@ -336,35 +338,30 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         exchange.bytesOut = body.readableBytes
         context?.write(wrapOutboundOut(.head(head)), promise: nil)
         context?.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        if case .discarding = state { report(exchange) }
-        writeEnd()
+        writeEnd(completing: exchange)
     }
 
-    /// Writes the response end; closes afterwards when the connection cannot be reused.
-    private func writeEnd() {
+    /// Reports `exchange`, settles the next state, then writes the response end and closes when the
+    /// connection cannot be reused. The state must be final before the write: ending a response makes
+    /// NIO's pipelining handler hand over the next buffered request at once, synchronously.
+    private func writeEnd(completing exchange: ProxyExchange) {
+        report(exchange)
         guard let context else { return }
         headTimer?.responseFinished()
         if closeAfterResponse {
+            state = .closed
             let closing = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
                 closing.close(promise: nil)
             }
-            state = .closed
-        } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
         }
-    }
-
-    private func finishAnsweredRequest() {
-        if case .discarding = state { state = .idle }
-    }
-
-    private func finishProxiedRequest(_ exchange: ProxyExchange) {
-        guard !exchange.reported else { return }
-        report(exchange)
+        // An answered request stays `.discarding` until its end arrives; a proxied one whose request
+        // ended is done.
         if case .proxying(let current) = state, current === exchange, exchange.requestEnded {
             state = .idle
         }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     private func report(_ exchange: ProxyExchange) {

@@ -173,7 +173,10 @@ public final class GatewayServer: Sendable {
         let remaining = connections.count
         connections.closeAll()
         for bound in contexts.values {
-            try? await bound.eventLoop.submit { bound.value.pool.closeIdle() }.get()
+            try? await bound.eventLoop.submit {
+                bound.value.pool.closeIdle()
+                bound.value.observer.flush()
+            }.get()
         }
         logger.info("stopped", metadata: ["connections.cut": "\(remaining)"])
         return remaining

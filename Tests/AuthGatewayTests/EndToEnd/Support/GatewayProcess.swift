@@ -1,0 +1,111 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `auth-gateway` executable, configured by a YAML file in a temp dir.
+enum GatewayBinary {
+    /// The built executable, or a clear reason why the test cannot run it.
+    static func path() throws -> String {
+        guard let path = E2EPaths.gatewayBinary else {
+            throw HarnessError(
+                "no auth-gateway executable next to the test bundle; run `swift build --scratch-path .build-e2e` first")
+        }
+        return path
+    }
+
+    /// A complete configuration file for the shared fixtures, one upstream `svc`, the admin listener off.
+    static func configuration(
+        upstream: [String], accessLog: String = "access.log", limits: String = "max_body_bytes: 64MiB"
+    ) -> String {
+        let fixtures = E2EFixtures.shared
+        return """
+            listeners:
+              - address: 127.0.0.1
+                port: 0
+                tls:
+                  certificate_chain: \(fixtures.certificateFile)
+                  private_key: \(fixtures.privateKeyFile)
+                http2: true
+            admin: off
+            issuers:
+              - issuer: "\(E2EFixtures.issuer)"
+                audiences: [\(E2EFixtures.audience)]
+                keys:
+                  - { file: \(fixtures.jwksFile) }
+                  - { file: \(fixtures.hmacFile) }
+            upstreams:
+              svc:
+                targets: [\(upstream.joined(separator: ", "))]
+                response_timeout: 10s
+            limits:
+              \(limits)
+              drain_timeout: 2s
+            policies: policies/
+            logging: { level: info, access_log: \(accessLog) }
+
+            """
+    }
+
+    /// Writes `config` and the policy into a fresh directory; returns the config path.
+    static func writeConfiguration(_ config: String, policy: String = standardPolicy, in directory: String) throws
+        -> String
+    {
+        try FileManager.default.createDirectory(atPath: directory + "/policies", withIntermediateDirectories: true)
+        try policy.write(toFile: directory + "/policies/test.yaml", atomically: true, encoding: .utf8)
+        let path = directory + "/gateway.yaml"
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// `auth-gateway check --config FILE`.
+    static func check(_ configPath: String, directory: String) async throws -> CommandResult {
+        try await Command.run(try path(), ["check", "--config", configPath], directory: directory, timeout: 30)
+    }
+}
+
+/// `auth-gateway serve --config FILE` as a child process; its port is read from its log
+/// (`listener.port=N` on stderr).
+final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
+    let directory: String
+    let port: Int
+    let child: ChildProcess
+
+    var caFile: String { E2EFixtures.shared.caFile }
+    var pid: Int32 { child.pid }
+
+    private init(directory: String, port: Int, child: ChildProcess) {
+        self.directory = directory
+        self.port = port
+        self.child = child
+    }
+
+    static func start(configPath: String, directory: String) async throws -> GatewayProcess {
+        let child = try ChildProcess(
+            try GatewayBinary.path(), ["serve", "--config", configPath], label: "auth-gateway", directory: directory)
+        do {
+            try await child.wait(for: "a listening port", timeout: 30) { Self.listeningPort($0.stderrText) != nil }
+        } catch {
+            await child.stop(grace: 0.5)
+            throw error
+        }
+        return GatewayProcess(directory: directory, port: Self.listeningPort(child.stderrText)!, child: child)
+    }
+
+    /// The first `listener.port=N` (N > 0) in the gateway's log.
+    static func listeningPort(_ log: String) -> Int? {
+        for line in log.split(separator: "\n") {
+            guard let range = line.range(of: "listener.port=") else { continue }
+            let digits = line[range.upperBound...].prefix { $0.isNumber }
+            if let port = Int(digits), port > 0 { return port }
+        }
+        return nil
+    }
+
+    /// Peak resident memory so far (kB).
+    var peakResidentKilobytes: Int? { procStatus(pid, "VmHWM") }
+    var residentKilobytes: Int? { procStatus(pid, "VmRSS") }
+
+    func stop() async { await child.stop(grace: 5) }
+}

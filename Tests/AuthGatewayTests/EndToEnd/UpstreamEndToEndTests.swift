@@ -1,0 +1,84 @@
+import AuthGateway
+import Foundation
+import Testing
+
+/// Load balancing, dead targets and timeouts with real upstream processes and closed ports.
+@Suite("End to end: upstream targets, failures and timeouts")
+struct UpstreamEndToEndTests {
+    @Test("round robin: two targets share the requests of one connection")
+    func roundRobin() async throws {
+        var options = GatewayHarness.Options()
+        options.upstreams = ["svc": [.recording(.init(name: "a")), .recording(.init(name: "b"))]]
+        try await GatewayHarness.with(options) { gateway in
+            let token = try gateway.token()
+            // One keep-alive connection lives on one event loop, whose balancer alternates strictly.
+            let responses = try await PythonClient.request(gateway, "/api/data/rr", headers: [gateway.bearer(token)], repeat: 6)
+            #expect(responses.map(\.status) == Array(repeating: 200, count: 6))
+            let names = responses.compactMap { $0.header("X-Upstream-Name") }
+            #expect(names.filter { $0 == "a" }.count == 3, "upstreams in order: \(names)")
+            #expect(names.filter { $0 == "b" }.count == 3, "upstreams in order: \(names)")
+            let a = gateway.upstreams["svc"]![0].requests().count
+            let b = gateway.upstreams["svc"]![1].requests().count
+            #expect(a == 3 && b == 3)
+        }
+    }
+
+    @Test("one target down: requests still succeed on the other")
+    func oneTargetDown() async throws {
+        var options = GatewayHarness.Options()
+        options.upstreams = ["svc": [.closed, .recording(.init(name: "live"))]]
+        try await GatewayHarness.with(options) { gateway in
+            let token = try gateway.token()
+            var statuses: [Int] = []
+            for index in 0..<4 {
+                statuses.append(try await Curl.request(gateway, "/api/data/\(index)", headers: [gateway.bearer(token)]).status)
+            }
+            statuses += try await PythonClient.request(gateway, "/api/data/py", headers: [gateway.bearer(token)], repeat: 4).map(\.status)
+            #expect(statuses == Array(repeating: 200, count: 8))
+            #expect(await gateway.upstream.waitForRequests(8).count == 8)
+        }
+    }
+
+    @Test("all targets down: 502 from the gateway")
+    func allTargetsDown() async throws {
+        var options = GatewayHarness.Options()
+        options.upstreams = ["svc": [.closed, .closed]]
+        try await GatewayHarness.with(options) { gateway in
+            let token = try gateway.token()
+            for _ in 0..<2 {
+                let response = try await Curl.request(gateway, "/api/data/x", headers: [gateway.bearer(token)])
+                #expect(response.status == 502, "body: \(response.bodyText)")
+                #expect(response.header("Content-Type") == "application/problem+json")
+                #expect(response.json?["code"] as? String == "upstream_error")
+                #expect(!response.bodyText.contains("127.0.0.1"), "no internal address in the answer")
+            }
+        }
+    }
+
+    @Test("a slow upstream: 504 after the response timeout")
+    func slowUpstream() async throws {
+        var options = GatewayHarness.Options()
+        options.upstreams = ["svc": [.recording(.init(name: "slow", delayMilliseconds: 6_000))]]
+        options.configure = { $0.upstreams["svc"]?.responseTimeout = 1 }
+        try await GatewayHarness.with(options) { gateway in
+            let token = try gateway.token()
+            let started = Date()
+            let response = try await Curl.request(gateway, "/api/data/slow", headers: [gateway.bearer(token)])
+            let elapsed = Date().timeIntervalSince(started)
+            #expect(response.status == 504, "body: \(response.bodyText)")
+            #expect(response.json?["code"] as? String == "upstream_timeout")
+            #expect(elapsed >= 0.9 && elapsed < 3.5, "answered after \(elapsed) s")
+            #expect(await gateway.upstream.waitForRequests(1).count == 1)
+        }
+    }
+}
+
+extension RecordingUpstream.Behaviour {
+    init(name: String, delayMilliseconds: Int = 0, status: Int = 200, responseBytes: Int? = nil) {
+        self.init()
+        self.name = name
+        self.delayMilliseconds = delayMilliseconds
+        self.status = status
+        self.responseBytes = responseBytes
+    }
+}
