@@ -25,6 +25,7 @@ public struct MetricsObserver: GatewayObserver {
         private var requests: [RequestKey: CoreMetrics.Counter] = [:]
         private var latencies: [String: CoreMetrics.Timer] = [:]
         private var upstreamErrors: [String: CoreMetrics.Counter] = [:]
+        private lazy var keysUnavailable = metrics.counter("gateway_keys_unavailable_total", [])
 
         init(metrics: GatewayMetrics) {
             self.metrics = metrics
@@ -47,7 +48,8 @@ public struct MetricsObserver: GatewayObserver {
                 return made
             }()
             timer.recordNanoseconds(Int64(record.duration * 1e9))
-            if record.decision == "error", let kind = record.reason {
+            if record.reason == "keys_unavailable" { keysUnavailable.increment() }
+            if record.decision == "error", let kind = record.reason, UpstreamFailure.labels.contains(kind) {
                 let errors = upstreamErrors[kind] ?? {
                     let made = metrics.counter("gateway_upstream_errors_total", [("kind", kind)])
                     upstreamErrors[kind] = made

@@ -1,5 +1,5 @@
 /// Why an upstream exchange failed, mapped to 502/503/504 by ``GatewayResponse``.
-enum UpstreamFailure: Error, Equatable {
+enum UpstreamFailure: Error, Equatable, CaseIterable {
     /// No target accepted a connection (each was tried, or skipped while unhealthy).
     case connectFailed
     /// The connection closed or reset before the response was complete.
@@ -10,6 +10,9 @@ enum UpstreamFailure: Error, Equatable {
     case timeout
     /// The pool has no capacity for this target within the connect timeout.
     case unavailable
+
+    /// Every label, for telling upstream errors from other errors (such as `keys_unavailable`).
+    static let labels = Set(allCases.map(\.label))
 
     /// The label for metrics and the access log.
     var label: String {

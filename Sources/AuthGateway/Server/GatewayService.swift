@@ -29,6 +29,8 @@ public struct GatewayService: Service {
     public func run() async throws {
         let loader = SnapshotLoader(source: source)
         let snapshot = try loader.load(keyGeneration: 1)
+        var logger = self.logger
+        if let level = Logger.Level(rawValue: snapshot.configuration.logging.level) { logger.logLevel = level }
         let metrics = GatewayMetrics()
         let accessLog = try self.observer ?? AccessLog.observer(for: snapshot.configuration.logging)
         let observer = CompositeObserver([accessLog, MetricsObserver(metrics: metrics)])

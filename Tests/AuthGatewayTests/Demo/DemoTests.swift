@@ -303,7 +303,9 @@ struct DemoTests {
         let started = ContinuousClock.now
         try await service.stop()
         try await client.closeFuture.get()
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // Not a speed check: stop() gives connections a 1 s grace, so this only proves it does not wait
+        // for the client (which never closes on its own) — on a loaded machine it may take a few seconds.
+        #expect(ContinuousClock.now - started < .seconds(20))
         try await service.stop()
 
         let refused = try curl(["-s", "http://127.0.0.1:\(port)/api/data"])
