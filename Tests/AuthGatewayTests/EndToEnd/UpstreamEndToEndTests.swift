@@ -58,7 +58,7 @@ struct UpstreamEndToEndTests {
     @Test("a slow upstream: 504 after the response timeout")
     func slowUpstream() async throws {
         var options = GatewayHarness.Options()
-        options.upstreams = ["svc": [.recording(.init(name: "slow", delayMilliseconds: 6_000))]]
+        options.upstreams = ["svc": [.recording(.init(name: "slow", delayMilliseconds: 15_000))]]
         options.configure = { $0.upstreams["svc"]?.responseTimeout = 1 }
         try await GatewayHarness.with(options) { gateway in
             let token = try gateway.token()
@@ -67,7 +67,9 @@ struct UpstreamEndToEndTests {
             let elapsed = Date().timeIntervalSince(started)
             #expect(response.status == 504, "body: \(response.bodyText)")
             #expect(response.json?["code"] as? String == "upstream_timeout")
-            #expect(elapsed >= 0.9 && elapsed < 3.5, "answered after \(elapsed) s")
+            // Not a speed check: the gateway must have answered on its own timeout, long before the
+            // upstream's 15 s reply.
+            #expect(elapsed >= 0.9 && elapsed < 10, "answered after \(elapsed) s")
             #expect(await gateway.upstream.waitForRequests(1).count == 1)
         }
     }
