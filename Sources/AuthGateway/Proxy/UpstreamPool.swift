@@ -4,9 +4,24 @@ import NIOPosix
 
 /// One event loop's upstream connections: keep-alive pools per target, load balancing and passive
 /// health. Confined to its loop, so no locks; every loop learns target health on its own.
+///
+/// A target at `max_connections` queues further requests (first come, first served) until a connection
+/// is released or closed, or the connect timeout passes (then 503).
 final class UpstreamPool {
+    typealias Completion = (Result<UpstreamConnection, UpstreamFailure>) -> Void
+
+    /// A request waiting for a connection to a full target.
+    private struct Waiter {
+        let id: Int
+        let upstream: GatewayConfiguration.Upstream
+        let completion: Completion
+        let timeout: Scheduled<Void>
+    }
+
     let eventLoop: EventLoop
     private var idle: [GatewayConfiguration.Target: [UpstreamConnection]] = [:]
+    private var waiters: [GatewayConfiguration.Target: CircularBuffer<Waiter>] = [:]
+    private var nextWaiterID = 0
     private var open: [GatewayConfiguration.Target: Int] = [:]
     private var inFlight: [GatewayConfiguration.Target: Int] = [:]
     private var unhealthyUntil: [GatewayConfiguration.Target: NIODeadline] = [:]
@@ -43,26 +58,35 @@ final class UpstreamPool {
         }
     }
 
-    /// Calls `completion` on this loop with a connection to `target`: an idle pooled one (at once), or
-    /// a new one. A refused connection marks the target unhealthy for the upstream's cooldown.
+    /// Calls `completion` on this loop with a connection to `target`: an idle pooled one (at once), a new
+    /// one, or, when the target is at its connection limit, the next one released. A refused connection
+    /// marks the target unhealthy for the upstream's cooldown.
     func connection(
-        to target: GatewayConfiguration.Target, _ upstream: GatewayConfiguration.Upstream,
-        completion: @escaping (Result<UpstreamConnection, UpstreamFailure>) -> Void
+        to target: GatewayConfiguration.Target, _ upstream: GatewayConfiguration.Upstream, completion: @escaping Completion
     ) {
+        if let connection = takeIdle(target) {
+            inFlight[target, default: 0] += 1
+            completion(.success(connection))
+        } else if open[target, default: 0] < upstream.maxConnections {
+            openConnection(to: target, upstream, completion: completion)
+        } else {
+            enqueue(completion, for: target, upstream)
+        }
+    }
+
+    private func takeIdle(_ target: GatewayConfiguration.Target) -> UpstreamConnection? {
         while var list = idle[target], let connection = list.popLast() {
             idle[target] = list
             connection.idleTimer?.cancel()
             connection.idleTimer = nil
-            if connection.isUsable {
-                inFlight[target, default: 0] += 1
-                completion(.success(connection))
-                return
-            }
+            if connection.isUsable { return connection }
         }
-        guard open[target, default: 0] < upstream.maxConnections else {
-            completion(.failure(.unavailable))
-            return
-        }
+        return nil
+    }
+
+    private func openConnection(
+        to target: GatewayConfiguration.Target, _ upstream: GatewayConfiguration.Upstream, completion: @escaping Completion
+    ) {
         open[target, default: 0] += 1
         inFlight[target, default: 0] += 1
         connect(to: target, upstream).assumeIsolated().whenComplete { result in
@@ -74,17 +98,52 @@ final class UpstreamPool {
                 self.inFlight[target, default: 1] -= 1
                 self.markUnhealthy(target, for: upstream.unhealthyCooldown)
                 completion(.failure(.connectFailed))
+                // Requests queued for this target are better off trying another one.
+                while let waiter = self.popWaiter(target) { waiter.completion(.failure(.connectFailed)) }
             }
         }
     }
 
-    /// Returns a connection after its exchange: kept for reuse when `reusable`, closed otherwise.
+    /// Queues a request for a full target; bounded, and each waits at most the connect timeout.
+    private func enqueue(
+        _ completion: @escaping Completion, for target: GatewayConfiguration.Target, _ upstream: GatewayConfiguration.Upstream
+    ) {
+        guard waiters[target, default: []].count < max(64, upstream.maxConnections * 4) else {
+            completion(.failure(.unavailable))
+            return
+        }
+        nextWaiterID += 1
+        let id = nextWaiterID
+        let timeout = eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(upstream.connectTimeout * 1000))) {
+            [weak self] in
+            guard let self, let index = self.waiters[target]?.firstIndex(where: { $0.id == id }),
+                let waiter = self.waiters[target]?.remove(at: index)
+            else { return }
+            waiter.completion(.failure(.unavailable))
+        }
+        waiters[target, default: []].append(Waiter(id: id, upstream: upstream, completion: completion, timeout: timeout))
+    }
+
+    private func popWaiter(_ target: GatewayConfiguration.Target) -> Waiter? {
+        guard let waiter = waiters[target]?.popFirst() else { return nil }
+        waiter.timeout.cancel()
+        return waiter
+    }
+
+    /// Returns a connection after its exchange: handed to the next queued request, kept for reuse when
+    /// `reusable`, closed otherwise.
     func release(_ connection: UpstreamConnection, reusable: Bool, idleTimeout: Double) {
         let target = connection.target
         inFlight[target, default: 1] -= 1
         connection.handler.exchange = nil
         guard reusable, connection.isUsable else {
+            // Its close frees a slot, which serves the next queued request (see `adopt`).
             connection.close()
+            return
+        }
+        if let waiter = popWaiter(target) {
+            inFlight[target, default: 0] += 1
+            waiter.completion(.success(connection))
             return
         }
         connection.idleTimer = eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(idleTimeout * 1000))) {
@@ -148,6 +207,9 @@ final class UpstreamPool {
             guard let self else { return }
             self.open[target, default: 1] -= 1
             if let connection { self.removeIdle(connection) }
+            if let waiter = self.popWaiter(target) {
+                self.openConnection(to: target, waiter.upstream, completion: waiter.completion)
+            }
         }
         return connection
     }

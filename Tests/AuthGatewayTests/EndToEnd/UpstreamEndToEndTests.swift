@@ -55,6 +55,32 @@ struct UpstreamEndToEndTests {
         }
     }
 
+    @Test("a target at its connection limit queues requests instead of refusing them")
+    func connectionLimitQueues() async throws {
+        var options = GatewayHarness.Options()
+        options.upstreams = ["svc": [.recording(.init(name: "one-at-a-time", delayMilliseconds: 300))]]
+        options.configure = { configuration in
+            configuration.upstreams["svc"]?.maxConnections = 1
+            configuration.upstreams["svc"]?.connectTimeout = 10
+        }
+        try await GatewayHarness.with(options) { gateway in
+            let token = try gateway.token()
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<5 {
+                    group.addTask {
+                        try await Curl.request(gateway, "/api/data/\(index)", headers: [gateway.bearer(token)]).status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == [200, 200, 200, 200, 200], "queued requests must be served, not refused")
+            let requests = await gateway.upstream.waitForRequests(5)
+            #expect(requests.count == 5)
+            // Each loop keeps at most one connection to the target.
+            #expect(Set(requests.map(\.conn)).count <= 2)
+        }
+    }
+
     @Test("a slow upstream: 504 after the response timeout")
     func slowUpstream() async throws {
         var options = GatewayHarness.Options()
