@@ -7,17 +7,11 @@ public struct GatewayConfigurationLoadError: Error, Sendable, CustomStringConver
     public let diagnostics: [PolicyDiagnostic]
 
     public init(diagnostics: [PolicyDiagnostic]) {
-        var unique: [PolicyDiagnostic] = []
-        for diagnostic in diagnostics.sorted() where unique.last != diagnostic {
-            unique.append(diagnostic)
-        }
-        self.diagnostics = unique
+        self.diagnostics = diagnostics.normalized()
     }
 
     /// One diagnostic per line, then a count.
     public var description: String {
-        let count = diagnostics.count
-        return diagnostics.map(\.description).joined(separator: "\n")
-            + "\n\(count) error\(count == 1 ? "" : "s"); the configuration was not loaded"
+        diagnostics.report(notLoaded: "the configuration")
     }
 }
