@@ -9,9 +9,9 @@ extension PolicyCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show how the policy decides one request.",
             discussion: """
-                Prints the canonical path, the route that matched (or why none did), each requirement clause
-                with whether it held and what the claims contained, the identity headers, and the decision with
-                its WWW-Authenticate challenge. Without --claims the request carries no token.
+                Prints the canonical path, the route that matched (or why none did), each requirement \
+                clause with whether it held and what the claims contained, the identity headers, and the \
+                decision with its WWW-Authenticate challenge. Without --claims the request carries no token.
 
                 Example:
                   keytool policy explain policies/ --method GET --path /admin/users \\

@@ -7,9 +7,9 @@ extension PolicyCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate a policy directory and warn about risky routes.",
             discussion: """
-                Reports every error (file:line:column, what is wrong, a hint) and then warnings: public routes,
-                catch-all routes, routes that need a token but no scope/role/claim, and routes that can never
-                match. A policy with errors is never loaded by the gateway.
+                Reports every error (file:line:column, what is wrong, a hint) and then warnings: public \
+                routes, catch-all routes, routes that need a token but no scope/role/claim, and routes that \
+                can never match. A policy with errors is never loaded by the gateway.
 
                 Example:
                   keytool policy lint policies/ --upstream service-a --upstream service-b \\

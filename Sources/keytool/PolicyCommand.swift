@@ -9,13 +9,14 @@ struct PolicyCommand: ParsableCommand {
         commandName: "policy",
         abstract: "Lint, test and explain gateway policies offline.",
         discussion: """
-            A policy directory holds policy files (*.yaml, *.yml) directly inside it; they compose into one
-            policy. Test cases live in its tests/ sub-directory. See docs/POLICY.md for the format.
+            A policy directory holds policy files (*.yaml, *.yml) directly inside it; they compose into \
+            one policy. Test cases live in its tests/ sub-directory. See docs/POLICY.md for the format.
 
             Example:
               keytool policy lint policies/ --upstream service-a --upstream service-b
               keytool policy test policies/
-              keytool policy explain policies/ --method GET --path /api/data --claims '{"scope":"read:data"}'
+              keytool policy explain policies/ --method GET --path /api/data \\
+                  --claims '{"scope":"read:data"}'
 
             Exit codes: 0 success, 1 errors in the policy or failed tests, 2 usage errors.
             """,

@@ -70,18 +70,23 @@ enum ClaimTests {
         }
     }
 
-    /// True if `token` is one of the space-separated tokens of `list` (RFC 6749 §3.3).
+    /// True if `token` is one of the space-separated tokens of `list` (RFC 6749 §3.3). Byte-level.
     static func containsToken(_ list: String, _ token: String) -> Bool {
-        let bytes = list.utf8
-        let wanted = token.utf8
-        var start = bytes.startIndex
-        while start < bytes.endIndex {
-            var end = start
-            while end < bytes.endIndex, bytes[end] != UInt8(ascii: " ") { bytes.formIndex(after: &end) }
-            if bytes[start..<end].elementsEqual(wanted) { return true }
-            guard end < bytes.endIndex else { return false }
-            start = bytes.index(after: end)
+        Policy.withBytes(list) { list in
+            Policy.withBytes(token) { token in
+                var start = 0
+                while start < list.count {
+                    var end = start
+                    while end < list.count, list[end] != UInt8(ascii: " ") { end += 1 }
+                    if end - start == token.count {
+                        var offset = 0
+                        while offset < token.count, list[start + offset] == token[offset] { offset += 1 }
+                        if offset == token.count { return true }
+                    }
+                    start = end + 1
+                }
+                return false
+            }
         }
-        return false
     }
 }

@@ -35,42 +35,84 @@ enum IdentityHeaderEncoder {
             var pieces: [String] = []
             pieces.reserveCapacity(items.count)
             for item in items {
-                guard let piece = scalarText(item), !piece.isEmpty, isSafe(piece) else { return .unencodable }
+                guard let piece = scalarText(item), !piece.isEmpty, isSafe(piece.utf8) else { return .unencodable }
                 pieces.append(piece)
             }
             return .value(pieces.joined(separator: ", "))
         case let value?:
             guard let text = scalarText(value) else { return .unencodable }
             if text.isEmpty { return .omitted }
-            return isSafe(text) ? .value(text) : .unencodable
+            return isSafe(text.utf8) ? .value(text) : .unencodable
         }
     }
 
+    /// `scope` then `scp`, split on spaces, duplicates dropped, joined with `, `. Byte-level: this runs on
+    /// every allowed request.
     private static func encodeScopes(_ claims: [String: JSONValue]) -> Encoded {
-        var scopes: [String] = []
-        func add(list: String) {
-            for token in list.split(separator: " ") where !scopes.contains(where: { $0 == token }) {
-                scopes.append(String(token))
-            }
-        }
+        var list = ScopeList()
         switch claims["scope"] {
         case nil, .null?: break
-        case .string(let list)?: add(list: list)
+        case .string(let scopes)?: guard list.add(spaceSeparated: scopes) else { return .unencodable }
         default: return .unencodable
         }
         switch claims["scp"] {
         case nil, .null?: break
-        case .string(let list)?: add(list: list)
+        case .string(let scopes)?: guard list.add(spaceSeparated: scopes) else { return .unencodable }
         case .array(let items)?:
             for item in items {
-                guard case .string(let scope) = item, !scope.isEmpty else { return .unencodable }
-                if !scopes.contains(scope) { scopes.append(scope) }
+                guard case .string(let scope) = item, !scope.isEmpty, list.add(spaceSeparated: scope) else {
+                    return .unencodable
+                }
             }
         default: return .unencodable
         }
-        if scopes.isEmpty { return .omitted }
-        guard scopes.allSatisfy(isSafe) else { return .unencodable }
-        return .value(scopes.joined(separator: ", "))
+        return list.bytes.isEmpty ? .omitted : .value(String(decoding: list.bytes, as: UTF8.self))
+    }
+
+    /// The `, `-joined header value being built, and where each scope sits in it (for de-duplication).
+    private struct ScopeList {
+        var bytes: [UInt8] = []
+        var starts: [Int] = []
+
+        /// Adds each space-separated token; false if one cannot be sent.
+        mutating func add(spaceSeparated text: String) -> Bool {
+            Policy.withBytes(text) { text in
+                var start = 0
+                while start < text.count {
+                    var end = start
+                    while end < text.count, text[end] != UInt8(ascii: " ") { end += 1 }
+                    if end > start {
+                        let token = UnsafeBufferPointer(rebasing: text[start..<end])
+                        guard isSafe(token) else { return false }
+                        if !contains(token) { append(token) }
+                    }
+                    start = end + 1
+                }
+                return true
+            }
+        }
+
+        private func contains(_ token: UnsafeBufferPointer<UInt8>) -> Bool {
+            for (index, start) in starts.enumerated() {
+                let end = index + 1 < starts.count ? starts[index + 1] - 2 : bytes.count
+                guard end - start == token.count else { continue }
+                var offset = 0
+                while offset < token.count, bytes[start + offset] == token[offset] { offset += 1 }
+                if offset == token.count { return true }
+            }
+            return false
+        }
+
+        private mutating func append(_ token: UnsafeBufferPointer<UInt8>) {
+            if bytes.isEmpty {
+                bytes.reserveCapacity(64)
+            } else {
+                bytes.append(UInt8(ascii: ","))
+                bytes.append(UInt8(ascii: " "))
+            }
+            starts.append(bytes.count)
+            bytes.append(contentsOf: token)
+        }
     }
 
     private static func scalarText(_ value: JSONValue) -> String? {
@@ -83,9 +125,13 @@ enum IdentityHeaderEncoder {
     }
 
     /// Printable ASCII, no comma, no leading or trailing space.
-    static func isSafe(_ text: String) -> Bool {
-        let bytes = text.utf8
-        guard bytes.first != UInt8(ascii: " "), bytes.last != UInt8(ascii: " ") else { return false }
-        return bytes.allSatisfy { $0 >= 0x20 && $0 <= 0x7E && $0 != UInt8(ascii: ",") }
+    static func isSafe<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
+        guard let first = bytes.first, first != UInt8(ascii: " ") else { return bytes.isEmpty }
+        var last = first
+        for byte in bytes {
+            guard byte >= 0x20, byte <= 0x7E, byte != UInt8(ascii: ",") else { return false }
+            last = byte
+        }
+        return last != UInt8(ascii: " ")
     }
 }

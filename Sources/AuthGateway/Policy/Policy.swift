@@ -24,7 +24,7 @@ public struct Policy: Sendable {
     public func route(method: String, host: String?, path: String) -> Route? {
         guard let slot = HTTPMethodSet.slot(of: method) else { return nil }
         let index = Self.withBytes(path) { pathBytes in
-            guard let host else { return trie.match(methodSlot: slot, host: nil, path: pathBytes) }
+            guard let host, trie.hasHostRoutes else { return trie.match(methodSlot: slot, host: nil, path: pathBytes) }
             return Self.withBytes(host) { trie.match(methodSlot: slot, host: $0, path: pathBytes) }
         }
         guard let index else { return nil }

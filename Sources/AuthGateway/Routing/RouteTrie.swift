@@ -12,10 +12,13 @@ struct RouteTrie: Sendable {
     struct Node: Sendable {
         /// Child for `*` / `{name}`, or -1.
         var parameter: Int32 = -1
-        /// Base index in `slots` of the routes whose pattern ends at this node, or -1.
+        /// Routes whose pattern ends at this node: with `exactMask` ≠ 0 the one route for those methods;
+        /// otherwise, if ≥ 0, the base index of this node's method slots in `slots`; -1 for none.
         var exact: Int32 = -1
-        /// Base index in `slots` of the routes whose pattern is this node followed by `/**`, or -1.
+        /// Routes whose pattern is this node followed by `/**`, encoded as `exact` is.
         var prefix: Int32 = -1
+        var exactMask: UInt8 = 0
+        var prefixMask: UInt8 = 0
     }
 
     struct Edge: Sendable {
@@ -23,8 +26,13 @@ struct RouteTrie: Sendable {
         /// The child node; -1 marks an empty table cell.
         var child: Int32 = -1
         var hash: UInt32 = 0
-        var start: Int32 = 0
         var length: Int32 = 0
+        /// Labels of up to 8 bytes are kept here (little-endian), so most lookups never touch `labels`.
+        var packed: UInt64 = 0
+        /// Longer labels: offset in `labels` (identical labels share their bytes).
+        var start: Int32 = 0
+        /// A copy of `nodes[child]`, so following an edge costs no second memory access.
+        var node = Node()
     }
 
     /// The virtual parent of host roots in the edge table.
@@ -49,70 +57,84 @@ struct RouteTrie: Sendable {
         if hasHostRoutes, let host {
             let range = HostName.hostRange(host)
             let name = UnsafeBufferPointer(rebasing: host[range])
-            let root = child(of: Self.hostParent, name, caseInsensitive: true)
-            if root >= 0 {
-                let found = search(root, path, from: 1, methodSlot)
+            if let root = edge(from: Self.hostParent, name, caseInsensitive: true) {
+                let found = search(root.child, root.node, path, from: 1, methodSlot)
                 if found >= 0 { return Int(found) }
             }
         }
-        let found = search(Self.anyHostRoot, path, from: 1, methodSlot)
+        let found = search(Self.anyHostRoot, nodes[Int(Self.anyHostRoot)], path, from: 1, methodSlot)
         return found >= 0 ? Int(found) : nil
     }
 
-    private func search(_ index: Int32, _ path: UnsafeBufferPointer<UInt8>, from start: Int, _ slot: Int) -> Int32 {
-        let node = nodes[Int(index)]
+    private func search(
+        _ index: Int32, _ node: Node, _ path: UnsafeBufferPointer<UInt8>, from start: Int, _ slot: Int
+    ) -> Int32 {
         if start > path.count {
             // The path ended at this node: an exact pattern, or a prefix pattern matching its own prefix.
-            if node.exact >= 0 {
-                let route = slots[Int(node.exact) + slot]
-                if route >= 0 { return route }
-            }
-            if node.prefix >= 0 { return slots[Int(node.prefix) + slot] }
-            return -1
+            let route = resolve(node.exact, node.exactMask, slot)
+            return route >= 0 ? route : resolve(node.prefix, node.prefixMask, slot)
         }
         var end = start
         while end < path.count, path[end] != ASCII.slash { end += 1 }
         let segment = UnsafeBufferPointer(rebasing: path[start..<end])
-        let next = child(of: index, segment, caseInsensitive: false)
-        if next >= 0 {
-            let route = search(next, path, from: end + 1, slot)
+        if let next = edge(from: index, segment, caseInsensitive: false) {
+            let route = search(next.child, next.node, path, from: end + 1, slot)
             if route >= 0 { return route }
         }
         if node.parameter >= 0, end > start {
-            let route = search(node.parameter, path, from: end + 1, slot)
+            let route = search(node.parameter, nodes[Int(node.parameter)], path, from: end + 1, slot)
             if route >= 0 { return route }
         }
-        if node.prefix >= 0 { return slots[Int(node.prefix) + slot] }
-        return -1
+        return resolve(node.prefix, node.prefixMask, slot)
     }
 
-    /// The child of `parent` labelled `label`, or -1.
+    /// The route for method `slot` in an encoded (`exact`/`prefix`, mask) pair, or -1.
     @inline(__always)
-    private func child(of parent: Int32, _ label: UnsafeBufferPointer<UInt8>, caseInsensitive: Bool) -> Int32 {
+    private func resolve(_ value: Int32, _ mask: UInt8, _ slot: Int) -> Int32 {
+        if mask != 0 { return mask & (1 << UInt8(slot)) != 0 ? value : -1 }
+        return value >= 0 ? slots[Int(value) + slot] : -1
+    }
+
+    /// The edge from `parent` labelled `label`, or `nil`.
+    @inline(__always)
+    private func edge(from parent: Int32, _ label: UnsafeBufferPointer<UInt8>, caseInsensitive: Bool) -> Edge? {
         let hash = Self.hash(parent: parent, label, caseInsensitive: caseInsensitive)
         let mask = table.count - 1
         var cell = Int(hash) & mask
         while true {
             let edge = table[cell]
-            if edge.child < 0 { return -1 }
+            if edge.child < 0 { return nil }
             if edge.hash == hash, edge.parent == parent, Int(edge.length) == label.count,
-                equal(Int(edge.start), label, caseInsensitive: caseInsensitive)
+                equal(edge, label, caseInsensitive: caseInsensitive)
             {
-                return edge.child
+                return edge
             }
             cell = (cell + 1) & mask
         }
     }
 
     @inline(__always)
-    private func equal(_ start: Int, _ label: UnsafeBufferPointer<UInt8>, caseInsensitive: Bool) -> Bool {
-        labels.withUnsafeBufferPointer { stored in
+    private func equal(_ edge: Edge, _ label: UnsafeBufferPointer<UInt8>, caseInsensitive: Bool) -> Bool {
+        if label.count <= 8 { return Self.pack(label, caseInsensitive: caseInsensitive) == edge.packed }
+        return labels.withUnsafeBufferPointer { stored in
+            let start = Int(edge.start)
             for offset in 0..<label.count {
                 let byte = caseInsensitive ? HostName.lowercase(label[offset]) : label[offset]
                 if stored[start + offset] != byte { return false }
             }
             return true
         }
+    }
+
+    /// Up to 8 bytes as a little-endian integer (lower-cased for hosts).
+    @inline(__always)
+    static func pack(_ label: UnsafeBufferPointer<UInt8>, caseInsensitive: Bool) -> UInt64 {
+        var packed: UInt64 = 0
+        for offset in 0..<min(label.count, 8) {
+            let byte = caseInsensitive ? HostName.lowercase(label[offset]) : label[offset]
+            packed |= UInt64(byte) << UInt64(offset * 8)
+        }
+        return packed
     }
 
     /// FNV-1a over the parent index and the label (lower-cased for hosts).

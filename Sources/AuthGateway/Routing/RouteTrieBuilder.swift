@@ -63,24 +63,53 @@ struct RouteTrieBuilder {
 
     /// Freezes the trie into its compact, Sendable form.
     func build() -> RouteTrie {
+        // A slot group held by one route becomes (route, method mask) inside the node: one memory access less.
+        var frozen = nodes
+        for index in frozen.indices {
+            (frozen[index].exact, frozen[index].exactMask) = inline(frozen[index].exact)
+            (frozen[index].prefix, frozen[index].prefixMask) = inline(frozen[index].prefix)
+        }
         var capacity = 8
         while capacity < edgeOrder.count * 2 { capacity *= 2 }
         var table = [RouteTrie.Edge](repeating: RouteTrie.Edge(), count: capacity)
         var labels: [UInt8] = []
+        var labelOffsets: [String: Int32] = [:]
         for key in edgeOrder {
             guard let child = edges[key] else { continue }
             let bytes = Array(key.label.utf8)
-            let hash = bytes.withUnsafeBufferPointer {
-                RouteTrie.hash(parent: key.parent, $0, caseInsensitive: false)
+            var edge = RouteTrie.Edge(parent: key.parent, child: child, length: Int32(bytes.count), node: frozen[Int(child)])
+            bytes.withUnsafeBufferPointer {
+                edge.hash = RouteTrie.hash(parent: key.parent, $0, caseInsensitive: false)
+                edge.packed = RouteTrie.pack($0, caseInsensitive: false)
             }
-            var cell = Int(hash) & (capacity - 1)
+            if bytes.count > 8 {
+                if let offset = labelOffsets[key.label] {
+                    edge.start = offset
+                } else {
+                    edge.start = Int32(labels.count)
+                    labelOffsets[key.label] = edge.start
+                    labels.append(contentsOf: bytes)
+                }
+            }
+            var cell = Int(edge.hash) & (capacity - 1)
             while table[cell].child >= 0 { cell = (cell + 1) & (capacity - 1) }
-            table[cell] = RouteTrie.Edge(
-                parent: key.parent, child: child, hash: hash,
-                start: Int32(labels.count), length: Int32(bytes.count))
-            labels.append(contentsOf: bytes)
+            table[cell] = edge
         }
-        return RouteTrie(nodes: nodes, table: table, labels: labels, slots: slots, hasHostRoutes: hasHostRoutes)
+        return RouteTrie(nodes: frozen, table: table, labels: labels, slots: slots, hasHostRoutes: hasHostRoutes)
+    }
+
+    private func inline(_ base: Int32) -> (Int32, UInt8) {
+        guard base >= 0 else { return (-1, 0) }
+        var route: Int32 = -1
+        var mask: UInt8 = 0
+        for slot in 0..<HTTPMethodSet.slotCount {
+            let held = slots[Int(base) + slot]
+            guard held >= 0 else { continue }
+            if route >= 0, held != route { return (base, 0) }
+            route = held
+            mask |= 1 << UInt8(slot)
+        }
+        return (route, mask)
     }
 
     private mutating func child(of parent: Int32, _ label: String) -> Int32 {

@@ -79,7 +79,7 @@ struct PolicyLoaderTests {
                 issuers: ["https://idp.example.org"]
             """, environment: Self.environment)
         #expect(errors.map(\.description) == [
-            "bad.yaml:5:16: error: unknown issuer `https://idp.example.org`; hint: did you mean `https://idp.example.com`?",
+            "bad.yaml:5:15: error: unknown issuer `https://idp.example.org`; hint: did you mean `https://idp.example.com`?",
         ])
     }
 
@@ -151,7 +151,7 @@ struct PolicyLoaderTests {
         #expect(text.count == 9, "\(text.joined(separator: "\n"))")
         #expect(text.contains("a.yaml:3:29: error: unknown HTTP method `get`; hint: method names are case-sensitive: write `GET`"))
         #expect(text.contains { $0.hasPrefix("a.yaml:3:34: error: unknown HTTP method `FETCH`") })
-        #expect(text.contains { $0.hasPrefix("a.yaml:3:47: error: invalid path pattern `/x//`: empty path segment") })
+        #expect(text.contains { $0.hasPrefix("a.yaml:3:48: error: invalid path pattern `/x//`: empty path segment") })
         #expect(text.contains { $0.hasPrefix("a.yaml:4:15: error: unknown upstream `service-z`") })
         #expect(text.contains { $0.hasPrefix("a.yaml:5:14: error: empty requirement") })
         #expect(text.contains("a.yaml:6:5: error: unknown key `auht` in a route; hint: did you mean `auth`?"))

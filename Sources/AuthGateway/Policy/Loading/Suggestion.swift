@@ -9,7 +9,7 @@ enum Suggestion {
             if distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
         }
         guard let best else { return nil }
-        let limit = word.count >= 5 ? 2 : 1
+        let limit = word.count >= 12 ? 3 : word.count >= 5 ? 2 : 1
         return best.distance <= limit ? best.candidate : nil
     }
 
