@@ -129,6 +129,29 @@ public enum Base64URL {
         }
     }
 
+    /// The decoded size of `count` encoded characters, or `nil` for a length no encoding has (4n + 1).
+    static func decodedCount(_ count: Int) -> Int? {
+        let remainder = count & 3
+        guard remainder != 1 else { return nil }
+        return (count >> 2) * 3 + (remainder == 0 ? 0 : remainder - 1)
+    }
+
+    /// Decodes into `output`, which must hold exactly `decodedCount(input.count)` bytes; no allocation.
+    static func decode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) throws(JOSEError) {
+        guard decodedCount(input.count) == output.count else {
+            throw JOSEError(.malformedToken, "invalid base64url length")
+        }
+        let outcome: DecodeOutcome = decode(input, into: output)
+        switch outcome {
+        case .ok:
+            return
+        case .invalidCharacter:
+            throw invalidCharacterError(in: input)
+        case .nonCanonical:
+            throw JOSEError(.malformedToken, "non-canonical base64url (unused trailing bits are not zero)")
+        }
+    }
+
     /// Decodes canonical unpadded base64url from the bytes of `input`.
     public static func decode(_ input: [UInt8]) throws(JOSEError) -> [UInt8] {
         try input.withUnsafeBytes { bytes in

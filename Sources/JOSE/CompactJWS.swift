@@ -98,23 +98,31 @@ public struct CompactJWS: Sendable {
             throw JOSEError(.malformedToken, "missing signature")
         }
 
-        let headerBytes = try decodeSegment(token, 0..<firstDot, name: "header")
-        let payloadBytes = try decodeSegment(token, (firstDot + 1)..<secondDot, name: "payload")
-        let signature = try decodeSegment(token, (secondDot + 1)..<token.count, name: "signature")
-
-        guard headerBytes.count <= limits.maxHeaderBytes else {
-            throw JOSEError(
-                .tokenTooLarge, "header is \(headerBytes.count) bytes, limit \(limits.maxHeaderBytes)"
-            )
+        // Header and payload are decoded into one temporary buffer (on the stack when it fits) and parsed
+        // from there: the hot path allocates only what the result keeps.
+        let headerRange = 0..<firstDot
+        let payloadRange = (firstDot + 1)..<secondDot
+        let headerCount = Base64URL.decodedCount(headerRange.count) ?? 0
+        let payloadCount = Base64URL.decodedCount(payloadRange.count) ?? 0
+        let parsed = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, headerCount + payloadCount)) { buffer in
+            Result { () throws(JOSEError) -> (JOSEHeader, [String: JSONValue], [UInt8]) in
+                let headerBytes = UnsafeMutableBufferPointer(rebasing: buffer[0..<headerCount])
+                let payloadBytes = UnsafeMutableBufferPointer(rebasing: buffer[headerCount..<(headerCount + payloadCount)])
+                try decodeSegment(token, headerRange, name: "header", into: headerBytes)
+                try decodeSegment(token, payloadRange, name: "payload", into: payloadBytes)
+                let signature = try decodeSegment(token, (secondDot + 1)..<token.count, name: "signature")
+                guard headerCount <= limits.maxHeaderBytes else {
+                    throw JOSEError(.tokenTooLarge, "header is \(headerCount) bytes, limit \(limits.maxHeaderBytes)")
+                }
+                guard payloadCount <= limits.maxPayloadBytes else {
+                    throw JOSEError(.tokenTooLarge, "payload is \(payloadCount) bytes, limit \(limits.maxPayloadBytes)")
+                }
+                let header = try parseHeader(UnsafeRawBufferPointer(headerBytes), maxDepth: limits.maxDepth)
+                let claims = try parseJSONObject(UnsafeRawBufferPointer(payloadBytes), maxDepth: limits.maxDepth, name: "payload")
+                return (header, claims, signature)
+            }
         }
-        guard payloadBytes.count <= limits.maxPayloadBytes else {
-            throw JOSEError(
-                .tokenTooLarge, "payload is \(payloadBytes.count) bytes, limit \(limits.maxPayloadBytes)"
-            )
-        }
-
-        let header = try parseHeader(headerBytes, maxDepth: limits.maxDepth)
-        let claims = try parseJSONObject(payloadBytes, maxDepth: limits.maxDepth, name: "payload")
+        let (header, claims, signature) = try parsed.get()
 
         return CompactJWS(
             header: header,
@@ -174,8 +182,19 @@ public struct CompactJWS: Sendable {
         }
     }
 
+    /// Decodes a segment into `output` (exactly its decoded size), naming the segment in errors.
+    private static func decodeSegment(
+        _ token: UnsafeRawBufferPointer, _ range: Range<Int>, name: String, into output: UnsafeMutableBufferPointer<UInt8>
+    ) throws(JOSEError) {
+        do {
+            try Base64URL.decode(UnsafeRawBufferPointer(rebasing: token[range]), into: output)
+        } catch {
+            throw JOSEError(error.code, "\(name): \(error.reason)")
+        }
+    }
+
     private static func parseJSONObject(
-        _ bytes: [UInt8],
+        _ bytes: UnsafeRawBufferPointer,
         maxDepth: Int,
         name: String
     ) throws(JOSEError) -> [String: JSONValue] {
@@ -187,6 +206,12 @@ public struct CompactJWS: Sendable {
     }
 
     private static func parseHeader(_ bytes: [UInt8], maxDepth: Int) throws(JOSEError) -> JOSEHeader {
+        try bytes.withUnsafeBytes { raw in
+            Result { () throws(JOSEError) in try parseHeader(raw, maxDepth: maxDepth) }
+        }.get()
+    }
+
+    private static func parseHeader(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) throws(JOSEError) -> JOSEHeader {
         let fields = try parseJSONObject(bytes, maxDepth: maxDepth, name: "header")
 
         // One pass over the (few) members instead of a hash lookup per member of interest.

@@ -34,7 +34,7 @@ public struct GatewayService: Service {
         let metrics = GatewayMetrics()
         let accessLog = try self.observer ?? AccessLog.observer(for: snapshot.configuration.logging)
         let observer = CompositeObserver([accessLog, MetricsObserver(metrics: metrics)])
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: EventLoopCount.automatic)
         let server = try await GatewayServer.start(
             snapshot: snapshot, group: group, observer: observer, metrics: metrics, logger: logger)
 
