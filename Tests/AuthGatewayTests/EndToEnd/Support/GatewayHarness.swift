@@ -74,6 +74,8 @@ final class GatewayHarness: GatewayEndpoint, @unchecked Sendable {
         var upstreams: [String: [TargetSpec]] = ["svc": [.recording(.init())]]
         /// Last word on the configuration (timeouts, limits...).
         var configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in }
+        /// Record metrics here as `serve` does (requests, latency, token cache, verifications).
+        var metrics: GatewayMetrics?
     }
 
     let directory: String
@@ -168,7 +170,11 @@ final class GatewayHarness: GatewayEndpoint, @unchecked Sendable {
         let observer = RecordingObserver()
         do {
             let snapshot = try GatewaySnapshot.load(configuration: configuration, keyGeneration: 1)
-            let server = try await GatewayServer.start(snapshot: snapshot, group: group, observer: observer)
+            let observers: GatewayObserver = options.metrics.map {
+                CompositeObserver([observer, MetricsObserver(metrics: $0)])
+            } ?? observer
+            let server = try await GatewayServer.start(
+                snapshot: snapshot, group: group, observer: observers, metrics: options.metrics)
             guard let port = server.ports.first, port > 0 else { throw HarnessError("the gateway bound no port") }
             return GatewayHarness(
                 directory: directory, port: port, server: server, group: group, observer: observer,
