@@ -69,7 +69,7 @@ extension JWSKey {
         }
     }
 
-    /// The private key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+    /// The private key as PKCS#8 PEM (label `PRIVATE KEY`).
     public func privateKeyPEM() throws(JOSEError) -> String {
         guard case .pair(let pkey) = material, pkey.isPrivate else {
             throw JOSEError(.invalidKey, "only a private key pair has a private PEM form")
@@ -77,7 +77,7 @@ extension JWSKey {
         return try JWSKey.writePEM { PEM_write_bio_PrivateKey($0, pkey.pointer, nil, nil, 0, nil, nil) }
     }
 
-    /// The public key as SPKI PEM (`-----BEGIN PUBLIC KEY-----`).
+    /// The public key as SPKI PEM (label `PUBLIC KEY`).
     public func publicKeyPEM() throws(JOSEError) -> String {
         guard case .pair(let pkey) = material else {
             throw JOSEError(.invalidKey, "an HMAC secret has no public key")

@@ -40,10 +40,13 @@ final class TokenAuthenticator {
         case .invalidRequest(let why):
             return .malformed(why)
         case .token(let token):
-            var text = String(token)
-            return text.withUTF8 {
-                verify(UnsafeRawBufferPointer($0), snapshot: snapshot, now: now, eventLoop: eventLoop, mayRefetch: mayRefetch)
+            let verify = { (bytes: UnsafeBufferPointer<UInt8>) in
+                self.verify(UnsafeRawBufferPointer(bytes), snapshot: snapshot, now: now, eventLoop: eventLoop, mayRefetch: mayRefetch)
             }
+            // The header value's own UTF-8 when contiguous (a native string); a copy only otherwise.
+            if let result = token.utf8.withContiguousStorageIfAvailable(verify) { return result }
+            var copy = String(token)
+            return copy.withUTF8(verify)
         }
     }
 

@@ -286,7 +286,6 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         exchange.timer?.cancel()
         exchange.timer = nil
         exchange.failure = failure
-        loop.pool.recordFailure(failure, target: exchange.connection?.target)
         releaseConnection(exchange, reusable: false)
         exchange.finished = true
         if exchange.responseStarted {

@@ -36,11 +36,18 @@ struct HeaderRewriter {
 
     /// Header names listed in `Connection` are hop-by-hop too (RFC 9110 §7.6.1).
     private func connectionNamed(_ headers: HTTPHeaders) -> [[UInt8]] {
-        var names: [[UInt8]] = []
-        for value in headers["connection"] {
+        headers.connectionListedNames.map(ClientHeaderFilter.normalize)
+    }
+}
+
+extension HTTPHeaders {
+    /// The header names a `Connection` header lists, as written (RFC 9110 §7.6.1): hop-by-hop as well.
+    var connectionListedNames: [String] {
+        var names: [String] = []
+        for value in self["connection"] {
             for token in value.split(separator: ",") {
                 let trimmed = token.trimmingASCIISpaces()
-                if !trimmed.isEmpty { names.append(ClientHeaderFilter.normalize(String(trimmed))) }
+                if !trimmed.isEmpty { names.append(String(trimmed)) }
             }
         }
         return names

@@ -8,10 +8,7 @@ enum ResponseHeaderFilter {
     ]
 
     static func clientHeaders(from upstream: HTTPHeaders) -> HTTPHeaders {
-        var named: Set<String> = []
-        for value in upstream["connection"] {
-            for token in value.split(separator: ",") { named.insert(token.trimmingASCIISpaces().lowercased()) }
-        }
+        let named = Set(upstream.connectionListedNames.map { $0.lowercased() })
         var headers = HTTPHeaders()
         headers.reserveCapacity(upstream.count)
         for (name, value) in upstream {

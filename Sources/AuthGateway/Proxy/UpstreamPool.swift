@@ -26,7 +26,6 @@ final class UpstreamPool {
     private var inFlight: [GatewayConfiguration.Target: Int] = [:]
     private var unhealthyUntil: [GatewayConfiguration.Target: NIODeadline] = [:]
     private var roundRobin: [String: Int] = [:]
-    private(set) var failures: [String: Int] = [:]
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
@@ -152,11 +151,6 @@ final class UpstreamPool {
             connection.close()
         }
         idle[target, default: []].append(connection)
-    }
-
-    /// Counts a failure of an exchange for metrics, and marks refusing targets down.
-    func recordFailure(_ failure: UpstreamFailure, target: GatewayConfiguration.Target?) {
-        failures[failure.label, default: 0] += 1
     }
 
     func markUnhealthy(_ target: GatewayConfiguration.Target, for seconds: Double) {
