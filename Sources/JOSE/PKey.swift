@@ -8,6 +8,9 @@ final class PKey: @unchecked Sendable {
     let pointer: OpaquePointer
     let algorithm: JWSAlgorithm
     let isPrivate: Bool
+    /// The RSA modulus length in bytes: an RSA signature must be exactly this long (RFC 8017 §8.1.2 and
+    /// §8.2.2, step 1), though OpenSSL would accept one whose leading zero bytes were dropped.
+    private let rsaSignatureLength: Int?
     /// An `EVP_PKEY_CTX` initialised for verification with padding and digest set (not EdDSA); each
     /// thread verifies with its own copy from ``ThreadContexts``.
     private let verifyTemplate: OpaquePointer?
@@ -26,6 +29,7 @@ final class PKey: @unchecked Sendable {
         self.pointer = pointer
         self.algorithm = algorithm
         self.isPrivate = isPrivate
+        self.rsaSignatureLength = algorithm.family == .rsa || algorithm.family == .rsaPSS ? Int(EVP_PKEY_get_size(pointer)) : nil
     }
 
     deinit {
@@ -118,6 +122,7 @@ final class PKey: @unchecked Sendable {
 
     /// Verifies `signature` (DER for ECDSA) over `message`. A wrong signature is `false`, not an error.
     func verify(signature: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) -> Bool {
+        if let rsaSignatureLength, signature.count != rsaSignatureLength { return false }
         guard let verifyTemplate, let md = OpenSSL.digest(for: algorithm) else {
             return verifyEdDSA(signature: signature, message: message)
         }

@@ -289,3 +289,27 @@ struct SignVerifyTests {
         #expect(results.1 == 0)
     }
 }
+
+/// RFC 8017 §8.1.2/§8.2.2 step 1: an RSA signature is exactly as long as the modulus. OpenSSL accepts a
+/// signature whose leading zero octets were dropped (the same integer), so JOSE checks the length itself.
+/// Found as a 1-in-256 flake of the truncation test above; this test makes the case deterministic.
+@Suite("RSA signature length")
+struct RSASignatureLengthTests {
+    @Test("a signature with its leading zero byte dropped is refused", arguments: [
+        JWSAlgorithm.RS256, .RS384, .RS512, .PS256, .PS384, .PS512,
+    ])
+    func leadingZeroDropped(algorithm: JWSAlgorithm) throws {
+        let key = try JWSKey.generate(algorithm: algorithm)
+        let verifier = try key.publicKey()
+        // Sign varying messages until a signature starts with a zero byte (about 1 in 256; bounded).
+        for attempt in 0..<4096 {
+            let message = Array("message \(attempt)".utf8)
+            let signature = try key.sign(message)
+            guard signature.first == 0 else { continue }
+            #expect(verifier.verify(signature: signature, message: message))
+            #expect(!verifier.verify(signature: Array(signature.dropFirst()), message: message))
+            return
+        }
+        Issue.record("no signature with a leading zero byte in 4,096 attempts")
+    }
+}
