@@ -197,29 +197,14 @@ public struct GatewayConfiguration: Sendable {
             self.port = port
         }
 
-        /// Parses `http://host:port` (IPv6 in brackets); `nil` for anything else.
+        /// Parses `http://host:port` (IPv6 in brackets, an optional final `/`); `nil` for anything else:
+        /// https, a missing port, a path, userinfo.
         public init?(url: String) {
-            guard url.hasPrefix("http://") else { return nil }
-            var rest = url.dropFirst("http://".count)
-            if rest.hasSuffix("/") { rest = rest.dropLast() }
-            let host: Substring
-            let portText: Substring
-            if rest.hasPrefix("[") {
-                guard let close = rest.firstIndex(of: "]") else { return nil }
-                host = rest[rest.index(after: rest.startIndex)..<close]
-                let after = rest[rest.index(after: close)...]
-                guard after.hasPrefix(":") else { return nil }
-                portText = after.dropFirst()
-            } else {
-                guard let colon = rest.lastIndex(of: ":") else { return nil }
-                host = rest[..<colon]
-                portText = rest[rest.index(after: colon)...]
+            guard let parsed = ParsedURL(url), !parsed.isHTTPS, parsed.hasExplicitPort, parsed.path == "/" else {
+                return nil
             }
-            guard !host.isEmpty, !host.contains("/"), !host.contains("@"),
-                let port = Int(portText), (1...65535).contains(port)
-            else { return nil }
-            self.host = String(host)
-            self.port = port
+            self.host = parsed.host
+            self.port = parsed.port
         }
 
         public var description: String {
