@@ -31,6 +31,10 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private var heldRead = false
     /// Close once the current response is written (framing doubt, `Connection: close`, unread body).
     private var closeAfterResponse = false
+    /// The client's pause between two reads of a request body.
+    private lazy var bodyClock = DeadlineTimer(eventLoop: loop.eventLoop) { [weak self] in self?.bodyTimedOut() }
+    /// From the request's last byte to the upstream's response head.
+    private lazy var responseClock = DeadlineTimer(eventLoop: loop.eventLoop) { [weak self] in self?.responseTimedOut() }
 
     init(loop: LoopContext, client: ClientConnection, headTimer: RequestHeadTimer? = nil) {
         self.loop = loop
@@ -144,8 +148,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             state = .idle
         case .proxying(let exchange):
             exchange.requestEnded = true
-            exchange.bodyTimer?.cancel()
-            exchange.bodyTimer = nil
+            bodyClock.disarm()
             // A response that ended first closed the connection (see ``writeEnd(completing:)``).
             guard !exchange.finished else { return }
             if exchange.headSent {
@@ -217,32 +220,30 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     /// A client that stops sending its body for `body_read_timeout` loses the request (408) or, once the
     /// response started, the connection.
     private func armBodyTimer(_ exchange: ProxyExchange) {
-        exchange.bodyTimer?.cancel()
-        let timeout = TimeAmount.milliseconds(Int64(loop.snapshot.configuration.limits.bodyReadTimeout * 1000))
-        exchange.bodyTimer = loop.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-            guard let self, case .proxying(let current) = self.state, current === exchange,
-                !exchange.requestEnded, !exchange.finished
-            else { return }
-            self.abort(exchange, answer: GatewayResponse(status: .requestTimeout, code: "body_timeout", close: true))
-        }
+        bodyClock.arm(in: .milliseconds(Int64(loop.snapshot.configuration.limits.bodyReadTimeout * 1000)))
+    }
+
+    private func bodyTimedOut() {
+        guard case .proxying(let exchange) = state, !exchange.requestEnded, !exchange.finished else { return }
+        abort(exchange, answer: GatewayResponse(status: .requestTimeout, code: "body_timeout", close: true))
     }
 
     private func startResponseTimer(_ exchange: ProxyExchange) {
-        guard exchange.timer == nil, !exchange.responseStarted,
+        guard !responseClock.isArmed, !exchange.responseStarted,
             let name = exchange.request?.upstream, let upstream = loop.snapshot.configuration.upstreams[name]
         else { return }
-        exchange.timer = loop.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(upstream.responseTimeout * 1000))) {
-            [weak self] in
-            guard let self, case .proxying(let current) = self.state, current === exchange else { return }
-            exchange.connection?.close()
-            self.upstreamFailed(.timeout)
-        }
+        responseClock.arm(in: .milliseconds(Int64(upstream.responseTimeout * 1000)))
+    }
+
+    private func responseTimedOut() {
+        guard case .proxying(let exchange) = state, !exchange.responseStarted, !exchange.finished else { return }
+        exchange.connection?.close()
+        upstreamFailed(.timeout)
     }
 
     func upstreamResponseHead(_ head: HTTPResponseHead) {
         guard case .proxying(let exchange) = state else { return }
-        exchange.timer?.cancel()
-        exchange.timer = nil
+        responseClock.disarm()
         exchange.responseStarted = true
         exchange.status = Int(head.status.code)
         exchange.upstreamKeepAlive = head.isKeepAlive
@@ -283,8 +284,8 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     /// The exchange cannot complete: answer if nothing was sent yet, otherwise cut the connection.
     private func fail(_ exchange: ProxyExchange, _ failure: UpstreamFailure) {
-        exchange.timer?.cancel()
-        exchange.timer = nil
+        responseClock.disarm()
+        bodyClock.disarm()
         exchange.failure = failure
         releaseConnection(exchange, reusable: false)
         exchange.finished = true
@@ -297,8 +298,8 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     }
 
     private func abort(_ exchange: ProxyExchange, answer response: GatewayResponse) {
-        exchange.timer?.cancel()
-        exchange.bodyTimer?.cancel()
+        responseClock.disarm()
+        bodyClock.disarm()
         releaseConnection(exchange, reusable: false)
         exchange.finished = true
         closeAfterResponse = true
@@ -352,6 +353,10 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             let closing = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
                 closing.close(promise: nil)
+        if exchange.request != nil {
+            bodyClock.disarm()
+            responseClock.disarm()
+        }
             }
             return
         }
@@ -403,8 +408,6 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     func channelInactive(context: ChannelHandlerContext) {
         if case .proxying(let exchange) = state {
-            exchange.timer?.cancel()
-            exchange.bodyTimer?.cancel()
             releaseConnection(exchange, reusable: false)
             exchange.finished = true
             if exchange.status == 0 { exchange.status = 499 }
@@ -420,6 +423,8 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             return
         }
         switch state {
+        responseClock.cancel()
+        bodyClock.cancel()
         case .idle, .discarding:
             let response = ProtocolErrorResponse.response(for: parserError)
             let exchange = ProxyExchange(
@@ -459,9 +464,6 @@ final class ProxyExchange {
     var finished = false
     var reported = false
     var failure: UpstreamFailure?
-    var timer: Scheduled<Void>?
-    /// Fires when the client pauses its body too long.
-    var bodyTimer: Scheduled<Void>?
     var status = 0
     var bytesIn = 0
     var bytesOut = 0

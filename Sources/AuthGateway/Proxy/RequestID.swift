@@ -5,14 +5,37 @@ struct RequestID {
     let high: UInt64
     let low: UInt64
 
-    var text: String { Self.hex(high) + Self.hex(low) }
+    var text: String {
+        String(unsafeUninitializedCapacity: 32) { buffer in
+            Self.writeHex(high, into: buffer, at: 0)
+            Self.writeHex(low, into: buffer, at: 16)
+            return 32
+        }
+    }
 
-    /// `traceparent` for a new trace whose id is this request id (W3C Trace Context §3.2).
-    var traceparent: String { "00-" + text + "-" + Self.hex(low ^ 0x9E37_79B9_7F4A_7C15) + "-01" }
+    /// `traceparent` for a new trace whose id is this request id (W3C Trace Context §3.2):
+    /// `00-<trace id>-<parent id>-01`.
+    var traceparent: String {
+        String(unsafeUninitializedCapacity: 55) { buffer in
+            let dash = UInt8(ascii: "-"), zero = UInt8(ascii: "0")
+            (buffer[0], buffer[1], buffer[2]) = (zero, zero, dash)
+            Self.writeHex(high, into: buffer, at: 3)
+            Self.writeHex(low, into: buffer, at: 19)
+            buffer[35] = dash
+            Self.writeHex(low ^ 0x9E37_79B9_7F4A_7C15, into: buffer, at: 36)
+            (buffer[52], buffer[53], buffer[54]) = (dash, zero, UInt8(ascii: "1"))
+            return 55
+        }
+    }
 
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+    /// 16 lowercase hex digits of `value`, most significant first.
+    private static func writeHex(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        let digits: StaticString = "0123456789abcdef"
+        digits.withUTF8Buffer { digits in
+            for index in 0..<16 {
+                buffer[offset + index] = digits[Int(truncatingIfNeeded: value >> UInt64(60 - 4 * index)) & 0xF]
+            }
+        }
     }
 
     /// A SplitMix64 stream: one per event loop.

@@ -6,8 +6,8 @@ final class UpstreamConnection {
     let channel: Channel
     let target: GatewayConfiguration.Target
     let handler: UpstreamClientHandler
-    /// Cancels the idle timer while the connection sits in the pool.
-    var idleTimer: Scheduled<Void>?
+    /// Runs while the connection sits idle in the pool; the pool arms it (see ``UpstreamPool``).
+    var idleTimer: DeadlineTimer?
 
     init(channel: Channel, target: GatewayConfiguration.Target, handler: UpstreamClientHandler) {
         self.channel = channel
@@ -23,7 +23,6 @@ final class UpstreamConnection {
 
     func close() {
         idleTimer?.cancel()
-        idleTimer = nil
         handler.exchange = nil
         channel.close(promise: nil)
     }

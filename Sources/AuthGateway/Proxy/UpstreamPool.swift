@@ -36,6 +36,8 @@ final class UpstreamPool {
     func pickTarget(
         _ name: String, _ upstream: GatewayConfiguration.Upstream, excluding: [GatewayConfiguration.Target]
     ) -> GatewayConfiguration.Target? {
+        // The common single-target upstream needs no health or balancing work: the same answer as below.
+        if upstream.targets.count == 1, excluding.isEmpty { return upstream.targets[0] }
         let candidates = upstream.targets.filter { !excluding.contains($0) }
         guard !candidates.isEmpty else { return nil }
         let now = NIODeadline.now()
@@ -74,10 +76,8 @@ final class UpstreamPool {
     }
 
     private func takeIdle(_ target: GatewayConfiguration.Target) -> UpstreamConnection? {
-        while var list = idle[target], let connection = list.popLast() {
-            idle[target] = list
-            connection.idleTimer?.cancel()
-            connection.idleTimer = nil
+        while let connection = idle[target]?.popLast() {
+            connection.idleTimer?.disarm()
             if connection.isUsable { return connection }
         }
         return nil
@@ -145,11 +145,7 @@ final class UpstreamPool {
             waiter.completion(.success(connection))
             return
         }
-        connection.idleTimer = eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(idleTimeout * 1000))) {
-            [weak self] in
-            self?.removeIdle(connection)
-            connection.close()
-        }
+        connection.idleTimer?.arm(in: .milliseconds(Int64(idleTimeout * 1000)))
         idle[target, default: []].append(connection)
     }
 
@@ -197,6 +193,11 @@ final class UpstreamPool {
         // The initializer above always adds the handler, on this loop, before `connect` succeeds.
         let handler = try! channel.pipeline.syncOperations.handler(type: UpstreamClientHandler.self)
         let connection = UpstreamConnection(channel: channel, target: target, handler: handler)
+        connection.idleTimer = DeadlineTimer(eventLoop: eventLoop) { [weak self, weak connection] in
+            guard let connection else { return }
+            self?.removeIdle(connection)
+            connection.close()
+        }
         handler.onClose = { [weak self, weak connection] in
             guard let self else { return }
             self.open[target, default: 1] -= 1

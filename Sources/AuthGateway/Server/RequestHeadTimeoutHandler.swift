@@ -36,50 +36,43 @@ extension RequestHeadTimeoutHandler: Sendable {}
 
 /// The head-read clock of one connection, shared by the raw-bytes handler and the request handler.
 final class RequestHeadTimer {
-    private enum State {
-        /// Between requests: the next byte starts the clock.
-        case waiting
-        case running(Scheduled<Void>)
-        /// A head arrived; the request is being served.
-        case serving
-    }
-
     private let timeout: TimeAmount
-    private var state = State.waiting
-    private var channel: Channel?
+    private var clock: DeadlineTimer?
+    /// Between requests: the next byte starts the clock.
+    private var waiting = true
 
     init(timeout: Double) {
         self.timeout = .milliseconds(Int64(timeout * 1000))
     }
 
     func attach(_ channel: Channel) {
-        self.channel = channel
+        clock = DeadlineTimer(eventLoop: channel.eventLoop) { [weak channel] in
+            channel?.close(promise: nil)
+        }
     }
 
     func bytesArrived() {
-        guard case .waiting = state, let channel else { return }
-        state = .running(channel.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-            guard let self, case .running = self.state else { return }
-            self.channel?.close(promise: nil)
-        })
+        guard waiting else { return }
+        waiting = false
+        clock?.arm(in: timeout)
     }
 
     /// A complete request head arrived.
     func headReceived() {
-        if case .running(let task) = state { task.cancel() }
-        state = .serving
+        waiting = false
+        clock?.disarm()
     }
 
     /// The response is done; the next request's bytes start the clock again.
     func responseFinished() {
-        if case .running(let task) = state { task.cancel() }
-        state = .waiting
+        waiting = true
+        clock?.disarm()
     }
 
     func cancel() {
-        if case .running(let task) = state { task.cancel() }
-        state = .serving
-        channel = nil
+        waiting = false
+        clock?.cancel()
+        clock = nil
     }
 }
 

@@ -1,0 +1,73 @@
+import NIOCore
+
+/// A deadline that moves on every request but rarely expires: the head-read, body-read, response and
+/// pooled-connection idle clocks.
+///
+/// Scheduling and cancelling a NIO task per request costs a promise, a closure and two heap operations
+/// each time. This timer keeps at most one task scheduled: moving the deadline later only records it,
+/// and a task that fires before the current deadline schedules itself again for the rest. Moving it
+/// earlier (rare) replaces the task. So a keep-alive connection serving requests faster than its timeout
+/// schedules about one task per timeout period, not one per request.
+///
+/// Confined to its event loop. The owner calls ``cancel()`` when it goes away; the pending task holds
+/// the timer only weakly.
+final class DeadlineTimer {
+    private let eventLoop: EventLoop
+    private let onExpiry: () -> Void
+    private var deadline: NIODeadline?
+    private var task: Scheduled<Void>?
+    private var taskDeadline: NIODeadline?
+
+    /// `onExpiry` runs on the event loop once the armed deadline has passed; capture the owner weakly.
+    init(eventLoop: EventLoop, onExpiry: @escaping () -> Void) {
+        self.eventLoop = eventLoop
+        self.onExpiry = onExpiry
+    }
+
+    var isArmed: Bool { deadline != nil }
+
+    /// Expires `timeout` from now, replacing any earlier arming.
+    func arm(in timeout: TimeAmount) {
+        let deadline = eventLoop.now + timeout
+        self.deadline = deadline
+        if let taskDeadline, taskDeadline <= deadline { return }
+        schedule(at: deadline)
+    }
+
+    /// Stops the clock. A task already scheduled stays until it fires and finds nothing to do, so the
+    /// next `arm` usually costs no scheduling at all.
+    func disarm() {
+        deadline = nil
+    }
+
+    /// Stops the clock and drops the scheduled task: the owner is going away.
+    func cancel() {
+        deadline = nil
+        task?.cancel()
+        task = nil
+        taskDeadline = nil
+    }
+
+    private func schedule(at deadline: NIODeadline) {
+        task?.cancel()
+        taskDeadline = deadline
+        task = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            self?.fire()
+        }
+    }
+
+    private func fire() {
+        task = nil
+        taskDeadline = nil
+        guard let deadline else { return }
+        if deadline <= eventLoop.now {
+            self.deadline = nil
+            onExpiry()
+        } else {
+            schedule(at: deadline)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension DeadlineTimer: Sendable {}
