@@ -28,8 +28,7 @@ struct ConnectionInitializer: Sendable {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(NIOSSLServerHandler(context: tls))
             // Time to finish the TLS handshake and the first request head; reset by traffic afterwards.
-            try sync.addHandler(IdleStateHandler(allTimeout: .milliseconds(Int64(limits.idleTimeout * 1000))))
-            try sync.addHandler(IdleCloseHandler())
+            try sync.addHandler(IdleTimeoutHandler(timeout: .milliseconds(Int64(limits.idleTimeout * 1000))))
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
