@@ -346,6 +346,10 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     /// NIO's pipelining handler hand over the next buffered request at once, synchronously.
     private func writeEnd(completing exchange: ProxyExchange) {
         report(exchange)
+        if exchange.request != nil {
+            bodyClock.disarm()
+            responseClock.disarm()
+        }
         guard let context else { return }
         headTimer?.responseFinished()
         if closeAfterResponse {
@@ -353,10 +357,6 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             let closing = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
                 closing.close(promise: nil)
-        if exchange.request != nil {
-            bodyClock.disarm()
-            responseClock.disarm()
-        }
             }
             return
         }
@@ -407,6 +407,8 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        responseClock.cancel()
+        bodyClock.cancel()
         if case .proxying(let exchange) = state {
             releaseConnection(exchange, reusable: false)
             exchange.finished = true
@@ -423,8 +425,6 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             return
         }
         switch state {
-        responseClock.cancel()
-        bodyClock.cancel()
         case .idle, .discarding:
             let response = ProtocolErrorResponse.response(for: parserError)
             let exchange = ProxyExchange(
