@@ -27,35 +27,56 @@ enum BearerToken {
     }
 
     /// `Bearer <b64token>`: scheme case-insensitive, one space or more, token68 syntax (RFC 6750 §2.1).
+    /// Works on the value's UTF-8 (spaces are ASCII, so every index it cuts at is a character boundary).
     static func parse(_ value: Substring) -> Extraction {
-        let trimmed = value.drop(while: { $0 == " " })
-        guard let space = trimmed.firstIndex(of: " ") else {
-            return trimmed.lowercased() == "bearer" ? .invalidRequest("empty bearer credential") : .absent
+        let bytes = value.utf8
+        let start = skipSpaces(bytes, from: bytes.startIndex)
+        guard let schemeEnd = bytes[start...].firstIndex(of: space) else {
+            return isBearer(bytes[start...]) ? .invalidRequest("empty bearer credential") : .absent
         }
-        guard trimmed[..<space].lowercased() == "bearer" else { return .absent }
-        var token = trimmed[space...].drop(while: { $0 == " " })
-        while token.last == " " { token = token.dropLast() }
-        guard !token.isEmpty else { return .invalidRequest("empty bearer credential") }
-        guard isToken68(token) else { return .invalidRequest("the bearer credential is not a single token") }
+        guard isBearer(bytes[start..<schemeEnd]) else { return .absent }
+        let tokenStart = skipSpaces(bytes, from: schemeEnd)
+        var tokenEnd = bytes.endIndex
+        while tokenEnd > tokenStart, bytes[bytes.index(before: tokenEnd)] == space { tokenEnd = bytes.index(before: tokenEnd) }
+        guard tokenStart < tokenEnd else { return .invalidRequest("empty bearer credential") }
+        let token = value[tokenStart..<tokenEnd]
+        guard isToken68(token.utf8) else { return .invalidRequest("the bearer credential is not a single token") }
         return .token(token)
     }
 
+    private static let space = UInt8(ascii: " ")
+
+    private static func skipSpaces(_ bytes: Substring.UTF8View, from index: Substring.UTF8View.Index) -> Substring.UTF8View.Index {
+        var index = index
+        while index < bytes.endIndex, bytes[index] == space { index = bytes.index(after: index) }
+        return index
+    }
+
+    /// `bearer` in any case.
+    private static func isBearer(_ scheme: Substring.UTF8View.SubSequence) -> Bool {
+        scheme.count == 6 && zip(scheme, "bearer".utf8).allSatisfy { $0 | 0x20 == $1 }
+    }
+
     /// token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-    private static func isToken68(_ token: Substring) -> Bool {
-        var seenPadding = false
-        for byte in token.utf8 {
-            switch byte {
-            case UInt8(ascii: "="):
-                seenPadding = true
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"), UInt8(ascii: "+"), UInt8(ascii: "/"):
-                if seenPadding { return false }
-            default:
-                return false
-            }
+    private static func isToken68(_ token: Substring.UTF8View) -> Bool {
+        let check = { (bytes: UnsafeBufferPointer<UInt8>) -> Bool in
+            var index = 0
+            while index < bytes.count, token68Characters[Int(bytes[index])] { index += 1 }
+            while index < bytes.count, bytes[index] == UInt8(ascii: "=") { index += 1 }
+            return index == bytes.count
         }
-        return true
+        return token.withContiguousStorageIfAvailable(check) ?? Array(token).withUnsafeBufferPointer(check)
+    }
+
+    /// The token68 characters before the padding, by byte value.
+    private static let token68Characters: [Bool] = (0...255).map { value in
+        switch UInt8(value) {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "+"), UInt8(ascii: "/"):
+            return true
+        default:
+            return false
+        }
     }
 
     private static func queryHasAccessToken(_ query: String) -> Bool {

@@ -322,7 +322,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     private func releaseConnection(_ exchange: ProxyExchange, reusable: Bool) {
         guard let connection = exchange.connection else { return }
-        exchange.upstreamTarget = connection.target.description
+        exchange.upstreamTarget = connection.targetText
         exchange.connection = nil
         let idleTimeout = exchange.request.flatMap { loop.snapshot.configuration.upstreams[$0.upstream]?.idleTimeout } ?? 60
         loop.pool.release(connection, reusable: reusable, idleTimeout: idleTimeout)

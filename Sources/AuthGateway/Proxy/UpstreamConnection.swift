@@ -6,6 +6,8 @@ final class UpstreamConnection {
     let channel: Channel
     let target: GatewayConfiguration.Target
     let handler: UpstreamClientHandler
+    /// `target` as the access log prints it, formatted once per connection rather than per request.
+    let targetText: String
     /// Runs while the connection sits idle in the pool; the pool arms it (see ``UpstreamPool``).
     var idleTimer: DeadlineTimer?
 
@@ -13,6 +15,7 @@ final class UpstreamConnection {
         self.channel = channel
         self.target = target
         self.handler = handler
+        self.targetText = target.description
     }
 
     var isUsable: Bool { channel.isActive }
