@@ -61,16 +61,16 @@ enum BearerToken {
     private static func isToken68(_ token: Substring.UTF8View) -> Bool {
         let check = { (bytes: UnsafeBufferPointer<UInt8>) -> Bool in
             var index = 0
-            while index < bytes.count, token68Characters[Int(bytes[index])] { index += 1 }
+            while index < bytes.count, isToken68Character(bytes[index]) { index += 1 }
             while index < bytes.count, bytes[index] == UInt8(ascii: "=") { index += 1 }
             return index == bytes.count
         }
         return token.withContiguousStorageIfAvailable(check) ?? Array(token).withUnsafeBufferPointer(check)
     }
 
-    /// The token68 characters before the padding, by byte value.
-    private static let token68Characters: [Bool] = (0...255).map { value in
-        switch UInt8(value) {
+    @inline(__always)
+    private static func isToken68Character(_ byte: UInt8) -> Bool {
+        switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "+"), UInt8(ascii: "/"):
             return true
