@@ -87,6 +87,8 @@ final class GatewayHarness: GatewayEndpoint, @unchecked Sendable {
     let configuration: GatewayConfiguration
     /// The recording processes of each upstream, in target order (closed targets left out).
     let upstreams: [String: [RecordingUpstream]]
+    /// The `.closed` targets' ports, held until shutdown.
+    private let closedPorts: [ClosedLoopbackPort]
 
     var caFile: String { fixtures.caFile }
 
@@ -95,7 +97,8 @@ final class GatewayHarness: GatewayEndpoint, @unchecked Sendable {
 
     private init(
         directory: String, port: Int, server: GatewayServer, group: MultiThreadedEventLoopGroup,
-        observer: RecordingObserver, configuration: GatewayConfiguration, upstreams: [String: [RecordingUpstream]]
+        observer: RecordingObserver, configuration: GatewayConfiguration, upstreams: [String: [RecordingUpstream]],
+        closedPorts: [ClosedLoopbackPort]
     ) {
         self.directory = directory
         self.port = port
@@ -104,6 +107,7 @@ final class GatewayHarness: GatewayEndpoint, @unchecked Sendable {
         self.observer = observer
         self.configuration = configuration
         self.upstreams = upstreams
+        self.closedPorts = closedPorts
     }
 
     /// Starts a harness, runs `body`, and shuts everything down whatever happens.
@@ -127,6 +131,7 @@ final class GatewayHarness: GatewayEndpoint, @unchecked Sendable {
         try options.policy.write(toFile: directory + "/policies/test.yaml", atomically: true, encoding: .utf8)
 
         var started: [String: [RecordingUpstream]] = [:]
+        var closedPorts: [ClosedLoopbackPort] = []
         var upstreamConfigs: [String: GatewayConfiguration.Upstream] = [:]
         do {
             for (name, specs) in options.upstreams.sorted(by: { $0.key < $1.key }) {
@@ -139,7 +144,9 @@ final class GatewayHarness: GatewayEndpoint, @unchecked Sendable {
                         started[name, default: []].append(process)
                         targets.append(process.target)
                     case .closed:
-                        targets.append(.init(host: "127.0.0.1", port: try closedLoopbackPort()))
+                        let closed = try ClosedLoopbackPort()
+                        closedPorts.append(closed)
+                        targets.append(.init(host: "127.0.0.1", port: closed.port))
                     }
                 }
                 upstreamConfigs[name] = GatewayConfiguration.Upstream(targets: targets)
@@ -178,7 +185,7 @@ final class GatewayHarness: GatewayEndpoint, @unchecked Sendable {
             guard let port = server.ports.first, port > 0 else { throw HarnessError("the gateway bound no port") }
             return GatewayHarness(
                 directory: directory, port: port, server: server, group: group, observer: observer,
-                configuration: configuration, upstreams: started)
+                configuration: configuration, upstreams: started, closedPorts: closedPorts)
         } catch {
             for process in started.values.flatMap({ $0 }) { await process.stop() }
             try? await group.shutdownGracefully()
@@ -190,6 +197,7 @@ final class GatewayHarness: GatewayEndpoint, @unchecked Sendable {
         await server.shutdown(drainTimeout: 1)
         try? await group.shutdownGracefully()
         for process in upstreams.values.flatMap({ $0 }) { await process.stop() }
+        closedPorts.forEach { $0.close() }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
