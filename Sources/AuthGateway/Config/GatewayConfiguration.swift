@@ -228,6 +228,19 @@ public struct GatewayConfiguration: Sendable {
         public var http2MaxConcurrentStreams: Int = 100
         /// How long SIGTERM waits for in-flight requests.
         public var drainTimeout: Double = 30
+        /// From TCP accept to a finished TLS handshake; half-open handshakes are closed after this.
+        public var tlsHandshakeTimeout: Double = 10
+        /// RST_STREAM frames an HTTP/2 client may send per ``http2RateWindow`` (rapid reset,
+        /// CVE-2023-44487); one more and the connection gets GOAWAY `ENHANCE_YOUR_CALM` and is closed.
+        public var http2MaxResets: Int = 200
+        /// Stream errors (malformed requests answered with RST_STREAM) per ``http2RateWindow``.
+        public var http2MaxStreamErrors: Int = 200
+        /// PING, SETTINGS and PRIORITY frames per ``http2RateWindow`` (CVE-2019-9512, CVE-2019-9515).
+        public var http2MaxControlFrames: Int = 200
+        /// The sliding window of the three HTTP/2 rates above.
+        public var http2RateWindow: Double = 30
+        /// CONTINUATION frames after one HEADERS frame (CVE-2024-27316 class floods).
+        public var http2MaxContinuationFrames: Int = 5
 
         public init() {}
     }

@@ -29,6 +29,8 @@ struct GatewayConfigurationDecoder {
     static let limitsKeys = [
         "max_header_bytes", "max_header_count", "max_uri_bytes", "max_body_bytes", "header_read_timeout",
         "idle_timeout", "body_read_timeout", "max_connections", "http2_max_concurrent_streams", "drain_timeout",
+        "tls_handshake_timeout", "http2_max_resets", "http2_max_stream_errors", "http2_max_control_frames",
+        "http2_rate_window", "http2_max_continuation_frames",
     ]
     static let identityKeys = ["strip_prefixes", "strip_headers", "realm"]
     static let tokenCacheKeys = ["enabled", "max_entries"]
@@ -442,6 +444,16 @@ struct GatewayConfigurationDecoder {
                 limits.http2MaxConcurrentStreams = integer(value, what, in: 1...Int(Int32.max))
                     ?? limits.http2MaxConcurrentStreams
             case "drain_timeout": limits.drainTimeout = duration(value, what) ?? limits.drainTimeout
+            case "tls_handshake_timeout":
+                limits.tlsHandshakeTimeout = duration(value, what) ?? limits.tlsHandshakeTimeout
+            case "http2_max_resets": limits.http2MaxResets = integer(value, what, in: 1...Int.max) ?? limits.http2MaxResets
+            case "http2_max_stream_errors":
+                limits.http2MaxStreamErrors = integer(value, what, in: 1...Int.max) ?? limits.http2MaxStreamErrors
+            case "http2_max_control_frames":
+                limits.http2MaxControlFrames = integer(value, what, in: 1...Int.max) ?? limits.http2MaxControlFrames
+            case "http2_rate_window": limits.http2RateWindow = duration(value, what) ?? limits.http2RateWindow
+            case "http2_max_continuation_frames":
+                limits.http2MaxContinuationFrames = integer(value, what, in: 0...Int.max) ?? limits.http2MaxContinuationFrames
             default: break
             }
         }

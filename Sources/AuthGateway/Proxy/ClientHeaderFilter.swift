@@ -9,18 +9,28 @@ struct ClientHeaderFilter: Sendable {
     /// Normalised prefixes.
     private let prefixes: [[UInt8]]
 
-    /// Hop-by-hop (RFC 9110 §7.6.1) and HTTP/2-only names, and what the gateway sets from the connection.
+    /// Hop-by-hop (RFC 9110 §7.6.1) and HTTP/2-only names, what the gateway sets from the connection, and
+    /// headers that make an upstream see another client address, method or URL than the one the policy judged.
     static let alwaysStripped = [
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
         "proxy-authorization", "proxy-authenticate", "http2-settings", "expect",
-        "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port",
-        "x-forwarded-prefix", "x-real-ip", "x-client-ip", "x-request-id", "traceparent", "tracestate",
+        "forwarded", "x-real-ip", "x-client-ip", "x-request-id", "traceparent", "tracestate",
+        // Client addresses CDNs and load balancers vouch for, which upstream allow-lists trust.
+        "true-client-ip", "cf-connecting-ip", "x-cluster-client-ip", "x-originating-ip", "client-ip",
+        // Method overrides: the upstream would run another method than the one the route allowed.
+        "x-http-method-override", "x-http-method", "x-method-override",
+        // URL overrides (Symfony/Zend, IIS URL Rewrite; CVE-2018-14773): the upstream would route on them.
+        "x-original-url", "x-rewrite-url",
     ]
+
+    /// Whole namespaces the client never speaks for: every `X-Forwarded-*` (`-For`, `-Host`, `-Proto`, `-Port`,
+    /// `-Prefix`, and the `-Uri`, `-Method`, `-Scheme`, `-Server`, `-Ssl` that other proxies and frameworks trust).
+    static let alwaysStrippedPrefixes = ["x-forwarded-"]
 
     init(identity: GatewayConfiguration.Identity, policyHeaders: Set<String>) {
         let names = Self.alwaysStripped + identity.stripHeaders + Array(policyHeaders)
         exact = names.map(Self.normalize)
-        prefixes = identity.stripPrefixes.map(Self.normalize)
+        prefixes = (Self.alwaysStrippedPrefixes + identity.stripPrefixes).map(Self.normalize)
     }
 
     /// Whether the client's header `name` is dropped; `extra` holds names listed in `Connection`.

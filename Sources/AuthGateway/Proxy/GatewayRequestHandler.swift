@@ -79,7 +79,16 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private func receiveHead(_ head: HTTPRequestHead) {
         guard case .idle = state else { return }
         headTimer?.headReceived()
-        closeAfterResponse = !head.isKeepAlive
+        // An HTTP/1.1 `Upgrade` is never honoured (the header is stripped), but NIO's decoder stops parsing
+        // after an upgrade request and drops what follows: close after the answer rather than leave the client
+        // a connection that silently ignores its next request.
+        //
+        // Keep-alive is an HTTP/1 notion: NIO reports every HTTP/2 head (version 2.0) as not keep-alive, and
+        // closing the stream after an early answer (a denied upload) resets it while the client is still
+        // sending, and NIO turns the client's trailers on a reset stream into a connection error for every
+        // stream of the connection. An HTTP/2 stream ends when both sides have ended it.
+        closeAfterResponse = (!client.isHTTP2 && !head.isKeepAlive)
+            || (!client.isHTTP2 && head.headers.contains(name: "upgrade"))
         let exchange = ProxyExchange(clientHead: head, requestID: loop.nextRequestID(), startedAt: loop.now())
         admit(exchange, mayRefetchKeys: true)
     }
@@ -113,6 +122,9 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             let bodyFollows = head.headers.contains(name: "content-length") || head.headers.contains(name: "transfer-encoding")
             closeAfterResponse = closeAfterResponse || response.close || (bodyFollows && !client.isHTTP2)
             state = .discarding
+            // HTTP/2: the stream stays open until the client ends its side; it gets `body_read_timeout`, in
+            // total, to do so (see ``bodyTimedOut()``).
+            if client.isHTTP2 { armBodyTimer(exchange) }
             answer(response, exchange: exchange)
         case .forward(let request):
             exchange.request = request
@@ -145,6 +157,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private func receiveEnd() {
         switch state {
         case .discarding:
+            bodyClock.disarm()
             state = .idle
         case .proxying(let exchange):
             exchange.requestEnded = true
@@ -200,7 +213,14 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private func sendHeadIfReady(_ exchange: ProxyExchange) {
         guard !exchange.headSent, let connection = exchange.connection, var head = exchange.request?.head else { return }
         if client.isHTTP2, exchange.request?.framing == .streamed {
-            guard let first = exchange.pending.first else { return }
+            guard let first = exchange.pending.first else {
+                // The framing waits for the first part: read it (see ``read(context:)``).
+                if heldRead {
+                    heldRead = false
+                    context?.read()
+                }
+                return
+            }
             if case .end = first { head.headers.remove(name: "transfer-encoding") }
         }
         exchange.headSent = true
@@ -224,6 +244,12 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     }
 
     private func bodyTimedOut() {
+        if case .discarding = state, client.isHTTP2 {
+            // An answered HTTP/2 request whose client never ended its stream: reset the stream.
+            state = .closed
+            context?.close(promise: nil)
+            return
+        }
         guard case .proxying(let exchange) = state, !exchange.requestEnded, !exchange.finished else { return }
         abort(exchange, answer: GatewayResponse(status: .requestTimeout, code: "body_timeout", close: true))
     }
@@ -391,12 +417,23 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             return
         }
         if case .proxying(let exchange) = state, !exchange.finished {
+            if awaitsFirstPart(exchange) {
+                context.read()
+                return
+            }
             guard let connection = exchange.connection, exchange.headSent, connection.channel.isWritable else {
                 heldRead = true
                 return
             }
         }
         context.read()
+    }
+
+    /// An HTTP/2 request without `content-length` is connected upstream but its head waits to learn
+    /// whether a body follows (DATA or the stream's end): that one part must be read, or neither side moves.
+    private func awaitsFirstPart(_ exchange: ProxyExchange) -> Bool {
+        client.isHTTP2 && exchange.request?.framing == .streamed && exchange.connection != nil && !exchange.headSent
+            && exchange.pending.isEmpty
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -434,6 +471,11 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             closeAfterResponse = true
             state = .discarding
             answer(response, exchange: exchange)
+        case .proxying(let exchange) where !exchange.finished:
+            // The body's framing broke after the head was admitted (a bad chunk): the upstream connection,
+            // which may have seen part of the request, is closed, and the client gets the 400 if no response
+            // has started (else the connection is cut).
+            abort(exchange, answer: ProtocolErrorResponse.response(for: parserError))
         case .proxying, .closed, .awaitingKeys:
             context.close(promise: nil)
         }

@@ -11,11 +11,14 @@ struct HeaderRewriter {
     ) -> HTTPHeaders {
         let named = connectionNamed(client)
         var headers = HTTPHeaders()
-        headers.reserveCapacity(client.count + identity.count + 6)
+        headers.reserveCapacity(client.count + identity.count + 7)
+        // Exactly the Host the guard validated and the policy matched, whatever `Connection` lists.
+        headers.add(name: "host", value: host)
         for (name, value) in client {
             if filter.strips(name, extra: named) { continue }
             if !route.forwardsAuthorization, name.utf8.count == 13, name.lowercased() == "authorization" { continue }
             if name.utf8.count == 14, name.lowercased() == "content-length" { continue }
+            if name.utf8.count == 4, name.lowercased() == "host" { continue }
             headers.add(name: name, value: value)
         }
         switch framing {

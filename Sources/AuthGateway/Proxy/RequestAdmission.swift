@@ -88,6 +88,10 @@ struct RequestAdmission {
         case .deny:
             return deny(decision, path: path, reason: nil)
         case .allow(_, let identity):
+            if let rejection = RequestGuard.checkBodySize(accepted.framing, limits: configuration.limits) {
+                let response = GatewayResponse(status: rejection.status, code: rejection.code, close: true)
+                return .answer(response, RequestOutcome(route: route.name, decision: "reject", reason: rejection.code, path: path))
+            }
             let outcome = RequestOutcome(
                 route: route.name, decision: "allow", subject: claims?["sub"]?.stringValue, path: path)
             let rewritten = HeaderRewriter(filter: snapshot.headerFilter).upstreamHeaders(

@@ -44,7 +44,7 @@ enum RequestGuard {
         case .failure(let rejection): return .failure(rejection)
         }
         let framing: BodyFraming
-        switch checkFraming(head.headers, isHTTP2: isHTTP2, limits: limits) {
+        switch checkFraming(head.headers, isHTTP2: isHTTP2, limits: limits, version: head.version) {
         case .success(let value): framing = value
         case .failure(let rejection): return .failure(rejection)
         }
@@ -105,9 +105,13 @@ enum RequestGuard {
         return true
     }
 
-    /// One well-formed `Content-Length`, or `Transfer-Encoding: chunked` alone; never both.
+    /// One well-formed `Content-Length`, or `Transfer-Encoding: chunked` alone on HTTP/1.1; never both.
+    ///
+    /// The declared length is not compared with `max_body_bytes` here: see ``checkBodySize(_:limits:)``, which
+    /// admission applies only once the request is authorized, so that an unauthenticated client learns nothing
+    /// but 401 (ATTACKS.md, "Resource limits") and its body is never read either way.
     static func checkFraming(
-        _ headers: HTTPHeaders, isHTTP2: Bool, limits: GatewayConfiguration.Limits
+        _ headers: HTTPHeaders, isHTTP2: Bool, limits: GatewayConfiguration.Limits, version: HTTPVersion = .http1_1
     ) -> Result<BodyFraming, Rejection> {
         let lengths = headers["content-length"]
         let encodings = headers["transfer-encoding"]
@@ -115,7 +119,14 @@ enum RequestGuard {
             .failure(Rejection(status: .badRequest, code: "bad_framing", detail: detail))
         }
         if !encodings.isEmpty {
-            guard !isHTTP2 else { return bad("Transfer-Encoding is not allowed in HTTP/2") }
+            // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing (an HTTP/1.0
+            // recipient downstream would read the chunks as the body's bytes, or as the next request).
+            guard isHTTP2 || version.minor >= 1 || version.major > 1 else {
+                return bad("Transfer-Encoding in an HTTP/1.0 request")
+            }
+            // NIO's HTTP/2 header validation refuses a client's `transfer-encoding` (RFC 9113 §8.2.2), so on
+            // HTTP/2 the only one is `chunked`, added by NIO's HTTP/2-to-HTTP/1 codec for a body of unknown
+            // length (DATA frames without `content-length`).
             guard lengths.isEmpty else { return bad("both Content-Length and Transfer-Encoding") }
             guard encodings.count == 1, encodings[0].lowercased() == "chunked" else {
                 return .failure(Rejection(status: .notImplemented, code: "bad_framing", detail: "only Transfer-Encoding: chunked is supported"))
@@ -126,10 +137,14 @@ enum RequestGuard {
         guard lengths.count == 1, let text = lengths.first, !text.isEmpty, text.utf8.count <= 15,
             text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(text)
         else { return bad("malformed Content-Length") }
-        guard length <= limits.maxBodyBytes else {
-            return .failure(Rejection(status: .payloadTooLarge, code: "body_too_large", detail: "the request body exceeds the limit"))
-        }
         return .success(length == 0 ? .none : .contentLength(length))
+    }
+
+    /// A declared body longer than `max_body_bytes` (413, close: the body is never read). Streamed bodies are
+    /// counted as they arrive.
+    static func checkBodySize(_ framing: BodyFraming, limits: GatewayConfiguration.Limits) -> Rejection? {
+        guard case .contentLength(let length) = framing, length > limits.maxBodyBytes else { return nil }
+        return Rejection(status: .payloadTooLarge, code: "body_too_large", detail: "the request body exceeds the limit")
     }
 
     private static func isHex(_ byte: UInt8) -> Bool {

@@ -27,7 +27,8 @@ struct ConnectionInitializer: Sendable {
         do {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(NIOSSLServerHandler(context: tls))
-            // Time to finish the TLS handshake and the first request head; reset by traffic afterwards.
+            try sync.addHandler(TLSHandshakeTimeoutHandler(timeout: .milliseconds(Int64(limits.tlsHandshakeTimeout * 1000))))
+            // Decrypted traffic only: a connection with nothing to say after its handshake is closed.
             try sync.addHandler(IdleTimeoutHandler(timeout: .milliseconds(Int64(limits.idleTimeout * 1000))))
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
@@ -66,21 +67,56 @@ struct ConnectionInitializer: Sendable {
     }
 
     private func configureHTTP2(_ channel: Channel, address: String) -> EventLoopFuture<Void> {
+        let configuration = Self.http2Configuration(limits)
+        let idle: NIOLoopBound<HTTP2IdleConnectionTimer>
+        do {
+            try channel.pipeline.syncOperations.addHandler(HTTP2GoAwayCloseHandler())
+            idle = NIOLoopBound(
+                HTTP2IdleConnectionTimer(channel: channel, timeout: .milliseconds(Int64(limits.idleTimeout * 1000))),
+                eventLoop: channel.eventLoop)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        return channel.configureHTTP2Pipeline(
+            mode: .server, connectionConfiguration: configuration.connection, streamConfiguration: configuration.stream
+        ) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                idle.value.streamOpened()
+                stream.closeFuture.whenComplete { _ in idle.value.streamClosed() }
+                let sync = stream.pipeline.syncOperations
+                try sync.addHandler(HTTP2RequestHeadNormalizer())
+                try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try sync.addHandler(GatewayRequestHandler(
+                    loop: loopContext(stream), client: ClientConnection(address: address, isHTTP2: true)))
+            }
+        }.map { _ in }
+    }
+
+    /// swift-nio-http2's settings and denial-of-service limits from the gateway's `limits`.
+    ///
+    /// Header validation (RFC 9113 §8.2: names, connection-specific fields, CR/LF/NUL, pseudo-headers) and
+    /// `content-length` checking against DATA (§8.1.1) are NIO's defaults; they are set here explicitly
+    /// because ``RequestGuard`` relies on them for HTTP/2 (a client's `transfer-encoding` never gets through).
+    static func http2Configuration(
+        _ limits: GatewayConfiguration.Limits
+    ) -> (connection: NIOHTTP2Handler.ConnectionConfiguration, stream: NIOHTTP2Handler.StreamConfiguration) {
+        let window = TimeAmount.milliseconds(Int64(limits.http2RateWindow * 1000))
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: limits.http2MaxConcurrentStreams),
             HTTP2Setting(parameter: .maxHeaderListSize, value: limits.maxHeaderBytes),
             HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
         ]
-        return channel.configureHTTP2Pipeline(
-            mode: .server, connectionConfiguration: connection, streamConfiguration: .init()
-        ) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                let sync = stream.pipeline.syncOperations
-                try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try sync.addHandler(GatewayRequestHandler(
-                    loop: loopContext(stream), client: ClientConnection(address: address, isHTTP2: true)))
-            }
-        }.map { _ in }
+        connection.headerBlockValidation = .enabled
+        connection.contentLengthValidation = .enabled
+        connection.maximumSequentialContinuationFrames = limits.http2MaxContinuationFrames
+        connection.controlFrameRateLimit.maximumCount = limits.http2MaxControlFrames
+        connection.controlFrameRateLimit.windowLength = window
+        var stream = NIOHTTP2Handler.StreamConfiguration()
+        stream.streamResetFrameRateLimit.maximumCount = limits.http2MaxResets
+        stream.streamResetFrameRateLimit.windowLength = window
+        stream.streamErrorRateLimit.maximumCount = limits.http2MaxStreamErrors
+        stream.streamErrorRateLimit.windowLength = window
+        return (connection, stream)
     }
 }

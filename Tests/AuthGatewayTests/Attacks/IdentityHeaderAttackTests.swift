@@ -1,0 +1,188 @@
+import AuthGateway
+import Foundation
+import JOSE
+import Testing
+
+/// ATTACKS.md "Identity headers": whatever a client says about who it is, where it comes from or what the
+/// gateway decided never reaches the upstream; the gateway's own values are the only ones. Every spoofed value
+/// carries the marker `SPOOF`, so the oracle is simple: no header line the upstream received contains it.
+@Suite("Attacks: identity headers", .serialized, .attackGateway())
+struct IdentityHeaderAttackTests {
+    typealias Challenge = AttackGateway.Challenge
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        let name: String
+        let origin: AttackOrigin
+        var target = "/api/data/identity"
+        /// Extra header lines (the valid token of `alice` is added unless `token` says otherwise).
+        var headers: [String] = []
+        /// The token's claims, changed from alice's defaults; `nil`: no token at all.
+        var claims: [String: JSONValue?]? = [:]
+        var status = 200
+        var challenge: Challenge?
+        /// Exact values the upstream must receive for these headers (the gateway's own).
+        var expected: [String: [String]] = [:]
+        /// Headers the upstream must not receive at all (compared case-insensitively with `_`/`.` as `-`).
+        var absent: [String] = []
+
+        var testDescription: String { name }
+
+        static func spoof(_ name: String, _ origin: AttackOrigin, _ headers: [String], absent: [String] = [], expected: [String: [String]] = [:]) -> Case {
+            Case(name: name, origin: origin, headers: headers, expected: expected, absent: absent)
+        }
+
+        static func spoof(_ name: String, _ headers: [String], absent: [String] = [], expected: [String: [String]] = [:]) -> Case {
+            spoof(name, .attacksMD, headers, absent: absent, expected: expected)
+        }
+
+        static func unencodable(_ name: String, _ origin: AttackOrigin, _ claims: [String: JSONValue?]) -> Case {
+            Case(name: name, origin: origin, claims: claims, status: 401, challenge: .invalidToken)
+        }
+
+        static func unencodable(_ name: String, _ claims: [String: JSONValue?]) -> Case {
+            unencodable(name, .attacksMD, claims)
+        }
+    }
+
+    /// What the gateway vouches for on every allowed request of alice (scope read:data, no roles).
+    static let gatewayIdentity: [String: [String]] = [
+        "X-User-Id": ["alice"], "X-User-Scopes": ["read:data"], "X-Token-Issuer": [E2EFixtures.issuer],
+        "X-Forwarded-For": ["127.0.0.1"], "X-Forwarded-Proto": ["https"], "X-Forwarded-Host": ["localhost"],
+    ]
+
+    static let fromAttacksMD: [Case] = [
+        .spoof("X-User-Id: SPOOF", ["X-User-Id: SPOOF-admin"]),
+        .spoof("x-user-id in lower case", ["x-user-id: SPOOF-admin"]),
+        .spoof("X-USER-ID in upper case", ["X-USER-ID: SPOOF-admin"]),
+        .spoof("x-UsEr-iD in mixed case", ["x-UsEr-iD: SPOOF-admin"]),
+        .spoof("X_User_Id with underscores", ["X_User_Id: SPOOF-admin"]),
+        .spoof("X.User.Id with dots", ["X.User.Id: SPOOF-admin"]),
+        .spoof("two copies of X-User-Id", ["X-User-Id: SPOOF-1", "X-User-Id: SPOOF-2"]),
+        .spoof("X-User-Id as a list value", ["X-User-Id: SPOOF-admin, SPOOF-root"]),
+        .spoof("X-User-Roles: admin (no roles in the token)", ["X-User-Roles: SPOOF-admin"], absent: ["X-User-Roles"]),
+        .spoof("X-Forwarded-User", ["X-Forwarded-User: SPOOF"], absent: ["X-Forwarded-User"]),
+        .spoof("X-Remote-User", ["X-Remote-User: SPOOF"], absent: ["X-Remote-User"]),
+        .spoof("Remote-User", ["Remote-User: SPOOF"], absent: ["Remote-User"]),
+        .spoof("X-Auth-Request-User and -Email", ["X-Auth-Request-User: SPOOF", "X-Auth-Request-Email: SPOOF@example.com"],
+               absent: ["X-Auth-Request-User", "X-Auth-Request-Email"]),
+        .spoof("X-Forwarded-For", ["X-Forwarded-For: SPOOF-6.6.6.6"]),
+        .spoof("Forwarded", ["Forwarded: for=SPOOF;proto=http;host=SPOOF"], absent: ["Forwarded"]),
+        .spoof("X-Real-IP", ["X-Real-IP: SPOOF-6.6.6.6"], absent: ["X-Real-IP"]),
+        .spoof("X-Forwarded-Host", ["X-Forwarded-Host: SPOOF.example"]),
+        .spoof("X-Forwarded-Proto", ["X-Forwarded-Proto: SPOOF-http"]),
+        .unencodable("claim value with CR", ["sub": "alice\rX-User-Id: admin"]),
+        .unencodable("claim value with LF", ["sub": "alice\nX-User-Id: admin"]),
+        .unencodable("claim value with CRLF", ["sub": "alice\r\nX-User-Id: admin"]),
+        .unencodable("claim value with NUL", ["sub": "alice\u{0}admin"]),
+        .unencodable("claim value with a comma", ["sub": "alice, admin"]),
+        .unencodable("role with a comma (list separator)", ["roles": ["analyst,admin"]]),
+    ]
+
+    static let own: [Case] = [
+        // CVE-2024-45410 (Traefik), hop-by-hop abuse (Davison 2019): a client may not make the gateway drop its
+        // own forwarding or identity headers by naming them in Connection.
+        .spoof("Connection naming X-Forwarded-For", .own("CVE-2024-45410, RFC 9110 §7.6.1"), ["Connection: keep-alive, X-Forwarded-For"]),
+        .spoof("Connection naming X-User-Id", .own("RFC 9110 §7.6.1, hop-by-hop abuse"), ["Connection: X-User-Id, X-Token-Issuer", "X-User-Id: SPOOF"]),
+        .spoof("Connection naming Host", .own("RFC 9110 §7.6.1, hop-by-hop abuse"), ["Connection: keep-alive, Host"],
+               expected: ["Host": ["localhost"]]),
+        .spoof("Connection naming X-Request-Id and traceparent", .own("RFC 9110 §7.6.1"),
+               ["Connection: X-Request-Id, traceparent", "X-Request-Id: SPOOF", "traceparent: 00-SPOOF-01"]),
+        // Method override headers let an upstream run another method than the one the policy authorized
+        // (Express method-override, ASP.NET X-HTTP-Method, Symfony _method; OWASP WSTG-CONF-06).
+        .spoof("X-HTTP-Method-Override: DELETE on a GET route", .own("OWASP WSTG-CONF-06"), ["X-HTTP-Method-Override: DELETE"],
+               absent: ["X-HTTP-Method-Override"]),
+        .spoof("X-HTTP-Method and X-Method-Override", .own("OWASP WSTG-CONF-06"), ["X-HTTP-Method: DELETE", "X-Method-Override: PUT"],
+               absent: ["X-HTTP-Method", "X-Method-Override"]),
+        // URL override headers: the upstream routes on them instead of the request line.
+        .spoof("X-Original-URL pointing at /admin", .own("CVE-2018-14773 (Symfony), IIS URL Rewrite"), ["X-Original-URL: /admin/SPOOF"],
+               absent: ["X-Original-URL"]),
+        .spoof("X-Rewrite-URL pointing at /admin", .own("CVE-2018-14773 (Symfony/Zend)"), ["X-Rewrite-URL: /admin/SPOOF"],
+               absent: ["X-Rewrite-URL"]),
+        .spoof("X-Forwarded-Prefix", .own("Spring ForwardedHeaderFilter, CVE-2020-5398-class"), ["X-Forwarded-Prefix: /SPOOF"],
+               absent: ["X-Forwarded-Prefix"]),
+        // Other X-Forwarded-* that forward-auth proxies and frameworks trust (Traefik X-Forwarded-Uri/-Method,
+        // Rails X-Forwarded-Scheme, Apache X-Forwarded-Server).
+        .spoof("X-Forwarded-Uri, -Method, -Scheme, -Server, -Port, -Ssl", .own("Traefik forwardAuth, Rails, RFC 7239 §1"),
+               ["X-Forwarded-Uri: /admin/SPOOF", "X-Forwarded-Method: SPOOF", "X-Forwarded-Scheme: SPOOF", "X-Forwarded-Server: SPOOF",
+                "X-Forwarded-Port: 1SPOOF", "X-Forwarded-Ssl: SPOOF"],
+               absent: ["X-Forwarded-Uri", "X-Forwarded-Method", "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Forwarded-Port", "X-Forwarded-Ssl"]),
+        // Client-IP headers CDNs and load balancers set, which upstream allow-lists trust.
+        .spoof("True-Client-IP, CF-Connecting-IP, X-Client-IP, X-Cluster-Client-IP, X-Originating-IP, Client-IP",
+               .own("Akamai/Cloudflare client-IP headers; IP allow-list bypasses (CWE-290)"),
+               ["True-Client-IP: SPOOF", "CF-Connecting-IP: SPOOF", "X-Client-IP: SPOOF", "X-Cluster-Client-IP: SPOOF",
+                "X-Originating-IP: SPOOF", "Client-IP: SPOOF"],
+               absent: ["True-Client-IP", "CF-Connecting-IP", "X-Client-IP", "X-Cluster-Client-IP", "X-Originating-IP", "Client-IP"]),
+        .spoof("X_Real_IP and X.Forwarded.For spellings", .own("CWE-290; nginx underscores_in_headers, WSGI/CGI name folding"),
+               ["X_Real_IP: SPOOF", "X.Forwarded.For: SPOOF", "x_forwarded_proto: SPOOF"], absent: ["X-Real-IP"]),
+        .spoof("Proxy-Authorization", .own("RFC 9110 §11.7.2 (hop-by-hop credentials)"), ["Proxy-Authorization: Basic SPOOF"],
+               absent: ["Proxy-Authorization"]),
+        .spoof("TE: trailers and Trailer", .own("RFC 9110 §10.1.4, §6.6.2 (hop-by-hop)"), ["TE: trailers", "Trailer: X-User-Id"],
+               absent: ["TE", "Trailer"]),
+        .spoof("X-Request-Id and traceparent from the client", .own("W3C Trace Context §3; log forging (CWE-117)"),
+               ["X-Request-Id: SPOOF", "traceparent: 00-SPOOF-SPOOF-01", "tracestate: SPOOF"], absent: ["tracestate"]),
+        .spoof("X-Token-Issuer and X-User-Scopes", .own("POLICY.md identity namespace"),
+               ["X-Token-Issuer: https://SPOOF.example", "X-User-Scopes: SPOOF admin"]),
+        .spoof("Authorization is not forwarded", .own("RFC 6750 §5.3 (token leakage)"), [], absent: ["Authorization"]),
+        Case(name: "public route: client identity headers stripped, none injected", origin: .own("POLICY.md: public routes send no identity"),
+             target: "/public/identity", headers: ["X-User-Id: SPOOF", "X-Forwarded-User: SPOOF"], claims: nil,
+             expected: ["X-Forwarded-For": ["127.0.0.1"]], absent: ["X-User-Id", "X-User-Scopes", "X-Token-Issuer", "X-Forwarded-User"]),
+        Case(name: "Authorization forwarded only on a forward_authorization route, once", origin: .own("POLICY.md forward_authorization"),
+             target: "/forwarding/x", headers: ["X-User-Id: SPOOF"],
+             expected: ["X-User-Id": ["alice"]]),
+        .unencodable("claim value with non-ASCII text", .own("RFC 9110 §5.5 (field values are visible ASCII)"), ["sub": "älice"]),
+        .unencodable("claim value with a leading space", .own("RFC 9110 §5.5 (no leading or trailing whitespace)"), ["sub": " admin"]),
+        .unencodable("claim value with a tab", .own("RFC 9110 §5.5"), ["sub": "alice\tadmin"]),
+        .unencodable("claim value with DEL", .own("RFC 9110 §5.5"), ["sub": "alice\u{7F}"]),
+        .unencodable("scope with CRLF", .own("RFC 9110 §5.5"), ["scope": "read:data evil\r\nX-User-Id:admin"]),
+        .unencodable("roles as a nested array", .own("POLICY.md encoding"), ["roles": [["admin"]]]),
+        .unencodable("sub as an object", .own("POLICY.md encoding"), ["sub": ["id": "admin"]]),
+        .unencodable("sub as a fraction", .own("POLICY.md encoding"), ["sub": .double(1.5)]),
+        Case(name: "empty sub: X-User-Id omitted, never a client's", origin: .own("POLICY.md encoding (empty omitted)"),
+             headers: ["X-User-Id: SPOOF"], claims: ["sub": ""],
+             expected: ["X-User-Scopes": ["read:data"]], absent: ["X-User-Id"]),
+        Case(name: "semicolon in a role is one value on one line", origin: .own("RFC 9110 §5.6.1 (lists split on commas only)"),
+             headers: [], claims: ["roles": ["analyst;admin"]],
+             expected: ["X-User-Roles": ["analyst;admin"]]),
+    ]
+
+    static let allCases = fromAttacksMD + own
+
+    @Test("spoofed identity", arguments: allCases)
+    func identity(_ attack: Case) async throws {
+        let shared = try AttackGateway.shared()
+        let marks = shared.begin()
+        let forge = TokenForge(gateway: shared.gateway)
+        var lines = attack.headers
+        var token: String?
+        if let changes = attack.claims {
+            token = try forge.signed(sub: "alice", claims: changes)
+            lines.insert("Authorization: Bearer " + token!, at: 0)
+        }
+        let (connection, response) = try await shared.exchange(Array(AttackGateway.get(attack.target, headers: lines).utf8))
+        guard attack.status == 200 else {
+            shared.expectAnswer(response, status: attack.status, challenge: attack.challenge, closes: false, code: "claim_unencodable")
+            await shared.expectFate(connection, closes: false)
+            await shared.expectUntouched(since: marks)
+            return
+        }
+        #expect(response?.status == 200, "\(String(describing: response))")
+        let requests = await shared.forwarded(1, since: marks)
+        await shared.expectFate(connection, closes: false)
+        guard let request = requests.first else { return }
+        let subject: String? = attack.claims == nil || attack.absent.contains("X-User-Id") ? nil : "alice"
+        var forwardedAuthorization: String?
+        if attack.target.hasPrefix("/forwarding"), let token { forwardedAuthorization = "Bearer " + token }
+        shared.expectSanitized(request, target: attack.target, subject: subject, authorization: forwardedAuthorization)
+        let values: [String] = (request.headers ?? []).map { (line: [String]) -> String in line.joined(separator: ": ") }
+        #expect(!values.contains { $0.uppercased().contains("SPOOF") }, "a client value reached the upstream: \(values)")
+        var expected: [String: [String]] = attack.claims == nil ? [:] : Self.gatewayIdentity
+        expected.merge(attack.expected) { _, new in new }
+        for (name, value) in expected where !attack.absent.contains(name) {
+            #expect(request.values(name) == value, "\(name): \(request.values(name))")
+        }
+        let folded = Set(request.headerNames.map(AttackGateway.fold))
+        for name in attack.absent {
+            #expect(!folded.contains(AttackGateway.fold(name)), "\(name) reached the upstream: \(values)")
+        }
+    }
+}
