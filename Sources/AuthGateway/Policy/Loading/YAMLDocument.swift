@@ -40,9 +40,15 @@ struct YAMLDocument {
         let start = SourceLocation(file: file, line: 1, column: 1)
         switch error {
         case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { "`\($0)`" }.joined(separator: ", ")
+            // Yams lists the duplicates in hash order and places the error at the first one its `Node` ordering
+            // sorts first. That ordering is total only over scalars with distinct text: with a mapping or list
+            // as a key (shown as `<uncovertable>`), or `1` next to `!!str 1`, the order and so the location
+            // change from run to run. Names are sorted here; an ambiguous location falls back to the file's start.
+            let names = duplicates.map { $0 == "<uncovertable>" ? "a mapping or list" : "`\($0)`" }.sorted()
+            let unambiguous = !duplicates.contains("<uncovertable>") && Set(duplicates).count == duplicates.count
             return PolicyDiagnostic(
-                .error, at: at(context.mark), "duplicate key \(keys) in a mapping",
+                .error, at: unambiguous ? at(context.mark) : start,
+                "duplicate key \(names.joined(separator: ", ")) in a mapping",
                 hint: "a key may appear once per mapping; YAML would otherwise keep only one of the values")
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
