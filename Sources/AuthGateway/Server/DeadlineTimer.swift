@@ -71,3 +71,12 @@ final class DeadlineTimer {
 
 @available(*, unavailable)
 extension DeadlineTimer: Sendable {}
+
+extension DeadlineTimer {
+    /// A timer that closes `channel` when it expires: the connection-level clocks (handshake, idle, head).
+    convenience init(closing channel: Channel) {
+        self.init(eventLoop: channel.eventLoop) { [weak channel] in
+            channel?.close(promise: nil)
+        }
+    }
+}

@@ -16,9 +16,7 @@ final class HTTP2IdleConnectionTimer {
 
     init(channel: Channel, timeout: TimeAmount) {
         self.timeout = timeout
-        clock = DeadlineTimer(eventLoop: channel.eventLoop) { [weak channel] in
-            channel?.close(promise: nil)
-        }
+        clock = DeadlineTimer(closing: channel)
         clock.arm(in: timeout)
         channel.closeFuture.assumeIsolated().whenComplete { [clock] _ in
             clock.cancel()

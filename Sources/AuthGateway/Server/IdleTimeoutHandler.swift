@@ -18,10 +18,7 @@ final class IdleTimeoutHandler: ChannelDuplexHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let channel = context.channel
-        clock = DeadlineTimer(eventLoop: context.eventLoop) { [weak channel] in
-            channel?.close(promise: nil)
-        }
+        clock = DeadlineTimer(closing: context.channel)
         clock?.arm(in: timeout)
     }
 

@@ -46,9 +46,7 @@ final class RequestHeadTimer {
     }
 
     func attach(_ channel: Channel) {
-        clock = DeadlineTimer(eventLoop: channel.eventLoop) { [weak channel] in
-            channel?.close(promise: nil)
-        }
+        clock = DeadlineTimer(closing: channel)
     }
 
     func bytesArrived() {

@@ -20,10 +20,7 @@ final class TLSHandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelH
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let channel = context.channel
-        clock = DeadlineTimer(eventLoop: context.eventLoop) { [weak channel] in
-            channel?.close(promise: nil)
-        }
+        clock = DeadlineTimer(closing: context.channel)
         clock?.arm(in: timeout)
     }
 
