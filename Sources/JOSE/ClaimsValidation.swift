@@ -18,6 +18,10 @@ public struct ClaimsValidation: Sendable, Hashable {
     public var maxLifetime: Double?
     /// Claims that must be present and not `null`.
     public var requiredClaims: [String]
+    /// The accepted header `typ` values (explicit typing, RFC 8725 section 3.11), compared without case and
+    /// with or without `application/` (RFC 7515 section 4.1.9). Empty: any `typ`, or none. Checked by
+    /// ``validateType(_:)``, which the verifier calls once the signature holds.
+    public var acceptedTypes: [String]
 
     /// The latest instant a time claim may name: 9999-12-31T23:59:59Z.
     private static let latestTime: Double = 253_402_300_799
@@ -28,7 +32,8 @@ public struct ClaimsValidation: Sendable, Hashable {
         leeway: Double = 60,
         requireExpiration: Bool = true,
         maxLifetime: Double? = nil,
-        requiredClaims: [String] = []
+        requiredClaims: [String] = [],
+        acceptedTypes: [String] = []
     ) {
         self.issuers = issuers
         self.audiences = audiences
@@ -36,6 +41,23 @@ public struct ClaimsValidation: Sendable, Hashable {
         self.requireExpiration = requireExpiration
         self.maxLifetime = maxLifetime
         self.requiredClaims = requiredClaims
+        self.acceptedTypes = acceptedTypes
+    }
+
+    /// Checks the header's `typ` against ``acceptedTypes``.
+    public func validateType(_ type: String?) throws(JOSEError) {
+        guard !acceptedTypes.isEmpty else { return }
+        guard let type else { throw JOSEError(.badType, "the token has no typ and this issuer requires one") }
+        let given = Self.mediaType(type)
+        guard acceptedTypes.contains(where: { Self.mediaType($0) == given }) else {
+            throw JOSEError(.badType, "the token's typ is not one this issuer accepts")
+        }
+    }
+
+    /// `typ` as a comparable media type: lower case, without the optional `application/`.
+    static func mediaType(_ type: String) -> String {
+        let lower = type.lowercased()
+        return lower.hasPrefix("application/") ? String(lower.dropFirst("application/".count)) : lower
     }
 
     /// Checks `claims` at time `now` (seconds since 1970-01-01T00:00:00Z).

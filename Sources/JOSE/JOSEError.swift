@@ -36,6 +36,8 @@ public struct JOSEError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let badIssuer = Code(rawValue: "bad_issuer")
         public static let badAudience = Code(rawValue: "bad_audience")
         public static let lifetimeTooLong = Code(rawValue: "lifetime_too_long")
+        /// The header's `typ` is missing or not one the issuer's tokens carry (RFC 8725 section 3.11).
+        public static let badType = Code(rawValue: "bad_type")
 
         // Keys.
         /// Key material that is well formed but too weak (short HMAC secret, small RSA modulus, bad exponent).

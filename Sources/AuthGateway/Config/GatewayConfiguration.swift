@@ -89,10 +89,13 @@ public struct GatewayConfiguration: Sendable {
         public var leeway: Double
         public var maxLifetime: Double?
         public var requiredClaims: [String]
+        /// Accepted header `typ` values (e.g. `at+jwt`); empty: any. Keeps the issuer's other kinds of JWT
+        /// (ID tokens, logout tokens) from being used as access tokens (RFC 8725 section 3.11).
+        public var tokenTypes: [String]
 
         public init(
             issuer: String, audiences: [String] = [], keys: [KeySource], remoteKeys: RemoteKeys? = nil,
-            leeway: Double = 60, maxLifetime: Double? = nil, requiredClaims: [String] = []
+            leeway: Double = 60, maxLifetime: Double? = nil, requiredClaims: [String] = [], tokenTypes: [String] = []
         ) {
             self.issuer = issuer
             self.audiences = audiences
@@ -101,6 +104,7 @@ public struct GatewayConfiguration: Sendable {
             self.leeway = leeway
             self.maxLifetime = maxLifetime
             self.requiredClaims = requiredClaims
+            self.tokenTypes = tokenTypes
         }
     }
 

@@ -16,7 +16,9 @@ struct GatewayConfigurationDecoder {
     static let listenerKeys = ["address", "port", "tls", "http2"]
     static let tlsKeys = ["certificate_chain", "private_key", "min_version"]
     static let adminKeys = ["address", "port"]
-    static let issuerKeys = ["issuer", "audiences", "keys", "remote_keys", "leeway", "max_lifetime", "required_claims"]
+    static let issuerKeys = [
+        "issuer", "audiences", "keys", "remote_keys", "leeway", "max_lifetime", "required_claims", "token_types",
+    ]
     static let keyKeys = ["file", "alg", "kid"]
     static let remoteKeysKeys = [
         "jwks_url", "insecure", "ca_file", "default_alg", "min_refresh", "max_refresh", "max_stale",
@@ -250,6 +252,8 @@ struct GatewayConfigurationDecoder {
                 issuer.maxLifetime = duration(entry.value, "`max_lifetime`")
             case "required_claims":
                 issuer.requiredClaims = names(entry.value, "`required_claims`") ?? []
+            case "token_types":
+                issuer.tokenTypes = names(entry.value, "`token_types`") ?? []
             default:
                 break
             }

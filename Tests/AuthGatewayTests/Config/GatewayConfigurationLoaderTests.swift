@@ -60,6 +60,7 @@ struct GatewayConfigurationLoaderTests {
                 leeway: 30s
                 max_lifetime: 1h
                 required_claims: [sub, email]
+                token_types: [at+jwt]
               - issuer: https://partner.example.org
                 keys: [{ file: keys/partner.jwk, alg: EdDSA }]
                 leeway: 0
@@ -118,12 +119,14 @@ struct GatewayConfigurationLoaderTests {
         #expect(idp.leeway == 30)
         #expect(idp.maxLifetime == 3600)
         #expect(idp.requiredClaims == ["sub", "email"])
+        #expect(idp.tokenTypes == ["at+jwt"])
         let partner = configuration.issuers[1]
         #expect(partner.audiences == [])
         #expect(partner.keys.map(\.algorithm) == [.EdDSA])
         #expect(partner.leeway == 0)
         #expect(partner.maxLifetime == nil)
         #expect(partner.requiredClaims == [])
+        #expect(partner.tokenTypes == [], "no token_types: any typ")
 
         #expect(configuration.upstreams.keys.sorted() == ["service-a", "service-b"])
         let a = try #require(configuration.upstreams["service-a"])
@@ -175,6 +178,7 @@ struct GatewayConfigurationLoaderTests {
         #expect(issuer.leeway == defaultIssuer.leeway)
         #expect(issuer.maxLifetime == defaultIssuer.maxLifetime)
         #expect(issuer.requiredClaims == defaultIssuer.requiredClaims)
+        #expect(issuer.tokenTypes == defaultIssuer.tokenTypes)
 
         let upstream = try #require(configuration.upstreams["service-a"])
         let defaultUpstream = GatewayConfiguration.Upstream(targets: [])

@@ -153,6 +153,35 @@ struct AuthorizationEndToEndTests {
         }
     }
 
+    @Test("an issuer with token_types: a token of another typ is 401 invalid_token and reaches nothing; at+jwt passes")
+    func tokenTypes() async throws {
+        var options = GatewayHarness.Options()
+        options.configure = { $0.issuers[0].tokenTypes = ["at+jwt"] }
+        try await GatewayHarness.with(options) { gateway in
+            // The harness mints `typ: JWT`: an ID-token-like JWT of the same issuer, signature valid.
+            let untyped = try await Curl.request(gateway, "/api/data/x", headers: [gateway.bearer(try gateway.token())])
+            #expect(untyped.status == 401, "body: \(untyped.bodyText)")
+            #expect(untyped.values("WWW-Authenticate") == [#"Bearer realm="auth-gateway", error="invalid_token""#])
+            #expect(untyped.json?["code"] as? String == "token_invalid")
+            #expect(await gateway.upstream.settledEvents(since: 0).isEmpty, "a refused typ must reach nothing")
+            let denial = await gateway.observer.waitForRecords(1).first
+            #expect(denial?.reason == "bad_type")
+
+            let now = Int64(Date().timeIntervalSince1970)
+            let header: [String: JSONValue] = ["alg": "RS256", "kid": "rsa-1", "typ": "application/AT+JWT"]
+            let claims: [String: JSONValue] = [
+                "iss": .string(E2EFixtures.issuer), "aud": .string(E2EFixtures.audience), "sub": "alice",
+                "scope": "read:data", "iat": .int(now), "exp": .int(now + 600),
+            ]
+            let typed = try JWTSigner.signRaw(
+                header: JSONSerializer.bytes(.object(header)), payload: JSONSerializer.bytes(.object(claims)),
+                key: gateway.fixtures.rsaKey)
+            let allowed = try await Curl.request(gateway, "/api/data/x", headers: [gateway.bearer(typed)])
+            #expect(allowed.status == 200, "body: \(allowed.bodyText)")
+            #expect(await gateway.upstream.waitForRequests(1).first?.values("X-User-Id") == ["alice"])
+        }
+    }
+
     @Test("the upstream is chosen by the route table only: Host, absolute-form targets and jku never reach a canary")
     func canaryNeverTouched() async throws {
         try await GatewayHarness.with { gateway in

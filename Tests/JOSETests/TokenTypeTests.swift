@@ -1,0 +1,60 @@
+import JOSE
+import Testing
+
+/// Explicit typing (RFC 8725 section 3.11): an issuer that names its access tokens' `typ` refuses its other
+/// JWTs (ID tokens, logout tokens) and untyped ones, after the signature and before the claims.
+@Suite("Token types (typ)")
+struct TokenTypeTests {
+    static let now: Double = 1_700_000_000
+    static let claims: [String: JSONValue] = ["sub": "alice", "iat": .int(1_700_000_000), "exp": .int(1_700_000_600)]
+
+    static func token(typ: String?, key: JWSKey) throws -> String {
+        var header: [String: JSONValue] = ["alg": .string(key.algorithm.rawValue), "kid": .string(key.keyID)]
+        if let typ { header["typ"] = .string(typ) }
+        return try JWTSigner.signRaw(
+            header: JSONSerializer.bytes(.object(header)), payload: JSONSerializer.bytes(.object(claims)), key: key)
+    }
+
+    static func outcome(_ token: String, accepting types: [String], key: JWSKey) -> JOSEError.Code? {
+        let verifier = JWTVerifier(keys: JWKSet([key]), validation: ClaimsValidation(acceptedTypes: types))
+        do {
+            _ = try verifier.verify(token, now: now)
+            return nil
+        } catch {
+            return error.code
+        }
+    }
+
+    @Test("an accepted typ verifies, whatever its case and with or without application/", arguments: [
+        "at+jwt", "AT+JWT", "application/at+jwt", "Application/At+JWT",
+    ])
+    func accepted(typ: String) throws {
+        let key = try JWSKey.generate(algorithm: .HS256, keyID: "k")
+        #expect(Self.outcome(try Self.token(typ: typ, key: key), accepting: ["at+jwt"], key: key) == nil)
+        #expect(Self.outcome(try Self.token(typ: typ, key: key), accepting: ["application/at+jwt"], key: key) == nil)
+    }
+
+    @Test("another typ, or none, is bad_type when the issuer names its types", arguments: [
+        "JWT", "id_token+jwt", "logout+jwt", "secevent+jwt", "at+jwt ", "application/", "",
+    ] as [String?] + [nil])
+    func refused(typ: String?) throws {
+        let key = try JWSKey.generate(algorithm: .HS256, keyID: "k")
+        #expect(Self.outcome(try Self.token(typ: typ, key: key), accepting: ["at+jwt"], key: key) == .badType)
+    }
+
+    @Test("without configured types any typ, and none, is accepted as before")
+    func unconfigured() throws {
+        let key = try JWSKey.generate(algorithm: .HS256, keyID: "k")
+        for typ in ["JWT", "anything", nil] as [String?] {
+            #expect(Self.outcome(try Self.token(typ: typ, key: key), accepting: [], key: key) == nil)
+        }
+    }
+
+    @Test("a forged signature is bad_signature before its typ is looked at")
+    func signatureFirst() throws {
+        let key = try JWSKey.generate(algorithm: .HS256, keyID: "k")
+        let other = try JWSKey.generate(algorithm: .HS256, keyID: "k")
+        let forged = try Self.token(typ: "JWT", key: other)
+        #expect(Self.outcome(forged, accepting: ["at+jwt"], key: key) == .badSignature)
+    }
+}
