@@ -13,12 +13,15 @@ final class HTTP2IdleConnectionTimer {
     private let timeout: TimeAmount
     private let clock: DeadlineTimer
     private var openStreams = 0
+    /// Set once the connection closed: streams closing during its teardown must not arm the clock again.
+    private var closed = false
 
     init(channel: Channel, timeout: TimeAmount) {
         self.timeout = timeout
         clock = DeadlineTimer(closing: channel)
         clock.arm(in: timeout)
-        channel.closeFuture.assumeIsolated().whenComplete { [clock] _ in
+        channel.closeFuture.assumeIsolated().whenComplete { [self] _ in
+            closed = true
             clock.cancel()
         }
     }
@@ -30,7 +33,7 @@ final class HTTP2IdleConnectionTimer {
 
     func streamClosed() {
         openStreams -= 1
-        if openStreams == 0 { clock.arm(in: timeout) }
+        if openStreams == 0, !closed { clock.arm(in: timeout) }
     }
 }
 
