@@ -1,5 +1,6 @@
 import CoreMetrics
 import JOSE
+import NIOConcurrencyHelpers
 import Prometheus
 
 /// The gateway's metrics, through swift-metrics into a Prometheus registry of this instance (no global
@@ -17,6 +18,8 @@ public final class GatewayMetrics: Sendable {
     let rejectedConnections: CoreMetrics.Counter
     let jwksFetches: CoreMetrics.Counter
     let jwksFetchFailures: CoreMetrics.Counter
+    /// The pool gauges set at the last scrape, so that a target gone since then reads 0, not its last value.
+    private let poolGaugeKeys = NIOLockedValueBox(Set<[String]>())
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -47,6 +50,35 @@ public final class GatewayMetrics: Sendable {
     /// The Prometheus text exposition of every metric.
     public func exposition() -> [UInt8] {
         registry.emitToBuffer()
+    }
+
+    /// Sets the upstream pool gauges (taken from the event loops at scrape time, so that keeping them
+    /// costs the data path nothing): `gateway_upstream_connections{upstream,target,state}` for connecting,
+    /// in-use and idle connections, and `gateway_upstream_queued_requests{upstream,target}`.
+    public func recordUpstreamPools(_ pools: [UpstreamTargetCounts]) {
+        var values: [[String]: Int] = [:]
+        for pool in pools {
+            values[[pool.upstream, pool.target, "connecting"]] = pool.counts.connecting
+            values[[pool.upstream, pool.target, "in_use"]] = pool.counts.inUse
+            values[[pool.upstream, pool.target, "idle"]] = pool.counts.idle
+            values[[pool.upstream, pool.target, "queued"]] = pool.counts.queued
+        }
+        let stale = poolGaugeKeys.withLockedValue { keys in
+            defer { keys = Set(values.keys) }
+            return keys.subtracting(values.keys)
+        }
+        for key in stale { values[key] = 0 }
+        for (key, value) in values {
+            let dimensions = [("upstream", key[0]), ("target", key[1])]
+            if key[2] == "queued" {
+                CoreMetrics.Gauge(label: "gateway_upstream_queued_requests", dimensions: dimensions, factory: factory)
+                    .record(value)
+            } else {
+                CoreMetrics.Gauge(
+                    label: "gateway_upstream_connections", dimensions: dimensions + [("state", key[2])], factory: factory
+                ).record(value)
+            }
+        }
     }
 
     public func recordReload(succeeded: Bool) {

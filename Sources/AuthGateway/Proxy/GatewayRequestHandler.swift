@@ -188,11 +188,13 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             return
         }
         exchange.triedTargets.append(target)
-        loop.pool.connection(to: target, upstream) { [weak self] result in
-            guard let self, case .proxying(let current) = self.state, current === exchange else {
-                if case .success(let connection) = result {
-                    self?.loop.pool.release(connection, reusable: true, idleTimeout: upstream.idleTimeout)
-                }
+        // The pool keeps a request's ticket until it answers; every way the exchange ends withdraws it
+        // (``releaseConnection(_:reusable:)``). Should an answer still find the exchange gone, the
+        // connection goes straight back: the pool is captured strongly, the handler may be gone by then.
+        exchange.ticket = loop.pool.connection(to: target, of: request.upstream, upstream) { [weak self, pool = loop.pool] result in
+            exchange.ticket = nil
+            guard let self, case .proxying(let current) = self.state, current === exchange, !exchange.finished else {
+                if case .success(let connection) = result { pool.release(connection, reusable: true) }
                 return
             }
             switch result {
@@ -346,12 +348,17 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         context?.close(promise: nil)
     }
 
+    /// Ends the exchange's claim on the pool: a request still waiting for a connection withdraws, a held
+    /// connection goes back (reused only when `reusable`).
     private func releaseConnection(_ exchange: ProxyExchange, reusable: Bool) {
+        if let ticket = exchange.ticket {
+            exchange.ticket = nil
+            loop.pool.cancel(ticket)
+        }
         guard let connection = exchange.connection else { return }
         exchange.upstreamTarget = connection.targetText
         exchange.connection = nil
-        let idleTimeout = exchange.request.flatMap { loop.snapshot.configuration.upstreams[$0.upstream]?.idleTimeout } ?? 60
-        loop.pool.release(connection, reusable: reusable, idleTimeout: idleTimeout)
+        loop.pool.release(connection, reusable: reusable)
     }
 
     // MARK: Answers and completion
@@ -493,6 +500,8 @@ final class ProxyExchange {
     var request: UpstreamRequest?
     var outcome = RequestOutcome(decision: "allow")
     var connection: UpstreamConnection?
+    /// The pool's ticket while the exchange waits for a connection.
+    var ticket: UpstreamPool.Ticket?
     var triedTargets: [GatewayConfiguration.Target] = []
     /// Request parts received before the head could be sent.
     var pending: [HTTPClientRequestPart] = []

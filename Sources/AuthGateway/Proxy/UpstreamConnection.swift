@@ -3,6 +3,8 @@ import NIOHTTP1
 
 /// One keep-alive HTTP/1.1 connection to an upstream target, owned by its event loop's pool.
 final class UpstreamConnection {
+    /// The pool's name for it.
+    let id: UpstreamPoolStateMachine.ConnectionID
     let channel: Channel
     let target: GatewayConfiguration.Target
     let handler: UpstreamClientHandler
@@ -11,7 +13,11 @@ final class UpstreamConnection {
     /// Runs while the connection sits idle in the pool; the pool arms it (see ``UpstreamPool``).
     var idleTimer: DeadlineTimer?
 
-    init(channel: Channel, target: GatewayConfiguration.Target, handler: UpstreamClientHandler) {
+    init(
+        id: UpstreamPoolStateMachine.ConnectionID, channel: Channel, target: GatewayConfiguration.Target,
+        handler: UpstreamClientHandler
+    ) {
+        self.id = id
         self.channel = channel
         self.target = target
         self.handler = handler

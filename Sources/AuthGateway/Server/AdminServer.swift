@@ -67,8 +67,15 @@ final class AdminHandler: ChannelInboundHandler {
         }
         switch path {
         case "/metrics":
-            write(.ok, String(decoding: metrics.exposition(), as: UTF8.self), head: head, context: context,
-                  contentType: "text/plain; version=0.0.4; charset=utf-8")
+            let promise = context.eventLoop.makePromise(of: [UInt8].self)
+            promise.completeWithTask { [gateway, metrics] in
+                metrics.recordUpstreamPools(await gateway.upstreamConnectionCounts())
+                return metrics.exposition()
+            }
+            promise.futureResult.assumeIsolated().whenSuccess { exposition in
+                self.write(.ok, String(decoding: exposition, as: UTF8.self), head: head, context: context,
+                           contentType: "text/plain; version=0.0.4; charset=utf-8")
+            }
         case "/healthz":
             write(.ok, "ok\n", head: head, context: context)
         case "/readyz":

@@ -28,7 +28,11 @@ final class DeadlineTimer {
 
     /// Expires `timeout` from now, replacing any earlier arming.
     func arm(in timeout: TimeAmount) {
-        let deadline = eventLoop.now + timeout
+        arm(at: eventLoop.now + timeout)
+    }
+
+    /// Expires at `deadline`, replacing any earlier arming.
+    func arm(at deadline: NIODeadline) {
         self.deadline = deadline
         if let taskDeadline, taskDeadline <= deadline { return }
         schedule(at: deadline)

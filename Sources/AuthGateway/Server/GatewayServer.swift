@@ -141,15 +141,30 @@ public final class GatewayServer: Sendable {
         for remote in snapshot.remoteKeySets where remote.currentKeys() == nil {
             return (false, "no keys for issuer \(remote.issuer): \(remote.lastError ?? "not fetched yet")")
         }
-        var unhealthy = Set<GatewayConfiguration.Target>()
+        var unhealthy = Set<UpstreamPool.Endpoint>()
         for bound in contexts.values {
-            let targets = try? await bound.eventLoop.submit { bound.value.pool.unhealthyTargets() }.get()
-            unhealthy.formUnion(targets ?? [])
+            let endpoints = try? await bound.eventLoop.submit { bound.value.pool.unhealthyEndpoints() }.get()
+            unhealthy.formUnion(endpoints ?? [])
         }
         let upstreams = snapshot.configuration.upstreams
-        let healthy = upstreams.filter { _, upstream in upstream.targets.contains { !unhealthy.contains($0) } }
+        let healthy = upstreams.filter { name, upstream in
+            upstream.targets.contains { !unhealthy.contains(UpstreamPool.Endpoint(upstream: name, target: $0)) }
+        }
         guard !healthy.isEmpty || upstreams.isEmpty else { return (false, "no upstream has a healthy target") }
         return (true, "ready")
+    }
+
+    /// Upstream connections and waiting requests per upstream and target, summed over the event loops.
+    /// In use means leased to a request: once no request is in flight it must be zero everywhere, or a
+    /// connection leaked.
+    public func upstreamConnectionCounts() async -> [UpstreamTargetCounts] {
+        var sums: [UpstreamPool.Endpoint: UpstreamPoolCounts] = [:]
+        for bound in contexts.values {
+            let counts = (try? await bound.eventLoop.submit { bound.value.pool.counts() }.get()) ?? [:]
+            for (endpoint, count) in counts { sums[endpoint, default: UpstreamPoolCounts()] = sums[endpoint, default: UpstreamPoolCounts()] + count }
+        }
+        return sums.map { UpstreamTargetCounts(upstream: $0.key.upstream, target: $0.key.target.description, counts: $0.value) }
+            .sorted { ($0.upstream, $0.target) < ($1.upstream, $1.target) }
     }
 
     /// Stops accepting, lets in-flight requests finish for up to `drainTimeout` seconds, then closes
@@ -181,4 +196,12 @@ public final class GatewayServer: Sendable {
         logger.info("stopped", metadata: ["connections.cut": "\(remaining)"])
         return remaining
     }
+}
+
+/// The pool counts of one upstream target, summed over the event loops.
+public struct UpstreamTargetCounts: Sendable, Equatable {
+    public let upstream: String
+    /// `http://host:port`.
+    public let target: String
+    public let counts: UpstreamPoolCounts
 }

@@ -224,13 +224,34 @@ final class AttackGateway: Sendable {
     }
 }
 
-/// Starts one ``AttackGateway`` (harness + canary) around a whole suite and shuts it down afterwards.
-struct SharedAttackGateway: SuiteTrait, TestScoping {
+/// Starts one ``AttackGateway`` (harness + canary) around a whole suite and shuts it down afterwards; after
+/// every test case of the suite, checks that no upstream connection is left in use (the availability
+/// invariant of ``GatewayHarness/expectUpstreamConnectionsReturned(timeout:sourceLocation:)``), so that an
+/// attack that leaks one fails where it happens.
+struct SharedAttackGateway: SuiteTrait, TestTrait, TestScoping {
     let options: @Sendable () throws -> GatewayHarness.Options
+
+    var isRecursive: Bool { true }
+
+    func scopeProvider(for test: Test, testCase: Test.Case?) -> Self? {
+        test.isSuite || testCase != nil ? self : nil
+    }
 
     func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
+        guard test.isSuite else {
+            try await function()
+            if let current = AttackGateway.current {
+                await current.gateway.expectUpstreamConnectionsReturned(sourceLocation: test.sourceLocation)
+            }
+            return
+        }
+        // Nested suites inherit the trait: only the outermost one starts a gateway.
+        if AttackGateway.current != nil {
+            try await function()
+            return
+        }
         try await GatewayHarness.with(try options()) { harness in
             let canary = try await Canary.start(in: harness.directory)
             do {

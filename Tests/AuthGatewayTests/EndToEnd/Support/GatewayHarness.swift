@@ -3,6 +3,7 @@ import Foundation
 import JOSE
 import NIOCore
 import NIOPosix
+import Testing
 
 /// Records every finished request (the access log's view) for assertions. Lock-protected because each
 /// event loop reports on its own thread.
@@ -110,11 +111,16 @@ final class GatewayHarness: GatewayEndpoint, @unchecked Sendable {
         self.closedPorts = closedPorts
     }
 
-    /// Starts a harness, runs `body`, and shuts everything down whatever happens.
-    static func with<T>(_ options: Options = Options(), _ body: (GatewayHarness) async throws -> T) async throws -> T {
+    /// Starts a harness, runs `body`, and shuts everything down whatever happens. After a `body` that
+    /// returns, checks the availability invariant (``expectUpstreamConnectionsReturned(timeout:sourceLocation:)``).
+    static func with<T>(
+        _ options: Options = Options(), sourceLocation: Testing.SourceLocation = #_sourceLocation,
+        _ body: (GatewayHarness) async throws -> T
+    ) async throws -> T {
         let harness = try await start(options)
         do {
             let result = try await body(harness)
+            await harness.expectUpstreamConnectionsReturned(sourceLocation: sourceLocation)
             await harness.shutdown()
             return result
         } catch {
@@ -191,6 +197,27 @@ final class GatewayHarness: GatewayEndpoint, @unchecked Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
+    }
+
+    /// The availability invariant, checked after every end-to-end test: once the test's clients are done,
+    /// no upstream connection is still leased to a request and no request waits for one. A connection that
+    /// stays in use here is one every later client has lost. Polls within `timeout`: the gateway learns
+    /// that a client left a moment after the client does.
+    func expectUpstreamConnectionsReturned(
+        timeout: Double = 10, sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) async {
+        let deadline = Date().addingTimeInterval(timeout)
+        var busy: [UpstreamTargetCounts] = []
+        repeat {
+            busy = await server.upstreamConnectionCounts().filter {
+                $0.counts.inUse > 0 || $0.counts.queued > 0 || $0.counts.connecting > 0
+            }
+            if busy.isEmpty { return }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        } while Date() < deadline
+        Issue.record(
+            "upstream connections still in use \(timeout) s after the test: \(busy.map { "\($0.upstream) \($0.target): \($0.counts)" })",
+            sourceLocation: sourceLocation)
     }
 
     func shutdown() async {

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,8 @@ enum GatewayBinary {
         return path
     }
 
-    /// A complete configuration file for the shared fixtures, one upstream `svc`, the admin listener off.
+    /// A complete configuration file for the shared fixtures, one upstream `svc`, the admin listener on a
+    /// loopback port of the system's choosing (for the leak check of ``GatewayProcess/stop()``).
     static func configuration(
         upstream: [String], accessLog: String = "access.log", limits: String = "max_body_bytes: 64MiB"
     ) -> String {
@@ -28,7 +30,7 @@ enum GatewayBinary {
                   certificate_chain: \(fixtures.certificateFile)
                   private_key: \(fixtures.privateKeyFile)
                 http2: true
-            admin: off
+            admin: { address: 127.0.0.1, port: 0 }
             issuers:
               - issuer: "\(E2EFixtures.issuer)"
                 audiences: [\(E2EFixtures.audience)]
@@ -72,6 +74,9 @@ final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
     let port: Int
     let child: ChildProcess
 
+    /// The admin listener's port, when the configuration has one (`admin.port=N` in the log).
+    var adminPort: Int? { Self.loggedPort("admin.port=", child.stderrText) }
+
     var caFile: String { E2EFixtures.shared.caFile }
     var pid: Int32 { child.pid }
 
@@ -95,8 +100,12 @@ final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
 
     /// The first `listener.port=N` (N > 0) in the gateway's log.
     static func listeningPort(_ log: String) -> Int? {
+        loggedPort("listener.port=", log)
+    }
+
+    private static func loggedPort(_ key: String, _ log: String) -> Int? {
         for line in log.split(separator: "\n") {
-            guard let range = line.range(of: "listener.port=") else { continue }
+            guard let range = line.range(of: key) else { continue }
             let digits = line[range.upperBound...].prefix { $0.isNumber }
             if let port = Int(digits), port > 0 { return port }
         }
@@ -107,5 +116,41 @@ final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
     var peakResidentKilobytes: Int? { procStatus(pid, "VmHWM") }
     var residentKilobytes: Int? { procStatus(pid, "VmRSS") }
 
-    func stop() async { await child.stop(grace: 5) }
+    /// Stops the process; while it still runs, first checks the availability invariant of
+    /// ``GatewayHarness/expectUpstreamConnectionsReturned(timeout:sourceLocation:)`` through `/metrics`.
+    func stop(sourceLocation: Testing.SourceLocation = #_sourceLocation) async {
+        if child.isRunning, adminPort != nil {
+            await expectUpstreamConnectionsReturned(sourceLocation: sourceLocation)
+        }
+        await child.stop(grace: 5)
+    }
+
+    /// No upstream connection in use, connecting or waited for, per `/metrics` (bounded wait).
+    func expectUpstreamConnectionsReturned(timeout: Double = 10, sourceLocation: Testing.SourceLocation = #_sourceLocation) async {
+        guard let adminPort else {
+            Issue.record("no admin listener to read the upstream pool from", sourceLocation: sourceLocation)
+            return
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        var busy: [String] = []
+        repeat {
+            let result = try? await Command.run(
+                E2EPaths.curl, ["-sS", "--max-time", "5", "http://127.0.0.1:\(adminPort)/metrics"], directory: directory,
+                timeout: 10, label: "curl-metrics")
+            busy = Self.busyPoolLines(result?.stdoutText ?? "")
+            if result?.status == 0, busy.isEmpty { return }
+            try? await Task.sleep(nanoseconds: 100_000_000)
+        } while Date() < deadline
+        Issue.record("upstream connections still in use \(timeout) s after the test: \(busy)", sourceLocation: sourceLocation)
+    }
+
+    /// The pool gauge lines of `/metrics` that are not zero: in-use or connecting connections, queued requests.
+    static func busyPoolLines(_ metrics: String) -> [String] {
+        metrics.split(separator: "\n").map(String.init).filter { line in
+            let pool = line.hasPrefix("gateway_upstream_queued_requests{")
+                || (line.hasPrefix("gateway_upstream_connections{") && !line.contains(#"state="idle""#))
+            guard pool, let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { return false }
+            return value != 0
+        }
+    }
 }

@@ -1,0 +1,111 @@
+import AuthGateway
+import Foundation
+import Testing
+
+/// Every way a client can leave before its exchange is over must give the upstream connection back: an
+/// outside run showed that 700 abandoned GETs (a few hundred per event loop) filled the pool for good and
+/// every later client got 503. Each case leaves 16 times against a target limited to 4 connections per
+/// event loop and a slow upstream (so the answer is not back when the client leaves), then 8 ordinary
+/// requests must get 200, and no upstream connection may stay in use (the harness checks that after every
+/// end-to-end test).
+@Suite("End to end: clients that leave early")
+struct EarlyExitEndToEndTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let mode: String
+        var path = "/public/x"
+        var token: String?
+        /// When the client leaves, after sending.
+        var afterMilliseconds = 0
+        var upstream = RecordingUpstream.Behaviour(name: "slow", delayMilliseconds: 400)
+        var testDescription: String { "\(mode) after \(afterMilliseconds) ms on \(path)" }
+    }
+
+    static let uploadToken = "write:data"
+
+    static let cases: [Case] = [
+        // The rows of the report that found the leak (HTTP/1.1 FIN, HTTP/2 RST_STREAM after HEADERS or
+        // mid-upload, HTTP/2 short content-length) and the ones that did not leak then.
+        Case(mode: "h1_fin"),
+        Case(mode: "h1_fin", afterMilliseconds: 100),
+        Case(mode: "h1_rst"),
+        Case(mode: "h1_rst", afterMilliseconds: 100),
+        Case(mode: "h1_half_close"),
+        Case(mode: "h1_mid_upload", path: "/upload/x", token: uploadToken),
+        Case(mode: "h1_mid_upload_rst", path: "/upload/x", token: uploadToken, afterMilliseconds: 100),
+        Case(mode: "h1_mid_download", upstream: .init(name: "big", responseBytes: 8 * 1024 * 1024)),
+        Case(mode: "h2_rst_after_headers"),
+        Case(mode: "h2_rst_after_headers", afterMilliseconds: 100),
+        Case(mode: "h2_rst_mid_upload", path: "/upload/x", token: uploadToken),
+        Case(mode: "h2_rst_mid_upload", path: "/upload/x", token: uploadToken, afterMilliseconds: 100),
+        Case(mode: "h2_short_content_length", path: "/upload/x", token: uploadToken),
+        Case(mode: "h2_rst_mid_download", upstream: .init(name: "big", responseBytes: 8 * 1024 * 1024)),
+        Case(mode: "h2_close_after_headers"),
+        Case(mode: "h2_close_after_headers", afterMilliseconds: 100),
+        Case(mode: "h2_close_mid_upload", path: "/upload/x", token: uploadToken),
+        Case(mode: "h2_goaway_mid_upload", path: "/upload/x", token: uploadToken, afterMilliseconds: 50),
+    ]
+
+    static func options(_ upstream: RecordingUpstream.Behaviour) -> GatewayHarness.Options {
+        var options = GatewayHarness.Options()
+        options.upstreams = ["svc": [.recording(upstream)]]
+        options.configure = { configuration in
+            configuration.upstreams["svc"]?.maxConnections = 4
+            configuration.upstreams["svc"]?.connectTimeout = 5
+        }
+        return options
+    }
+
+    @Test("a client that leaves early gives its upstream connection back", arguments: cases)
+    func leavesEarly(_ testCase: Case) async throws {
+        try await GatewayHarness.with(Self.options(testCase.upstream)) { gateway in
+            let token = try testCase.token.map { try gateway.token(scope: $0) }
+            let left = try await EarlyExitClient.run(
+                gateway, mode: testCase.mode, count: 16, path: testCase.path, token: token,
+                afterMilliseconds: testCase.afterMilliseconds)
+            #expect(left.count == 16)
+            await gateway.expectUpstreamConnectionsReturned()
+            try await expectOrdinaryRequestsServed(gateway)
+        }
+    }
+
+    /// Eight ordinary requests at once, on their own connections: all 200.
+    private func expectOrdinaryRequestsServed(_ gateway: GatewayHarness) async throws {
+        let token = try gateway.token()
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    try await Curl.request(gateway, "/api/data/after-\(index)", headers: [gateway.bearer(token)]).status
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses == Array(repeating: 200, count: 8), "ordinary requests after the early exits")
+    }
+}
+
+/// Tests/e2e/early_exit.py: clients that leave an exchange early in a given way.
+enum EarlyExitClient {
+    struct Result: Decodable {
+        let count: Int
+        let answered: Int
+    }
+
+    static func run(
+        _ endpoint: GatewayEndpoint, mode: String, count: Int, path: String, token: String?, afterMilliseconds: Int
+    ) async throws -> Result {
+        var arguments = [
+            "-u", E2EPaths.scripts + "/early_exit.py", "--port", String(endpoint.port), "--cafile", endpoint.caFile,
+            "--mode", mode, "--count", String(count), "--path", path, "--after-ms", String(afterMilliseconds),
+        ]
+        if let token {
+            let file = endpoint.directory + "/token-\(UUID().uuidString.prefix(8))"
+            try token.write(toFile: file, atomically: true, encoding: .utf8)
+            arguments += ["--token-file", file]
+        }
+        let (executable, prefix) = E2EPaths.python
+        let result = try await Command.run(
+            executable, prefix + arguments, directory: endpoint.directory, timeout: 60, label: "early-exit")
+        guard result.status == 0 else { throw HarnessError("early_exit.py \(mode) exited \(result.status): \(result.stderrText)") }
+        return try JSONDecoder().decode(Result.self, from: Data(result.stdoutText.utf8))
+    }
+}
