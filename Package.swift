@@ -73,11 +73,14 @@ let package = Package(
         ),
         .executableTarget(name: "jose-bench", dependencies: ["JOSE"], path: "Benchmarks/jose-bench"),
         .executableTarget(name: "policy-bench", dependencies: ["AuthGateway", "JOSE"], path: "Benchmarks/policy-bench"),
-        .testTarget(name: "JOSETests", dependencies: ["JOSE"], resources: [.copy("Vectors")]),
+        // What every test target shares: subprocesses, the repository root, and the tools (Python from the
+        // virtual environment scripts/setup makes) found the same way scripts/setup installs them.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "JOSETests", dependencies: ["JOSE", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(
             name: "AuthGatewayTests",
             dependencies: [
-                "AuthGateway", "JOSE",
+                "AuthGateway", "JOSE", "TestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 // The raw TLS client of the attack suites (Tests/AuthGatewayTests/Attacks/Support).

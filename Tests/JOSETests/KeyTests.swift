@@ -1,86 +1,21 @@
 import Foundation
 import JOSE
+import TestSupport
 import Testing
 
-/// Runs an external program (`openssl`, `python3`) without blocking a cooperative thread: output goes
-/// to temporary files and termination is awaited through `terminationHandler`.
+/// `openssl` and scratch directories for the key tests, over the test-support ``Command``.
 enum ExternalProcess {
-    struct Output: Sendable, CustomStringConvertible {
-        let command: String
-        let status: Int32
-        let stdout: String
-        let stderr: String
-
-        var description: String { "`\(command)` exited \(status)\nstdout: \(stdout)\nstderr: \(stderr)" }
-    }
-
-    struct LaunchError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// Runs `program` (looked up on `PATH` through `/usr/bin/env`) with `arguments` in `directory`.
-    static func run(
-        _ program: String,
-        _ arguments: [String],
-        in directory: URL? = nil,
-        stdin: String? = nil
-    ) async throws -> Output {
-        let scratch = try temporaryDirectory(prefix: "proc")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout")
-        let errURL = scratch.appendingPathComponent("stderr")
-        let inURL = scratch.appendingPathComponent("stdin")
-        try Data().write(to: outURL)
-        try Data().write(to: errURL)
-        try Data((stdin ?? "").utf8).write(to: inURL)
-        let outHandle = try FileHandle(forWritingTo: outURL)
-        let errHandle = try FileHandle(forWritingTo: errURL)
-        let inHandle = try FileHandle(forReadingFrom: inURL)
-        defer {
-            try? outHandle.close()
-            try? errHandle.close()
-            try? inHandle.close()
-        }
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
-        if let directory { process.currentDirectoryURL = directory }
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = inHandle
-        let command = ([program] + arguments).joined(separator: " ")
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: LaunchError(description: "cannot run \(command): \(error)"))
-            }
-        }
-        return Output(
-            command: command,
-            status: status,
-            stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-        )
-    }
-
     /// Runs `openssl` in `directory` and requires success.
     @discardableResult
-    static func openssl(_ arguments: [String], in directory: URL) async throws -> Output {
-        let output = try await run("openssl", arguments, in: directory)
-        try #require(output.status == 0, "\(output)")
-        return output
+    static func openssl(_ arguments: [String], in directory: URL) async throws -> CommandResult {
+        let result = try await Command.run(TestTools.openssl, arguments, directory: directory.path, label: "openssl")
+        try #require(result.status == 0, "openssl \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderrText)")
+        return result
     }
 
     /// A fresh directory under the system temporary directory; the caller removes it.
     static func temporaryDirectory(prefix: String = "jose-tests") throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("\(prefix)-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        URL(fileURLWithPath: try TestTools.temporaryDirectory(prefix: prefix))
     }
 }
 
@@ -172,7 +107,7 @@ struct KeyTests {
         }
 
         // The exported modulus is OpenSSL's.
-        let expectedModulus = try await modulus.stdout
+        let expectedModulus = try await modulus.stdoutText
             .trimmingCharacters(in: .whitespacesAndNewlines)
             .replacingOccurrences(of: "Modulus=", with: "")
         let n = try Base64URL.decode(try #require(try Self.members(signer)["n"]?.stringValue))
@@ -420,7 +355,7 @@ struct KeyTests {
         try await ExternalProcess.openssl(["pkey", "-in", "rsa1024.pem", "-pubout", "-out", "rsa1024-public.pem"], in: dir)
         try await ExternalProcess.openssl(["pkey", "-in", "rsa-e3.pem", "-pubout", "-out", "rsa-e3-public.pem"], in: dir)
         let exponentText = try await ExternalProcess.openssl(["pkey", "-in", "rsa-e3.pem", "-noout", "-text"], in: dir)
-        #expect(exponentText.stdout.contains("publicExponent: 3 "))
+        #expect(exponentText.stdoutText.contains("publicExponent: 3 "))
 
         for file in ["rsa1024.pem", "rsa1024-public.pem", "rsa-e3.pem", "rsa-e3-public.pem"] {
             for algorithm in [JWSAlgorithm.RS256, .PS256] {
@@ -712,9 +647,9 @@ struct KeyTests {
         try Data(try key.privateKeyPEM().utf8).write(to: dir.appendingPathComponent("private.pem"))
         try Data(try key.publicKeyPEM().utf8).write(to: dir.appendingPathComponent("public.pem"))
         let check = try await ExternalProcess.openssl(["pkey", "-in", "private.pem", "-noout", "-text"], in: dir)
-        #expect(!check.stdout.isEmpty)
+        #expect(!check.stdoutText.isEmpty)
         let derived = try await ExternalProcess.openssl(["pkey", "-in", "private.pem", "-pubout"], in: dir)
-        #expect(derived.stdout == (try key.publicKeyPEM()))
+        #expect(derived.stdoutText == (try key.publicKeyPEM()))
         try await ExternalProcess.openssl(["pkey", "-pubin", "-in", "public.pem", "-noout"], in: dir)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import JOSE
+import TestSupport
 import Testing
 
 /// Interoperability with an independent implementation, PyJWT, in both directions and for every algorithm,
@@ -21,32 +22,30 @@ struct PyJWTInteropTests {
         let description: String
     }
 
-    /// Runs the helper; Python or PyJWT missing is a failure with the fix in the message.
-    static func python(_ arguments: [String], stdin: String? = nil) async throws -> ExternalProcess.Output {
+    /// Runs the helper with the tests' Python (``TestTools/python``, the virtual environment `scripts/setup`
+    /// makes); Python or PyJWT missing is a failure with the fix in the message.
+    static func python(_ arguments: [String], stdin: String? = nil) async throws -> CommandResult {
         guard FileManager.default.fileExists(atPath: script.path) else {
             throw SetupError(description: "the interop helper is missing at \(script.path)")
         }
-        let output: ExternalProcess.Output
-        do {
-            output = try await ExternalProcess.run("python3", [script.path] + arguments, stdin: stdin)
-        } catch {
-            throw SetupError(description: "cannot run python3 (\(error)); install Python 3, then: pip install pyjwt cryptography")
+        let scratch = try TestTools.temporaryDirectory(prefix: "pyjwt-run")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let output = try await Command.run(
+            TestTools.python, [script.path] + arguments, stdin: stdin.map { Data($0.utf8) }, directory: scratch,
+            label: "pyjwt-interop")
+        guard output.status != 3 else {
+            throw SetupError(
+                description: "PyJWT or cryptography is not installed for \(TestTools.python): run scripts/setup\n"
+                    + output.stdoutText + output.stderrText)
         }
-        switch output.status {
-        case 127:
-            throw SetupError(description: "python3 is not on PATH; install Python 3, then: pip install pyjwt cryptography\n\(output)")
-        case 3:
-            throw SetupError(description: "PyJWT or cryptography is not installed for python3: pip install pyjwt cryptography\n\(output)")
-        default:
-            return output
-        }
+        return output
     }
 
     /// Runs the helper and requires exit 0.
     static func pythonOK(_ arguments: [String], stdin: String? = nil) async throws -> String {
         let output = try await python(arguments, stdin: stdin)
-        try #require(output.status == 0, "\(output)")
-        return output.stdout
+        try #require(output.status == 0, "pyjwt_interop.py \(arguments.first ?? "") exited \(output.status): \(output.stdoutText) \(output.stderrText)")
+        return output.stdoutText
     }
 
     /// Claims that exercise the JSON on both sides: nesting, arrays, numbers, escapes and non-ASCII text.
@@ -201,6 +200,6 @@ struct PyJWTInteropTests {
 
         let refused = try await sanity
         #expect(refused.status == 1, "\(refused)")
-        #expect(refused.stdout.hasPrefix("invalid: "), "\(refused)")
+        #expect(refused.stdoutText.hasPrefix("invalid: "), "\(refused)")
     }
 }

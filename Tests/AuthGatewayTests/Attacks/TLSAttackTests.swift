@@ -1,5 +1,6 @@
 import AuthGateway
 import Foundation
+import TestSupport
 import NIOCore
 import NIOPosix
 import Testing

@@ -1,5 +1,6 @@
 @testable import AuthGateway
 import Foundation
+import TestSupport
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -407,13 +408,14 @@ private final class DemoDirectory {
 
 private typealias Output = (status: Int32, stdout: String, stderr: String)
 
-private func openssl(_ arguments: [String]) throws -> Output { try run("/usr/bin/openssl", arguments) }
-private func curl(_ arguments: [String]) throws -> Output { try run("/usr/bin/curl", arguments) }
+private func openssl(_ arguments: [String]) throws -> Output { try run(TestTools.openssl, arguments) }
+private func curl(_ arguments: [String]) throws -> Output { try run(TestTools.curl, arguments) }
 
 /// Python's `ssl` with the default context (hostname checking on) plus the strict X.509 checks Python 3.13
 /// enables by default, sending one request for `/api/data` as alice.
 private func python(_ files: DevelopmentPKI.Files, port: Int, serverName: String) throws -> Output {
-    try run("/usr/bin/env", ["python3", "-c", pythonClient, files.caCertificate, String(port), serverName])
+    try TestTools.requireExecutable(TestTools.python)
+    return try run(TestTools.python, ["-c", pythonClient, files.caCertificate, String(port), serverName])
 }
 
 private let pythonClient = """

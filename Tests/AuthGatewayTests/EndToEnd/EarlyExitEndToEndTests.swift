@@ -1,5 +1,6 @@
 import AuthGateway
 import Foundation
+import TestSupport
 import Testing
 
 /// Every way a client can leave before its exchange is over must give the upstream connection back: an
@@ -102,9 +103,9 @@ enum EarlyExitClient {
             try token.write(toFile: file, atomically: true, encoding: .utf8)
             arguments += ["--token-file", file]
         }
-        let (executable, prefix) = E2EPaths.python
+        let executable = TestTools.python
         let result = try await Command.run(
-            executable, prefix + arguments, directory: endpoint.directory, timeout: 60, label: "early-exit")
+            executable, arguments, directory: endpoint.directory, timeout: 60, label: "early-exit")
         guard result.status == 0 else { throw HarnessError("early_exit.py \(mode) exited \(result.status): \(result.stderrText)") }
         return try JSONDecoder().decode(Result.self, from: Data(result.stdoutText.utf8))
     }

@@ -1,5 +1,6 @@
 import AuthGateway
 import Foundation
+import TestSupport
 import JOSE
 import Testing
 

@@ -1,5 +1,6 @@
 import AuthGateway
 import Foundation
+import TestSupport
 import Testing
 
 /// 50 MB bodies both ways through the real `auth-gateway serve` process, with its memory measured from
@@ -90,10 +91,10 @@ struct StreamingEndToEndTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: output)
         #expect((attributes[.size] as? NSNumber)?.intValue == Self.size)
         // The upstream sends bytes 0...255 repeated; compare with the same stream hashed by Python.
-        let (python, prefix) = E2EPaths.python
+        let python = TestTools.python
         let expected = try await Command.run(
             python,
-            prefix + ["-c", "import hashlib;b=bytes(range(256))*256;h=hashlib.sha256();[h.update(b) for _ in range(\(Self.size / 65536))];print(h.hexdigest())"],
+            ["-c", "import hashlib;b=bytes(range(256))*256;h=hashlib.sha256();[h.update(b) for _ in range(\(Self.size / 65536))];print(h.hexdigest())"],
             directory: directory)
         #expect(try await Self.sha256(ofFile: output, directory: directory) == String(expected.stdoutText.prefix(64)))
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// What Tests/e2e/h2_attack.py saw on one HTTP/2 connection after sending a named scenario.
 struct H2AttackResult: Decodable, Sendable, CustomStringConvertible {
@@ -83,9 +84,9 @@ enum H2AttackClient {
         if let count { arguments += ["--count", String(count)] }
         if let evil { arguments += ["--evil", evil] }
         if !followUp { arguments.append("--no-follow-up") }
-        let (executable, prefix) = E2EPaths.python
+        let executable = TestTools.python
         let result = try await Command.run(
-            executable, prefix + arguments, directory: endpoint.directory, timeout: timeout * 3 + 10, label: "h2-attack")
+            executable, arguments, directory: endpoint.directory, timeout: timeout * 3 + 10, label: "h2-attack")
         guard result.status == 0 else {
             throw HarnessError("h2_attack.py \(scenario) exited \(result.status): \(result.stderrText)")
         }
@@ -143,10 +144,10 @@ enum TLSProbe {
     static let unrecognizedName = 112
 
     static func run(_ endpoint: GatewayEndpoint, _ arguments: [String], timeout: Double = 5) async throws -> TLSProbeResult {
-        let (executable, prefix) = E2EPaths.python
+        let executable = TestTools.python
         let result = try await Command.run(
             executable,
-            prefix + ["-u", E2EPaths.scripts + "/tls_probe.py", "--port", String(endpoint.port), "--timeout", String(timeout)]
+            ["-u", E2EPaths.scripts + "/tls_probe.py", "--port", String(endpoint.port), "--timeout", String(timeout)]
                 + arguments,
             directory: endpoint.directory, timeout: timeout + 10, label: "tls-probe")
         guard result.status == 0 else { throw HarnessError("tls_probe.py exited \(result.status): \(result.stderrText)") }

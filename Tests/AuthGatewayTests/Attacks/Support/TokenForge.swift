@@ -1,5 +1,6 @@
 import AuthGateway
 import Foundation
+import TestSupport
 import JOSE
 
 /// Builds hostile tokens byte by byte: any header and payload text, signed by any key or not at all.

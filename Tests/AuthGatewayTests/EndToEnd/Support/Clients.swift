@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// An HTTP response as a client saw it.
 struct ClientResponse: Sendable {
@@ -88,9 +89,9 @@ enum PythonClient {
             "--method", method, "--path", path, "--repeat", String(count), "--timeout", String(Int(timeout)),
         ]
         for header in headers { arguments += ["-H", header] }
-        let (executable, prefix) = E2EPaths.python
+        let executable = TestTools.python
         let result = try await Command.run(
-            executable, prefix + arguments, directory: harness.directory, timeout: timeout + 5, label: "client-py")
+            executable, arguments, directory: harness.directory, timeout: timeout + 5, label: "client-py")
         guard result.status == 0 else { throw HarnessError("client.py exited \(result.status): \(result.stderrText)") }
         return try result.stdoutText.split(separator: "\n").map { line in
             guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],

@@ -6,60 +6,29 @@ import Glibc
 import Darwin
 #endif
 
-/// Where the end-to-end tests find their tools: the Python helpers, the built gateway, the CLIs.
-enum E2EPaths {
-    /// The repository root, from this file's path (Tests/AuthGatewayTests/EndToEnd/Support/ChildProcess.swift).
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<5 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static let scripts = repositoryRoot + "/Tests/e2e"
-
-    /// The system Python (a pyenv shim costs a second per start on a busy machine).
-    static let python: (executable: String, prefix: [String]) = {
-        FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
-            ? ("/usr/bin/python3", []) : ("/usr/bin/env", ["python3"])
-    }()
-
-    static let curl = "/usr/bin/curl"
-    static let openssl = "/usr/bin/openssl"
-
-    /// The `auth-gateway` executable of the build that runs these tests: next to the test bundle, or
-    /// `AUTH_GATEWAY_BINARY`, or `.build-e2e/debug/auth-gateway`.
-    static var gatewayBinary: String? {
-        var candidates: [String] = []
-        if let explicit = ProcessInfo.processInfo.environment["AUTH_GATEWAY_BINARY"] { candidates.append(explicit) }
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        candidates.append(bundle.appendingPathComponent("auth-gateway").path)
-        candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("auth-gateway").path)
-        candidates.append(repositoryRoot + "/.build-e2e/debug/auth-gateway")
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-}
-
 /// Errors of the harness itself (not of the gateway under test).
-struct HarnessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+package struct HarnessError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// A child process whose output goes to files (no pipes to fill up), stopped by its own PID.
 ///
 /// Every wait is bounded; `deinit` kills a process that is still running, so a failed test leaves
 /// nothing behind.
-final class ChildProcess: @unchecked Sendable {
-    let process: Process
-    let stdoutPath: String
-    let stderrPath: String
-    let label: String
+package final class ChildProcess: @unchecked Sendable {
+    package let process: Process
+    package let stdoutPath: String
+    package let stderrPath: String
+    package let label: String
 
-    /// Starts `executable`; stdin comes from `stdinPath` (or /dev/null).
-    init(
+    /// Starts `executable`; stdin comes from `stdinPath` (or /dev/null). A missing executable is an error
+    /// that says how to install it.
+    package init(
         _ executable: String, _ arguments: [String], label: String? = nil, stdinPath: String? = nil,
         directory: String, environment: [String: String]? = nil
     ) throws {
+        try TestTools.requireExecutable(executable)
         let id = UUID().uuidString.prefix(8)
         self.label = label ?? URL(fileURLWithPath: executable).lastPathComponent
         stdoutPath = directory + "/\(self.label)-\(id).out"
@@ -81,27 +50,26 @@ final class ChildProcess: @unchecked Sendable {
         try process.run()
     }
 
-    /// A Python script from Tests/e2e.
-    static func python(_ script: String, _ arguments: [String], directory: String, label: String? = nil) throws
+    /// A Python script from Tests/e2e, run by the tests' Python (``TestTools/python``).
+    package static func python(_ script: String, _ arguments: [String], directory: String, label: String? = nil) throws
         -> ChildProcess
     {
-        let (executable, prefix) = E2EPaths.python
-        return try ChildProcess(
-            executable, prefix + ["-u", E2EPaths.scripts + "/" + script] + arguments,
+        try ChildProcess(
+            TestTools.python, ["-u", TestTools.e2eScripts + "/" + script] + arguments,
             label: label ?? URL(fileURLWithPath: script).deletingPathExtension().lastPathComponent, directory: directory)
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    package var pid: Int32 { process.processIdentifier }
+    package var isRunning: Bool { process.isRunning }
 
-    var stdout: Data { FileManager.default.contents(atPath: stdoutPath) ?? Data() }
-    var stderr: Data { FileManager.default.contents(atPath: stderrPath) ?? Data() }
-    var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    package var stdout: Data { FileManager.default.contents(atPath: stdoutPath) ?? Data() }
+    package var stderr: Data { FileManager.default.contents(atPath: stderrPath) ?? Data() }
+    package var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    package var stderrText: String { String(decoding: stderr, as: UTF8.self) }
 
     /// The exit status, `nil` if it did not exit within `timeout` seconds. A death by signal is `128 + signal`.
     @discardableResult
-    func waitForExit(timeout: Double) async -> Int32? {
+    package func waitForExit(timeout: Double) async -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning {
             if Date() > deadline { return nil }
@@ -111,13 +79,13 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// After exit: the status, or `128 + signal` for a death by signal.
-    var exitStatus: Int32? {
+    package var exitStatus: Int32? {
         guard !process.isRunning else { return nil }
         return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
     }
 
     /// Waits until `condition` holds on the process (e.g. a line on stdout), or the time is up.
-    func wait(for what: String, timeout: Double, _ condition: (ChildProcess) -> Bool) async throws {
+    package func wait(for what: String, timeout: Double, _ condition: (ChildProcess) -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition(self) {
             if !process.isRunning, !condition(self) {
@@ -130,12 +98,12 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    func signal(_ signal: Int32) {
+    package func signal(_ signal: Int32) {
         if process.isRunning { kill(pid, signal) }
     }
 
     /// SIGTERM, then SIGKILL if it has not gone after `grace` seconds.
-    func stop(grace: Double = 2) async {
+    package func stop(grace: Double = 2) async {
         guard process.isRunning else { return }
         kill(pid, SIGTERM)
         if await waitForExit(timeout: grace) == nil {
@@ -150,17 +118,19 @@ final class ChildProcess: @unchecked Sendable {
 }
 
 /// The result of a short-lived command.
-struct CommandResult: Sendable {
-    let status: Int32
-    let stdout: Data
-    let stderr: Data
-    var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+package struct CommandResult: Sendable, CustomStringConvertible {
+    package let status: Int32
+    package let stdout: Data
+    package let stderr: Data
+    package var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    package var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    package var description: String { "exit \(status)\nstdout: \(stdoutText.prefix(4000))\nstderr: \(stderrText.prefix(4000))" }
 }
 
-enum Command {
+/// Short-lived commands run to completion, output in files (no pipe to fill up), every wait bounded.
+package enum Command {
     /// Runs a command to completion (killed after `timeout` seconds, which is an error).
-    static func run(
+    package static func run(
         _ executable: String, _ arguments: [String], stdin: Data? = nil, directory: String, timeout: Double = 30,
         label: String? = nil
     ) async throws -> CommandResult {
@@ -184,7 +154,7 @@ enum Command {
     }
 
     /// `run` without the `async`, for one-time fixtures built in a static initializer.
-    static func runBlocking(_ executable: String, _ arguments: [String], directory: String) throws -> CommandResult {
+    package static func runBlocking(_ executable: String, _ arguments: [String], directory: String) throws -> CommandResult {
         let child = try ChildProcess(executable, arguments, directory: directory)
         let deadline = Date().addingTimeInterval(60)
         while child.isRunning {
@@ -205,11 +175,11 @@ enum Command {
 /// A loopback port nothing listens on: connecting to it is refused. The socket stays bound (never listening)
 /// until ``close()``, so the kernel cannot hand the port to another test's server meanwhile (a bound-then-
 /// closed port could become another test's upstream and receive this test's traffic).
-final class ClosedLoopbackPort: @unchecked Sendable {
-    let port: Int
+package final class ClosedLoopbackPort: @unchecked Sendable {
+    package let port: Int
     private var fd: Int32
 
-    init() throws {
+    package init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed") }
         var address = sockaddr_in()
@@ -231,7 +201,7 @@ final class ClosedLoopbackPort: @unchecked Sendable {
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 
-    func close() {
+    package func close() {
         guard fd >= 0 else { return }
         Glibc.close(fd)
         fd = -1
@@ -241,7 +211,7 @@ final class ClosedLoopbackPort: @unchecked Sendable {
 }
 
 /// Resident memory of a process from /proc (kB): `VmRSS` now, `VmHWM` the peak.
-func procStatus(_ pid: Int32, _ field: String) -> Int? {
+package func procStatus(_ pid: Int32, _ field: String) -> Int? {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
     for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
         // "VmHWM:\t   12345 kB"
