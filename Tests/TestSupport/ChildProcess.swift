@@ -22,11 +22,13 @@ package final class ChildProcess: @unchecked Sendable {
     package let stderrPath: String
     package let label: String
 
-    /// Starts `executable`; stdin comes from `stdinPath` (or /dev/null). A missing executable is an error
-    /// that says how to install it.
+    /// Starts `executable`; stdin comes from `stdinPath` (or /dev/null). Standard output and error go to
+    /// files (``stdoutPath``, ``stderrPath``) unless `standardOutput` or `standardError` name another handle
+    /// (a pipe the test reads, or never reads). A missing executable is an error that says how to install it.
     package init(
         _ executable: String, _ arguments: [String], label: String? = nil, stdinPath: String? = nil,
-        directory: String, environment: [String: String]? = nil
+        directory: String, environment: [String: String]? = nil, standardOutput: FileHandle? = nil,
+        standardError: FileHandle? = nil
     ) throws {
         try TestTools.requireExecutable(executable)
         let id = UUID().uuidString.prefix(8)
@@ -40,8 +42,8 @@ package final class ChildProcess: @unchecked Sendable {
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         if let environment { process.environment = environment }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        process.standardOutput = try standardOutput ?? FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+        process.standardError = try standardError ?? FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         if let stdinPath {
             process.standardInput = FileHandle(forReadingAtPath: stdinPath)
         } else {

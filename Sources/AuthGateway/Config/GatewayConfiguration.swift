@@ -271,8 +271,13 @@ public struct GatewayConfiguration: Sendable {
 
     public struct Logging: Sendable {
         public var level: String = "info"
+        /// The application log on standard error: text lines or one JSON object per record.
+        public var format: GatewayLogging.Format = .text
         /// `stdout`, `off`, or a file path.
         public var accessLog: String = "stdout"
+        /// The most log bytes held in memory per destination while it does not keep up; lines beyond it are
+        /// dropped and counted (`gateway_access_log_dropped_total`, `gateway_application_log_dropped_total`).
+        public var maxPendingBytes: Int = 4 * 1024 * 1024
 
         public init() {}
     }

@@ -36,7 +36,7 @@ struct GatewayConfigurationDecoder {
     ]
     static let identityKeys = ["strip_prefixes", "strip_headers", "realm"]
     static let tokenCacheKeys = ["enabled", "max_entries"]
-    static let loggingKeys = ["level", "access_log"]
+    static let loggingKeys = ["level", "format", "access_log", "max_pending"]
 
     /// An address and port something listens on, remembered to find two listeners on one socket.
     struct Binding {
@@ -507,8 +507,14 @@ struct GatewayConfigurationDecoder {
                 if let level: Logger.Level = choice(entry.value, "`level`", noun: "log level") {
                     logging.level = level.rawValue
                 }
+            case "format":
+                if let format: GatewayLogging.Format = choice(entry.value, "`format`", noun: "log format") {
+                    logging.format = format
+                }
             case "access_log":
                 logging.accessLog = accessLog(entry.value) ?? logging.accessLog
+            case "max_pending":
+                logging.maxPendingBytes = size(entry.value, "`max_pending`", minimum: 64 * 1024) ?? logging.maxPendingBytes
             default:
                 break
             }

@@ -1,39 +1,33 @@
 import Foundation
 import NIOCore
 
-/// The JSON access log: one line per request, written by each event loop from its own buffer.
+/// The JSON access log: one line per request, batched by each event loop and written by a ``LogWriter``.
 ///
-/// Lines are batched per loop and written every 100 ms (or at 64 KiB), so a request costs an append to
-/// a loop-local buffer, never a lock or a system call. Fields: time, request id, client, method,
-/// canonical path, route, decision, reason, subject, status, upstream, duration, bytes. Never a token.
+/// Lines are batched per loop and handed to the writer every 100 ms (or at 64 KiB), so a request costs an
+/// append to a loop-local buffer, never a lock or a system call; the writer's own thread does the writing,
+/// so a destination that stops reading drops lines (counted) instead of stopping traffic. Fields: time,
+/// request id, client, method, canonical path, route, decision, reason, subject, status, upstream,
+/// duration, bytes. Never a token.
 public struct AccessLog: GatewayObserver {
-    let descriptor: Int32
+    public let writer: LogWriter
 
     /// `stdout`, or a file path (appended, created 0640).
-    public init(destination: String) throws {
-        if destination == "stdout" {
-            descriptor = STDOUT_FILENO
-        } else {
-            let fd = open(destination, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-            guard fd >= 0 else {
-                throw GatewayConfigurationError(problems: ["\(destination): cannot open the access log for appending"])
-            }
-            descriptor = fd
-        }
+    public init(destination: String, bufferBytes: Int = 4 * 1024 * 1024) throws {
+        writer = try LogWriter(destination == "stdout" ? .standardOutput : .file(destination), capacity: bufferBytes)
     }
 
     public func makeLoopObserver(for eventLoop: EventLoop) -> LoopObserver {
-        Buffer(descriptor: descriptor, eventLoop: eventLoop)
+        Buffer(writer: writer, eventLoop: eventLoop)
     }
 
     final class Buffer: LoopObserver {
-        private let descriptor: Int32
+        private let writer: LogWriter
         private let eventLoop: EventLoop
         private var bytes: [UInt8] = []
         private var flushScheduled = false
 
-        init(descriptor: Int32, eventLoop: EventLoop) {
-            self.descriptor = descriptor
+        init(writer: LogWriter, eventLoop: EventLoop) {
+            self.writer = writer
             self.eventLoop = eventLoop
             bytes.reserveCapacity(64 * 1024)
         }
@@ -48,14 +42,11 @@ public struct AccessLog: GatewayObserver {
             }
         }
 
+        /// Hands the batch to the writer (which never blocks).
         func flush() {
             flushScheduled = false
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-                if written <= 0 { break }
-                offset += written
-            }
+            guard !bytes.isEmpty else { return }
+            writer.append(bytes)
             bytes.removeAll(keepingCapacity: true)
         }
     }

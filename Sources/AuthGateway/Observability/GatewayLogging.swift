@@ -1,10 +1,112 @@
+import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
-/// The application log (separate from the access log): structured, to standard error.
+/// The application log (separate from the access log): structured records to standard error, as text or
+/// as one JSON object per line (`logging.format`), written by a ``LogWriter`` so that a stalled reader of
+/// standard error never blocks the thread that logs.
 public enum GatewayLogging {
-    public static func logger(label: String = "auth-gateway", level: Logger.Level = .info) -> Logger {
-        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+    public enum Format: String, Sendable, CaseIterable {
+        /// `2026-12-06T16:49:42.123Z info auth-gateway: key=value [module] message`, as swift-log's stream
+        /// handler prints it (with UTC milliseconds).
+        case text
+        /// One JSON object per record: `time`, `level`, `label`, `source`, `message`, then the metadata's
+        /// dotted keys. A message with line breaks stays one line.
+        case json
+    }
+
+    /// Where the records go, and in which format; one per process for standard error.
+    public final class Sink: Sendable {
+        public let writer: LogWriter
+        private let formatBox: NIOLockedValueBox<Format>
+
+        init(writer: LogWriter, format: Format = .text) {
+            self.writer = writer
+            self.formatBox = NIOLockedValueBox(format)
+            writer.setDropHandler { [writer] dropped in
+                // Said in the stream itself, whatever the queue holds, so that the gap is visible where it is.
+                let notice = "\(AccessLog.timestamp(Date().timeIntervalSince1970)) warning auth-gateway: "
+                    + "log.dropped=\(dropped) [AuthGateway] the application log's destination is not keeping up; "
+                    + "records are dropped and counted in gateway_application_log_dropped_total\n"
+                writer.append(Array(notice.utf8), force: true)
+            }
+        }
+
+        /// The format of records from now on (the configuration is read after the first records).
+        public var format: Format {
+            get { formatBox.withLockedValue { $0 } }
+            set { formatBox.withLockedValue { $0 = newValue } }
+        }
+    }
+
+    /// Standard error, for the process.
+    public static let standardError = Sink(writer: try! LogWriter(.standardError))
+
+    public static func logger(label: String = "auth-gateway", level: Logger.Level = .info, sink: Sink = standardError) -> Logger {
+        var logger = Logger(label: label) { GatewayLogHandler(label: $0, sink: sink) }
         logger.logLevel = level
         return logger
+    }
+}
+
+/// Formats swift-log records for a ``GatewayLogging/Sink``.
+struct GatewayLogHandler: LogHandler {
+    let label: String
+    let sink: GatewayLogging.Sink
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+
+    init(label: String, sink: GatewayLogging.Sink) {
+        self.label = label
+        self.sink = sink
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+        let time = AccessLog.timestamp(Date().timeIntervalSince1970)
+        let line: String
+        switch sink.format {
+        case .text:
+            let pretty = merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+            line = "\(time) \(event.level) \(label):\(pretty) [\(event.source)] \(event.message)\n"
+        case .json:
+            line = Self.json(time: time, level: event.level, label: label, source: event.source,
+                             message: event.message.description, metadata: merged)
+        }
+        sink.writer.append(Array(line.utf8))
+    }
+
+    /// The record as one JSON line; metadata keys that would shadow a record field get a `metadata.` prefix.
+    static func json(
+        time: String, level: Logger.Level, label: String, source: String, message: String, metadata: Logger.Metadata
+    ) -> String {
+        let reserved: Set<String> = ["time", "level", "label", "source", "message"]
+        var fields = [
+            ("time", AccessLog.quoted(time)), ("level", AccessLog.quoted(level.rawValue)), ("label", AccessLog.quoted(label)),
+            ("source", AccessLog.quoted(source)), ("message", AccessLog.quoted(message)),
+        ]
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            fields.append((reserved.contains(key) ? "metadata." + key : key, json(value)))
+        }
+        return "{" + fields.map { AccessLog.quoted($0.0) + ":" + $0.1 }.joined(separator: ",") + "}\n"
+    }
+
+    private static func json(_ value: Logger.Metadata.Value) -> String {
+        switch value {
+        case .string(let text): return AccessLog.quoted(text)
+        case .stringConvertible(let convertible): return AccessLog.quoted(convertible.description)
+        case .array(let values): return "[" + values.map(json).joined(separator: ",") + "]"
+        case .dictionary(let values):
+            return "{" + values.sorted { $0.key < $1.key }.map { AccessLog.quoted($0.key) + ":" + json($0.value) }
+                .joined(separator: ",") + "}"
+        }
     }
 }

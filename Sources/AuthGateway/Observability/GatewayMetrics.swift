@@ -49,7 +49,28 @@ public final class GatewayMetrics: Sendable {
 
     /// The Prometheus text exposition of every metric.
     public func exposition() -> [UInt8] {
-        registry.emitToBuffer()
+        for collect in collectors.withLockedValue({ $0 }) { collect() }
+        return registry.emitToBuffer()
+    }
+
+    /// Counters read at scrape time from parts that keep their own counts (the log writers).
+    private let collectors = NIOLockedValueBox([@Sendable () -> Void]())
+
+    /// Counts the lines `writer` drops as the counter `label` (brought up to date at every scrape).
+    public func countDrops(of writer: LogWriter, as label: String) {
+        let counter = CoreMetrics.Counter(label: label, factory: factory)
+        let reported = NIOLockedValueBox(0)
+        counter.increment(by: 0)
+        collectors.withLockedValue {
+            $0.append {
+                let dropped = writer.droppedLines
+                let delta = reported.withLockedValue { last in
+                    defer { last = dropped }
+                    return dropped - last
+                }
+                if delta > 0 { counter.increment(by: delta) }
+            }
+        }
     }
 
     /// Sets the upstream pool gauges (taken from the event loops at scrape time, so that keeping them

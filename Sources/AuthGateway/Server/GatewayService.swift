@@ -30,10 +30,21 @@ public struct GatewayService: Service {
         let loader = SnapshotLoader(source: source)
         let snapshot = try loader.load(keyGeneration: 1)
         var logger = self.logger
-        if let level = Logger.Level(rawValue: snapshot.configuration.logging.level) { logger.logLevel = level }
+        let logging = snapshot.configuration.logging
+        if let level = Logger.Level(rawValue: logging.level) { logger.logLevel = level }
+        GatewayLogging.standardError.format = logging.format
         let metrics = GatewayMetrics()
-        let accessLog = try self.observer ?? AccessLog.observer(for: snapshot.configuration.logging)
-        let observer = CompositeObserver([accessLog, MetricsObserver(metrics: metrics)])
+        metrics.countDrops(of: GatewayLogging.standardError.writer, as: "gateway_application_log_dropped_total")
+        let accessLog = logging.accessLog == "off" || self.observer != nil
+            ? nil : try AccessLog(destination: logging.accessLog, bufferBytes: logging.maxPendingBytes)
+        if let accessLog {
+            metrics.countDrops(of: accessLog.writer, as: "gateway_access_log_dropped_total")
+            accessLog.writer.setDropHandler { [logger] dropped in
+                logger.warning("the access log's destination is not keeping up; lines are dropped and counted in gateway_access_log_dropped_total",
+                               metadata: ["access_log.dropped": "\(dropped)"])
+            }
+        }
+        let observer = CompositeObserver([self.observer ?? accessLog ?? SilentObserver(), MetricsObserver(metrics: metrics)])
         let group = MultiThreadedEventLoopGroup(numberOfThreads: EventLoopCount.automatic)
         let server = try await GatewayServer.start(
             snapshot: snapshot, group: group, observer: observer, metrics: metrics, logger: logger)
@@ -52,6 +63,15 @@ public struct GatewayService: Service {
                     await reloader.reload(reason: "SIGHUP")
                 }
             }
+            if let accessLog {
+                tasks.addTask { [logger] in
+                    // logrotate: the file was moved away; write to a new one at the configured path.
+                    for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
+                        accessLog.writer.reopen()
+                        logger.info("access log reopened", metadata: ["reason": "SIGUSR1"])
+                    }
+                }
+            }
             if watchInterval > 0, case .file(let path) = source {
                 tasks.addTask {
                     await reloader.watch(configurationFile: path, every: watchInterval)
@@ -63,8 +83,11 @@ public struct GatewayService: Service {
         }
         let cut = await server.shutdown()
         await admin?.stop()
+        // Bounded: a log reader that stopped reading must not keep the process from exiting.
+        accessLog?.writer.close(timeout: 2)
         logger.info("drained", metadata: ["connections.cut": "\(cut)"])
         try await group.shutdownGracefully()
+        GatewayLogging.standardError.writer.flush(timeout: 2)
     }
 }
 
@@ -133,9 +156,3 @@ struct SnapshotLoader: Sendable {
 }
 
 
-extension AccessLog {
-    /// The access log the logging configuration asks for (`off`: none).
-    static func observer(for logging: GatewayConfiguration.Logging) throws -> GatewayObserver {
-        logging.accessLog == "off" ? SilentObserver() : try AccessLog(destination: logging.accessLog)
-    }
-}

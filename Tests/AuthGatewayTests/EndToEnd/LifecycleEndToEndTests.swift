@@ -8,41 +8,11 @@ import Testing
 /// sending requests: no request may fail across reloads, and none may be cut by a graceful shutdown.
 @Suite("End to end: reload and shutdown under load", .serialized)
 struct LifecycleEndToEndTests {
-    struct LoadResult {
-        let statuses: [String: Int]
-        let failures: [String: Int]
-        let examples: [String]
-        var total: Int { statuses.values.reduce(0, +) }
-    }
-
-    static func runLoad(
-        _ gateway: GatewayHarness, token: String, connections: Int, duration: Double, stopFile: String? = nil
-    ) throws -> ChildProcess {
-        var arguments = [
-            String(gateway.port), "/api/data/load", "--cafile", gateway.caFile,
-            "--authorization", "Bearer \(token)", "--connections", String(connections), "--duration", String(duration),
-        ]
-        if let stopFile { arguments += ["--stop-file", stopFile] }
-        return try ChildProcess.python("load.py", arguments, directory: gateway.directory)
-    }
-
-    static func result(of load: ChildProcess, timeout: Double) async throws -> LoadResult {
-        guard await load.waitForExit(timeout: timeout) == 0 else {
-            throw HarnessError("load.py did not finish: \(load.stderrText)")
-        }
-        guard let line = load.stdoutText.split(separator: "\n").last,
-            let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-        else { throw HarnessError("load.py printed no result: \(load.stdoutText) \(load.stderrText)") }
-        return LoadResult(
-            statuses: json["statuses"] as? [String: Int] ?? [:], failures: json["failures"] as? [String: Int] ?? [:],
-            examples: json["examples"] as? [String] ?? [])
-    }
-
     @Test("20 reloads under continuous load: every request answered 200, none failed")
     func reloadUnderLoad() async throws {
         try await GatewayHarness.with { gateway in
             let token = try gateway.token(scope: "read:data", expiresIn: 3600)
-            let load = try Self.runLoad(gateway, token: token, connections: 4, duration: 6)
+            let load = try LoadClient.run(gateway, token: token, connections: 4, duration: 6)
             try await Task.sleep(nanoseconds: 500_000_000)
             for generation in 2...21 {
                 // Each reload is a new snapshot and key generation, which also empties the token caches.
@@ -50,7 +20,7 @@ struct LifecycleEndToEndTests {
                 try await gateway.server.reload(snapshot)
                 try await Task.sleep(nanoseconds: 200_000_000)
             }
-            let result = try await Self.result(of: load, timeout: 30)
+            let result = try await LoadClient.result(of: load, timeout: 30)
             print("reload under load: \(result.total) requests, statuses \(result.statuses), failures \(result.failures)")
             #expect(result.failures.isEmpty, "failures: \(result.failures) \(result.examples)")
             #expect(Set(result.statuses.keys) == ["200"])
@@ -64,11 +34,11 @@ struct LifecycleEndToEndTests {
         options.upstreams = ["svc": [.recording(.init(delayMilliseconds: 300))]]
         try await GatewayHarness.with(options) { gateway in
             let token = try gateway.token(scope: "read:data", expiresIn: 3600)
-            let load = try Self.runLoad(gateway, token: token, connections: 6, duration: 5)
+            let load = try LoadClient.run(gateway, token: token, connections: 6, duration: 5)
             try await Task.sleep(nanoseconds: 1_500_000_000)
             let cut = await gateway.server.shutdown(drainTimeout: 5)
             #expect(cut == 0, "connections had to be cut after the drain timeout")
-            let result = try await Self.result(of: load, timeout: 30)
+            let result = try await LoadClient.result(of: load, timeout: 30)
             print("shutdown under load: \(result.total) requests answered, statuses \(result.statuses), failures \(result.failures)")
             #expect(result.failures["cut", default: 0] == 0, "requests cut mid-way: \(result.examples)")
             #expect(Set(result.statuses.keys) == ["200"])

@@ -87,9 +87,12 @@ final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
         self.child = child
     }
 
-    static func start(configPath: String, directory: String) async throws -> GatewayProcess {
+    /// Starts `auth-gateway serve`; its standard output goes to `standardOutput` when given (else a file),
+    /// standard error always to a file (the harness reads the ports from it).
+    static func start(configPath: String, directory: String, standardOutput: FileHandle? = nil) async throws -> GatewayProcess {
         let child = try ChildProcess(
-            try GatewayBinary.path(), ["serve", "--config", configPath], label: "auth-gateway", directory: directory)
+            try GatewayBinary.path(), ["serve", "--config", configPath], label: "auth-gateway", directory: directory,
+            standardOutput: standardOutput)
         do {
             try await child.wait(for: "a listening port", timeout: 30) { Self.listeningPort($0.stderrText) != nil }
         } catch {
@@ -126,20 +129,39 @@ final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
         await child.stop(grace: 5)
     }
 
+    /// The admin listener's `/metrics` text.
+    func metricsText() async throws -> String {
+        guard let adminPort else { throw HarnessError("no admin listener") }
+        let result = try await Command.run(
+            E2EPaths.curl, ["-sS", "--max-time", "5", "http://127.0.0.1:\(adminPort)/metrics"], directory: directory,
+            timeout: 10, label: "curl-metrics")
+        guard result.status == 0 else { throw HarnessError("GET /metrics: \(result)") }
+        return result.stdoutText
+    }
+
+    /// The sum of every sample of metric `name` (all label sets); 0 when absent.
+    func metric(_ name: String) async throws -> Double {
+        try await metricsText().split(separator: "\n").reduce(0) { sum, line in
+            guard line.hasPrefix(name + " ") || line.hasPrefix(name + "{"),
+                let value = line.split(separator: " ").last.flatMap({ Double($0) })
+            else { return sum }
+            return sum + value
+        }
+    }
+
     /// No upstream connection in use, connecting or waited for, per `/metrics` (bounded wait).
     func expectUpstreamConnectionsReturned(timeout: Double = 10, sourceLocation: Testing.SourceLocation = #_sourceLocation) async {
-        guard let adminPort else {
+        guard adminPort != nil else {
             Issue.record("no admin listener to read the upstream pool from", sourceLocation: sourceLocation)
             return
         }
         let deadline = Date().addingTimeInterval(timeout)
         var busy: [String] = []
+
         repeat {
-            let result = try? await Command.run(
-                E2EPaths.curl, ["-sS", "--max-time", "5", "http://127.0.0.1:\(adminPort)/metrics"], directory: directory,
-                timeout: 10, label: "curl-metrics")
-            busy = Self.busyPoolLines(result?.stdoutText ?? "")
-            if result?.status == 0, busy.isEmpty { return }
+            let text = try? await metricsText()
+            busy = Self.busyPoolLines(text ?? "")
+            if text != nil, busy.isEmpty { return }
             try? await Task.sleep(nanoseconds: 100_000_000)
         } while Date() < deadline
         Issue.record("upstream connections still in use \(timeout) s after the test: \(busy)", sourceLocation: sourceLocation)

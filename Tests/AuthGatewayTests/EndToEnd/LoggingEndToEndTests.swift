@@ -1,0 +1,167 @@
+@testable import AuthGateway
+import Foundation
+import Logging
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Logging never stops traffic: a log destination that stops reading (a stuck log shipper, a full pipe)
+/// costs log lines, counted, never requests. Before, with `access_log: stdout` on a pipe nobody read, the
+/// gateway served about 400 requests (until the pipe buffer was full) and then answered nothing.
+@Suite("End to end: logs that nobody reads", .serialized)
+struct LoggingEndToEndTests {
+    @Test("access_log: stdout into a pipe that is never read: traffic goes on, lines are dropped and counted",
+          .timeLimit(.minutes(2)))
+    func stalledAccessLogReader() async throws {
+        let directory = try TestTools.temporaryDirectory(prefix: "gw-log-stall")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let upstream = try await RecordingUpstream.start(.init(name: "svc"), in: directory)
+        let config = try GatewayBinary.writeConfiguration(
+            GatewayBinary.configuration(upstream: [upstream.url], accessLog: "stdout")
+                .replacingOccurrences(of: "access_log: stdout }", with: "access_log: stdout, max_pending: 64KiB }"),
+            in: directory)
+        let neverRead = Pipe()
+        let gateway = try await GatewayProcess.start(
+            configPath: config, directory: directory, standardOutput: neverRead.fileHandleForWriting)
+        do {
+            // Load until the pipe (64 KiB) and the writer's queue (64 KiB) are full and lines are dropped.
+            let stop = directory + "/stop"
+            let load = try LoadClient.run(gateway, token: nil, path: "/public/stalled", connections: 4, duration: 60, stopFile: stop)
+            let deadline = Date().addingTimeInterval(45)
+            var dropped = 0.0
+            while dropped == 0, Date() < deadline, load.isRunning {
+                try await Task.sleep(nanoseconds: 200_000_000)
+                dropped = try await gateway.metric("gateway_access_log_dropped_total")
+            }
+            #expect(dropped > 0, "no access log line was dropped: the pipe never filled")
+            // Now the destination is known to be stalled: every request from here on must still be served.
+            let before = try await gateway.metric("gateway_requests_total")
+            try await Task.sleep(nanoseconds: 1_000_000_000)
+            _ = FileManager.default.createFile(atPath: stop, contents: nil)
+            let result = try await LoadClient.result(of: load, timeout: 30)
+            let after = try await gateway.metric("gateway_requests_total")
+            #expect(result.failures.isEmpty, "failures: \(result.failures) \(result.examples)")
+            #expect(Set(result.statuses.keys) == ["200"])
+            #expect(after - before >= 20, "\(after - before) requests served after the log stalled")
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<8 {
+                    group.addTask { try await Curl.request(gateway, "/public/after-\(index)").status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 200, count: 8))
+            #expect(try await gateway.metric("gateway_access_log_dropped_total") >= dropped)
+            let warnings = gateway.child.stderrText.components(separatedBy: "access log's destination is not keeping up").count - 1
+            #expect(warnings == 1, "the drop is said once in the application log: \(gateway.child.stderrText.suffix(2000))")
+
+            // SIGTERM still exits: the writer stuck on the pipe is given up on after a bounded wait.
+            gateway.child.signal(SIGTERM)
+            let status = await gateway.child.waitForExit(timeout: 20)
+            #expect(status == 0, "exit \(String(describing: status)): \(gateway.child.stderrText.suffix(2000))")
+        } catch {
+            await gateway.stop()
+            await upstream.stop()
+            throw error
+        }
+        await gateway.stop()
+        await upstream.stop()
+        try? neverRead.fileHandleForReading.close()
+    }
+
+    /// A FIFO whose reader is open but never reads: a destination that takes 64 KiB and then nothing.
+    static func stalledFIFO(in directory: String) throws -> (path: String, reader: Int32) {
+        let path = directory + "/stalled.fifo"
+        guard mkfifo(path, 0o600) == 0 else { throw HarnessError("mkfifo failed") }
+        let reader = open(path, O_RDONLY | O_NONBLOCK)
+        guard reader >= 0 else { throw HarnessError("cannot open the FIFO for reading") }
+        return (path, reader)
+    }
+
+    /// Everything the FIFO holds now.
+    static func drain(_ reader: Int32) -> String {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(reader, &buffer, buffer.count)
+            guard count > 0 else { break }
+            bytes += buffer[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test("the application log into a destination that stops reading: logging returns, records are dropped, the gap is said")
+    func stalledApplicationLog() async throws {
+        let directory = try TestTools.temporaryDirectory(prefix: "gw-applog-stall")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fifo = try Self.stalledFIFO(in: directory)
+        defer { close(fifo.reader) }
+        let sink = GatewayLogging.Sink(writer: try LogWriter(.file(fifo.path), capacity: 64 * 1024))
+        let logger = GatewayLogging.logger(label: "stall-test", sink: sink)
+        // 4,000 records of ~300 bytes: far more than the FIFO (64 KiB) and the queue (64 KiB) hold. A
+        // blocking write would never return; this must, on its own thread, within the time limit.
+        let finished = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                for index in 0..<4000 {
+                    logger.info("record \(index) \(String(repeating: "x", count: 240))", metadata: ["test.index": "\(index)"])
+                }
+                continuation.resume(returning: true)
+            }
+        }
+        #expect(finished)
+        #expect(sink.writer.droppedLines > 0)
+        // Read what is waiting, let the writer catch up, read again: the notice of the gap is in the stream.
+        var text = Self.drain(fifo.reader)
+        sink.writer.flush(timeout: 5)
+        text += Self.drain(fifo.reader)
+        #expect(text.contains("log.dropped="), "the gap is said in the log itself")
+        #expect(text.components(separatedBy: "log.dropped=").count - 1 == 1, "said once")
+        sink.writer.close(timeout: 1)
+    }
+
+    @Test("logging.format: json writes one JSON object per record, also for a message with line breaks")
+    func jsonRecords() throws {
+        let directory = try TestTools.temporaryDirectory(prefix: "gw-applog-json")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/app.log"
+        let sink = GatewayLogging.Sink(writer: try LogWriter(.file(path)), format: .json)
+        var logger = GatewayLogging.logger(label: "json-test", sink: sink)
+        logger[metadataKey: "message"] = "shadowed"
+        logger.error("reload failed\nline two\n\tline \"three\"", metadata: ["error.file": "policies/a.yaml:3:7", "attempt": "2"])
+        logger.info("ready", metadata: ["ports": .array(["8443", "9901"]), "listener": .dictionary(["port": "8443"])])
+        sink.writer.close(timeout: 5)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(first["message"] as? String == "reload failed\nline two\n\tline \"three\"")
+        #expect(first["level"] as? String == "error")
+        #expect(first["label"] as? String == "json-test")
+        #expect(first["error.file"] as? String == "policies/a.yaml:3:7")
+        #expect(first["metadata.message"] as? String == "shadowed")
+        #expect((first["time"] as? String)?.hasSuffix("Z") == true)
+        let second = try #require(try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+        #expect(second["ports"] as? [String] == ["8443", "9901"])
+        #expect((second["listener"] as? [String: String]) == ["port": "8443"])
+    }
+
+    @Test("reopen() writes to a new file at the path after the old one was moved away (logrotate)")
+    func reopenAfterRotation() throws {
+        let directory = try TestTools.temporaryDirectory(prefix: "gw-log-rotate")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/access.log"
+        let writer = try LogWriter(.file(path))
+        writer.append(Array("before\n".utf8))
+        #expect(writer.flush(timeout: 5))
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+        writer.append(Array("still the old file\n".utf8))
+        #expect(writer.flush(timeout: 5))
+        writer.reopen()
+        writer.append(Array("after\n".utf8))
+        writer.close(timeout: 5)
+        #expect(try String(contentsOfFile: path + ".1", encoding: .utf8) == "before\nstill the old file\n")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "after\n")
+        #expect(writer.droppedLines == 0)
+    }
+}
