@@ -168,8 +168,16 @@ public struct GatewayConfiguration: Sendable {
         public var idleTimeout: Double
         /// Connections per target per event loop.
         public var maxConnections: Int
+        /// Connections of one target (per event loop) that one client address may hold at once; further
+        /// requests from it queue behind everyone else's. `nil`: half of ``maxConnections``, rounded up.
+        public var maxConnectionsPerClient: Int?
         /// How long a target that refused a connection is skipped.
         public var unhealthyCooldown: Double
+
+        /// The per-client share in force: the configured one, at most ``maxConnections``.
+        public var effectiveMaxConnectionsPerClient: Int {
+            min(maxConnections, maxConnectionsPerClient ?? (maxConnections + 1) / 2)
+        }
 
         public enum Balancing: String, Sendable, CaseIterable {
             case roundRobin = "round_robin"
@@ -179,8 +187,9 @@ public struct GatewayConfiguration: Sendable {
         public init(
             targets: [Target], balancing: Balancing = .roundRobin, connectTimeout: Double = 2,
             responseTimeout: Double = 30, idleTimeout: Double = 60, maxConnections: Int = 256,
-            unhealthyCooldown: Double = 5
+            maxConnectionsPerClient: Int? = nil, unhealthyCooldown: Double = 5
         ) {
+            self.maxConnectionsPerClient = maxConnectionsPerClient
             self.targets = targets
             self.balancing = balancing
             self.connectTimeout = connectTimeout
@@ -228,6 +237,19 @@ public struct GatewayConfiguration: Sendable {
         public var idleTimeout: Double = 60
         /// Longest pause between two reads of a request body.
         public var bodyReadTimeout: Double = 30
+        /// Request bodies are read into memory up to this size before an upstream connection is taken, so a
+        /// client that sends its body slowly never holds an upstream connection for it; larger bodies are
+        /// streamed once this much has arrived. 0 streams every body at once.
+        public var bodyBufferBytes: Int = 64 * 1024
+        /// The least average rate (bytes per second) of a request body after its first ``bodyReadTimeout``;
+        /// below it the request gets 408. 0 turns the check off.
+        public var minBodyRate: Int = 1024
+        /// How long a response may wait on a client that does not read it (its connection or stream takes
+        /// no more bytes) before the exchange is cut and the upstream connection closed.
+        public var sendTimeout: Double = 30
+        /// HTTP/1.1 requests one connection may send ahead of their answers; beyond it the rest is dropped
+        /// and the connection closes once the accepted ones are answered.
+        public var maxPipelinedRequests: Int = 32
         public var maxConnections: Int = 10_000
         public var http2MaxConcurrentStreams: Int = 100
         /// How long SIGTERM waits for in-flight requests.

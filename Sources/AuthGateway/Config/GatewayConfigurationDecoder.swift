@@ -26,13 +26,14 @@ struct GatewayConfigurationDecoder {
     ]
     static let upstreamKeys = [
         "targets", "balancing", "connect_timeout", "response_timeout", "idle_timeout", "max_connections",
-        "unhealthy_cooldown",
+        "max_connections_per_client", "unhealthy_cooldown",
     ]
     static let limitsKeys = [
         "max_header_bytes", "max_header_count", "max_uri_bytes", "max_body_bytes", "header_read_timeout",
         "idle_timeout", "body_read_timeout", "max_connections", "http2_max_concurrent_streams", "drain_timeout",
         "tls_handshake_timeout", "http2_max_resets", "http2_max_stream_errors", "http2_max_control_frames",
-        "http2_rate_window", "http2_max_continuation_frames",
+        "http2_rate_window", "http2_max_continuation_frames", "body_buffer_bytes", "min_body_rate", "send_timeout",
+        "max_pipelined_requests",
     ]
     static let identityKeys = ["strip_prefixes", "strip_headers", "realm"]
     static let tokenCacheKeys = ["enabled", "max_entries"]
@@ -395,6 +396,8 @@ struct GatewayConfigurationDecoder {
             case "max_connections":
                 upstream.maxConnections = integer(entry.value, "`max_connections`", in: 1...Int.max)
                     ?? upstream.maxConnections
+            case "max_connections_per_client":
+                upstream.maxConnectionsPerClient = integer(entry.value, "`max_connections_per_client`", in: 1...Int.max)
             case "unhealthy_cooldown":
                 upstream.unhealthyCooldown = duration(entry.value, "`unhealthy_cooldown`") ?? upstream.unhealthyCooldown
             default:
@@ -456,6 +459,11 @@ struct GatewayConfigurationDecoder {
             case "http2_max_control_frames":
                 limits.http2MaxControlFrames = integer(value, what, in: 1...Int.max) ?? limits.http2MaxControlFrames
             case "http2_rate_window": limits.http2RateWindow = duration(value, what) ?? limits.http2RateWindow
+            case "body_buffer_bytes": limits.bodyBufferBytes = size(value, what, minimum: 0) ?? limits.bodyBufferBytes
+            case "min_body_rate": limits.minBodyRate = size(value, what, minimum: 0) ?? limits.minBodyRate
+            case "send_timeout": limits.sendTimeout = duration(value, what) ?? limits.sendTimeout
+            case "max_pipelined_requests":
+                limits.maxPipelinedRequests = integer(value, what, in: 1...Int.max) ?? limits.maxPipelinedRequests
             case "http2_max_continuation_frames":
                 limits.http2MaxContinuationFrames = integer(value, what, in: 0...Int.max) ?? limits.http2MaxContinuationFrames
             default: break

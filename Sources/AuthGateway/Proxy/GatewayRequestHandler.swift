@@ -16,7 +16,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         /// Answered by the gateway; the rest of the request body is dropped.
         case discarding
         /// Waiting for the issuer's keys to be re-fetched before admitting the request again; request
-        /// parts that arrive meanwhile wait in the exchange.
+        /// parts that arrive meanwhile wait in ``paused``.
         case awaitingKeys(ProxyExchange)
         case proxying(ProxyExchange)
         case closed
@@ -29,12 +29,17 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var heldRead = false
+    /// Request parts that wait: for the issuer's keys, or (a next pipelined request) for the client to read
+    /// the answers it already has. Replayed in order by ``replayPaused()``.
+    private var paused = CircularBuffer<HTTPServerRequestPart>()
     /// Close once the current response is written (framing doubt, `Connection: close`, unread body).
     private var closeAfterResponse = false
     /// The client's pause between two reads of a request body.
     private lazy var bodyClock = DeadlineTimer(eventLoop: loop.eventLoop) { [weak self] in self?.bodyTimedOut() }
     /// From the request's last byte to the upstream's response head.
     private lazy var responseClock = DeadlineTimer(eventLoop: loop.eventLoop) { [weak self] in self?.responseTimedOut() }
+    /// While a proxied response waits on a client that takes no more bytes (`send_timeout`).
+    private lazy var sendClock = DeadlineTimer(eventLoop: loop.eventLoop) { [weak self] in self?.sendTimedOut() }
 
     init(loop: LoopContext, client: ClientConnection, headTimer: RequestHeadTimer? = nil) {
         self.loop = loop
@@ -54,11 +59,32 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if case .awaitingKeys(let exchange) = state {
-            exchange.deferredParts.append(part)
+        if !paused.isEmpty || mustPause(before: part) {
+            paused.append(part)
             return
         }
         receive(part)
+    }
+
+    /// A part waits while admission waits for keys, and a new request waits while the client does not read
+    /// the answers it already has (a pipelining client that never reads must not make the gateway forward
+    /// and buffer everything it sent).
+    private func mustPause(before part: HTTPServerRequestPart) -> Bool {
+        if case .awaitingKeys = state { return true }
+        if case .head = part, let context, !context.channel.isWritable { return true }
+        return false
+    }
+
+    /// Delivers waiting parts until one must wait again; then reads resume if nothing waits.
+    private func replayPaused() {
+        while let part = paused.first, !mustPause(before: part) {
+            paused.removeFirst()
+            receive(part)
+        }
+        if paused.isEmpty, heldRead {
+            heldRead = false
+            context?.read()
+        }
     }
 
     private func receive(_ part: HTTPServerRequestPart) {
@@ -108,13 +134,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
                 guard let self, case .awaitingKeys(let waiting) = self.state, waiting === exchange else { return }
                 self.state = .idle
                 self.admit(exchange, mayRefetchKeys: false)
-                let deferred = exchange.deferredParts
-                exchange.deferredParts.removeAll()
-                deferred.forEach(self.receive)
-                if self.heldRead {
-                    self.heldRead = false
-                    self.context?.read()
-                }
+                self.replayPaused()
             }
         case .answer(let response, let outcome):
             exchange.outcome = outcome
@@ -130,17 +150,22 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             exchange.request = request
             exchange.outcome = request.outcome
             state = .proxying(exchange)
+            exchange.bodyStarted = loop.eventLoop.now
             if request.framing != .none { armBodyTimer(exchange) }
             if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
                 context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
-            acquireConnection(for: exchange)
+            // A body is read into memory (up to `body_buffer_bytes`) before an upstream connection is taken:
+            // a client that sends slowly, or opens a stream and sends nothing, holds no upstream connection.
+            exchange.buffering = request.framing != .none && loop.snapshot.configuration.limits.bodyBufferBytes > 0
+            if !exchange.buffering { acquireConnection(for: exchange) }
         }
     }
 
     private func receiveBody(_ buffer: ByteBuffer) {
         guard case .proxying(let exchange) = state, !exchange.finished else { return }
         exchange.bytesIn += buffer.readableBytes
+        exchange.lastBodyAt = loop.eventLoop.now
         armBodyTimer(exchange)
         if exchange.bytesIn > loop.snapshot.configuration.limits.maxBodyBytes {
             abort(exchange, answer: GatewayResponse(status: .payloadTooLarge, code: "body_too_large", close: true))
@@ -148,8 +173,14 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         }
         if exchange.headSent {
             exchange.connection?.write(.body(.byteBuffer(buffer)), flush: false)
+            return
+        }
+        exchange.pending.append(.body(.byteBuffer(buffer)))
+        if exchange.buffering, exchange.bytesIn >= loop.snapshot.configuration.limits.bodyBufferBytes {
+            // A large body: stream the rest once this much has arrived.
+            exchange.buffering = false
+            acquireConnection(for: exchange)
         } else {
-            exchange.pending.append(.body(.byteBuffer(buffer)))
             sendHeadIfReady(exchange)
         }
     }
@@ -169,7 +200,12 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
                 startResponseTimer(exchange)
             } else {
                 exchange.pending.append(.end(nil))
-                sendHeadIfReady(exchange)
+                if exchange.buffering {
+                    exchange.buffering = false
+                    acquireConnection(for: exchange)
+                } else {
+                    sendHeadIfReady(exchange)
+                }
             }
         case .idle, .closed, .awaitingKeys:
             break
@@ -191,7 +227,8 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         // The pool keeps a request's ticket until it answers; every way the exchange ends withdraws it
         // (``releaseConnection(_:reusable:)``). Should an answer still find the exchange gone, the
         // connection goes straight back: the pool is captured strongly, the handler may be gone by then.
-        exchange.ticket = loop.pool.connection(to: target, of: request.upstream, upstream) { [weak self, pool = loop.pool] result in
+        exchange.ticket = loop.pool.connection(to: target, of: request.upstream, upstream, for: client.address) {
+            [weak self, pool = loop.pool] result in
             exchange.ticket = nil
             guard let self, case .proxying(let current) = self.state, current === exchange, !exchange.finished else {
                 if case .success(let connection) = result { pool.release(connection, reusable: true) }
@@ -239,10 +276,19 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         }
     }
 
-    /// A client that stops sending its body for `body_read_timeout` loses the request (408) or, once the
-    /// response started, the connection.
+    /// A client that stops sending its body for `body_read_timeout`, or whose body averages less than
+    /// `min_body_rate` after its first `body_read_timeout`, loses the request (408) or, once the response
+    /// started, the connection. One deadline serves both: the earlier of the pause limit and the time by
+    /// which the bytes so far would fall below the rate; every part moves it later.
     private func armBodyTimer(_ exchange: ProxyExchange) {
-        bodyClock.arm(in: .milliseconds(Int64(loop.snapshot.configuration.limits.bodyReadTimeout * 1000)))
+        let limits = loop.snapshot.configuration.limits
+        let pause = TimeAmount(seconds: limits.bodyReadTimeout)
+        var deadline = loop.eventLoop.now + pause
+        if limits.minBodyRate > 0, let started = exchange.bodyStarted {
+            let earned = TimeAmount.nanoseconds(Int64(Double(exchange.bytesIn) / Double(limits.minBodyRate) * 1e9))
+            deadline = min(deadline, started + pause + earned)
+        }
+        bodyClock.arm(at: deadline)
     }
 
     private func bodyTimedOut() {
@@ -253,7 +299,32 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             return
         }
         guard case .proxying(let exchange) = state, !exchange.requestEnded, !exchange.finished else { return }
-        abort(exchange, answer: GatewayResponse(status: .requestTimeout, code: "body_timeout", close: true))
+        let pause = TimeAmount(seconds: loop.snapshot.configuration.limits.bodyReadTimeout)
+        let paused = loop.eventLoop.now - (exchange.lastBodyAt ?? exchange.bodyStarted ?? loop.eventLoop.now) >= pause
+        abort(exchange, answer: GatewayResponse(status: .requestTimeout, code: paused ? "body_timeout" : "body_too_slow", close: true))
+    }
+
+    /// The client took no response bytes for `send_timeout`: the exchange is cut and its upstream
+    /// connection, held back by the client, is closed.
+    private func sendTimedOut() {
+        guard case .proxying(let exchange) = state, exchange.responseStarted, !exchange.finished,
+            let context, !context.channel.isWritable
+        else { return }
+        exchange.outcome.reason = "send_timeout"
+        abort(exchange, answer: GatewayResponse(status: .requestTimeout, code: "send_timeout", close: true))
+    }
+
+    /// Runs the send clock while a proxied response waits on the client.
+    private func watchClientWritability() {
+        guard case .proxying(let exchange) = state, exchange.responseStarted, !exchange.finished, let context else {
+            sendClock.disarm()
+            return
+        }
+        if context.channel.isWritable {
+            sendClock.disarm()
+        } else if !sendClock.isArmed {
+            sendClock.arm(in: TimeAmount(seconds: loop.snapshot.configuration.limits.sendTimeout))
+        }
     }
 
     private func startResponseTimer(_ exchange: ProxyExchange) {
@@ -279,12 +350,14 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         var response = HTTPResponseHead(version: version, status: head.status, headers: ResponseHeaderFilter.clientHeaders(from: head.headers))
         if closeAfterResponse && version.major < 2 { response.headers.replaceOrAdd(name: "connection", value: "close") }
         context?.write(wrapOutboundOut(.head(response)), promise: nil)
+        watchClientWritability()
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
         guard case .proxying(let exchange) = state else { return }
         exchange.bytesOut += buffer.readableBytes
         context?.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        watchClientWritability()
     }
 
     func upstreamResponseEnd(_ trailers: HTTPHeaders?) {
@@ -328,6 +401,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private func abort(_ exchange: ProxyExchange, answer response: GatewayResponse) {
         responseClock.disarm()
         bodyClock.disarm()
+        sendClock.disarm()
         releaseConnection(exchange, reusable: false)
         exchange.finished = true
         closeAfterResponse = true
@@ -382,6 +456,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         if exchange.request != nil {
             bodyClock.disarm()
             responseClock.disarm()
+            sendClock.disarm()
         }
         guard let context else { return }
         headTimer?.responseFinished()
@@ -419,12 +494,17 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     // MARK: Backpressure and connection events
 
     func read(context: ChannelHandlerContext) {
+        // Nothing more is read while parts wait, or while the client does not take its answers.
+        if !paused.isEmpty || !context.channel.isWritable {
+            heldRead = true
+            return
+        }
         if case .awaitingKeys = state {
             heldRead = true
             return
         }
         if case .proxying(let exchange) = state, !exchange.finished {
-            if awaitsFirstPart(exchange) {
+            if exchange.buffering || awaitsFirstPart(exchange) {
                 context.read()
                 return
             }
@@ -447,12 +527,16 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         if context.channel.isWritable, case .proxying(let exchange) = state {
             exchange.connection?.handler.resumeReading()
         }
+        watchClientWritability()
+        if context.channel.isWritable { replayPaused() }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         responseClock.cancel()
         bodyClock.cancel()
+        sendClock.cancel()
+        paused.removeAll()
         if case .proxying(let exchange) = state {
             releaseConnection(exchange, reusable: false)
             exchange.finished = true
@@ -505,8 +589,11 @@ final class ProxyExchange {
     var triedTargets: [GatewayConfiguration.Target] = []
     /// Request parts received before the head could be sent.
     var pending: [HTTPClientRequestPart] = []
-    /// Client parts received while admission waited for keys.
-    var deferredParts: [HTTPServerRequestPart] = []
+    /// The body is being read into memory before an upstream connection is taken.
+    var buffering = false
+    /// When the request was admitted (the body's clock starts here) and its last body part arrived.
+    var bodyStarted: NIODeadline?
+    var lastBodyAt: NIODeadline?
     var headSent = false
     var requestEnded = false
     var responseStarted = false

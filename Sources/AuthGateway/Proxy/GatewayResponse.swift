@@ -33,6 +33,7 @@ struct GatewayResponse {
         switch failure {
         case .timeout: return GatewayResponse(status: .gatewayTimeout, code: "upstream_timeout")
         case .unavailable: return GatewayResponse(status: .serviceUnavailable, code: "no_healthy_upstream")
+        case .saturated: return GatewayResponse(status: .serviceUnavailable, code: "upstream_saturated")
         case .connectFailed, .reset, .protocolError: return GatewayResponse(status: .badGateway, code: "upstream_error")
         }
     }

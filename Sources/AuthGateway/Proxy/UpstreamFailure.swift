@@ -8,8 +8,11 @@ enum UpstreamFailure: Error, Equatable, CaseIterable {
     case protocolError
     /// No response head within the response timeout.
     case timeout
-    /// The pool has no capacity for this target within the connect timeout.
+    /// No upstream or target to send the request to.
     case unavailable
+    /// The target's connections are all in use (or the client's share of them is) and none came free
+    /// within the connect timeout, or the queue for one is full.
+    case saturated
 
     /// Every label, for telling upstream errors from other errors (such as `keys_unavailable`).
     static let labels = Set(allCases.map(\.label))
@@ -22,6 +25,7 @@ enum UpstreamFailure: Error, Equatable, CaseIterable {
         case .protocolError: return "protocol_error"
         case .timeout: return "timeout"
         case .unavailable: return "unavailable"
+        case .saturated: return "saturated"
         }
     }
 }

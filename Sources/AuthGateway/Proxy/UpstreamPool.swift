@@ -39,18 +39,20 @@ final class UpstreamPool {
         machine.pickTarget(name, upstream, excluding: excluding, now: eventLoop.now)
     }
 
-    /// Asks for a connection to `target` of upstream `name`; `completion` runs on this loop exactly once, with an idle pooled
+    /// Asks for a connection to `target` of upstream `name` for a request from `client` (its address: the
+    /// unit of the per-client share); `completion` runs on this loop exactly once, with an idle pooled
     /// connection (at once), a new one, or the next one released — unless the ticket is cancelled first.
     @discardableResult
     func connection(
         to target: GatewayConfiguration.Target, of name: String, _ upstream: GatewayConfiguration.Upstream,
-        completion: @escaping Completion
+        for client: String, completion: @escaping Completion
     ) -> Ticket {
         nextTicket += 1
         let ticket = Ticket(value: nextTicket)
         waiters[ticket] = Waiter(completion: completion)
+        let endpoint = Endpoint(upstream: name, target: target)
         let limits = UpstreamPoolStateMachine.Limits(upstream)
-        perform(machine.request(ticket, target: Endpoint(upstream: name, target: target), limits: limits, now: eventLoop.now))
+        perform(machine.request(ticket, client: client, target: endpoint, limits: limits, now: eventLoop.now))
         return ticket
     }
 
@@ -59,7 +61,7 @@ final class UpstreamPool {
     func cancel(_ ticket: Ticket) {
         guard let waiter = waiters.removeValue(forKey: ticket) else { return }
         waiter.timeout?.cancel()
-        machine.cancel(ticket)
+        perform(machine.cancel(ticket))
     }
 
     /// Gives a leased connection back after its exchange: handed to the next queued request or kept for

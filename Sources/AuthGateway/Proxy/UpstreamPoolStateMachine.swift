@@ -9,7 +9,14 @@ import NIOCore
 /// (kept for reuse, or closed) or reported closed — and every request that asked for one gets exactly one
 /// answer (a connection or a failure) unless it withdrew first. A request that withdraws (its client left)
 /// never strands a connection: one still being opened for it serves the next waiter or goes idle.
-/// ``checkInvariants()`` states the invariants; the tests run it after every step of random event sequences.
+///
+/// Fairness: one client address may hold (lease or have opened for it) at most `maxPerClient` of a
+/// target's connections. Its further requests queue; a connection that comes free goes to the first queued
+/// request whose client is under its share. So a client that holds connections at its own pace (slow
+/// readers of large answers, slow uploads) cannot take a whole target from everyone else.
+///
+/// ``invariantViolations()`` states the invariants; the tests check them after every step of random event
+/// sequences.
 struct UpstreamPoolStateMachine {
     typealias Target = GatewayConfiguration.Target
     typealias Counts = UpstreamPoolCounts
@@ -35,10 +42,17 @@ struct UpstreamPoolStateMachine {
         var description: String { "w\(value)" }
     }
 
+    /// A request and the client address it came from.
+    struct Waiter: Hashable {
+        let id: WaiterID
+        let client: String
+    }
+
     /// What a target allows; taken from the upstream's configuration with every request (a reload may
     /// change it).
     struct Limits: Equatable {
         var maxConnections: Int
+        var maxPerClient: Int
         var maxQueued: Int
         var connectTimeout: TimeAmount
         var idleTimeout: TimeAmount
@@ -46,14 +60,19 @@ struct UpstreamPoolStateMachine {
 
         init(_ upstream: GatewayConfiguration.Upstream) {
             maxConnections = upstream.maxConnections
+            maxPerClient = upstream.effectiveMaxConnectionsPerClient
             maxQueued = max(64, upstream.maxConnections * 4)
             connectTimeout = TimeAmount(seconds: upstream.connectTimeout)
             idleTimeout = TimeAmount(seconds: upstream.idleTimeout)
             unhealthyCooldown = TimeAmount(seconds: upstream.unhealthyCooldown)
         }
 
-        init(maxConnections: Int, maxQueued: Int, connectTimeout: TimeAmount, idleTimeout: TimeAmount, unhealthyCooldown: TimeAmount) {
+        init(
+            maxConnections: Int, maxPerClient: Int? = nil, maxQueued: Int, connectTimeout: TimeAmount,
+            idleTimeout: TimeAmount, unhealthyCooldown: TimeAmount
+        ) {
             self.maxConnections = maxConnections
+            self.maxPerClient = maxPerClient ?? maxConnections
             self.maxQueued = maxQueued
             self.connectTimeout = connectTimeout
             self.idleTimeout = idleTimeout
@@ -74,15 +93,15 @@ struct UpstreamPoolStateMachine {
         case close(ConnectionID)
         /// The connection went idle: close it if nothing takes it by the deadline (``idleTimedOut(_:)``).
         case armIdleTimer(ConnectionID, NIODeadline)
-        /// The waiter queues behind a full target: fail it with `unavailable` at the deadline
-        /// (``waiterTimedOut(_:)``) unless it got a connection first.
+        /// The waiter queues behind a full target (or its client's full share): fail it with `saturated`
+        /// at the deadline (``waiterTimedOut(_:)``) unless it got a connection first.
         case armQueueTimer(WaiterID, NIODeadline)
     }
 
     private enum ConnectionState: Equatable {
         /// Being opened; for the waiter that caused it, unless that waiter withdrew.
-        case connecting(for: WaiterID?)
-        case leased(to: WaiterID)
+        case connecting(for: Waiter?)
+        case leased(to: Waiter)
         case idle
     }
 
@@ -90,12 +109,31 @@ struct UpstreamPoolStateMachine {
         var connections: [ConnectionID: ConnectionState] = [:]
         /// Idle connections, most recently used last (taken from the end: the warmest first).
         var idle: [ConnectionID] = []
-        /// Requests waiting for a connection to be released, first come first served.
-        var queue = CircularBuffer<WaiterID>()
+        /// Requests waiting for a connection to be released, first come first served within the shares.
+        var queue = CircularBuffer<Waiter>()
+        /// Connections leased to, or being opened for, each client address.
+        var held: [String: Int] = [:]
         var unhealthyUntil = NIODeadline.distantPast
         var limits: Limits?
         var leased = 0
         var connecting = 0
+
+        func underShare(_ client: String) -> Bool {
+            held[client, default: 0] < (limits?.maxPerClient ?? Int.max)
+        }
+
+        mutating func hold(_ client: String) { held[client, default: 0] += 1 }
+
+        mutating func letGo(_ client: String) {
+            let count = held[client, default: 1] - 1
+            held[client] = count > 0 ? count : nil
+        }
+
+        /// Removes and returns the first queued waiter whose client is under its share.
+        mutating func popEligible() -> Waiter? {
+            guard let index = queue.firstIndex(where: { underShare($0.client) }) else { return nil }
+            return queue.remove(at: index)
+        }
     }
 
     private var targets: [Endpoint: TargetState] = [:]
@@ -147,45 +185,55 @@ struct UpstreamPoolStateMachine {
 
     // MARK: Events
 
-    /// `waiter` asks for a connection to `target`: an idle one at once, a new one if the target has room,
-    /// else a place in the queue (bounded; beyond it `unavailable`).
-    mutating func request(_ waiter: WaiterID, target: Endpoint, limits: Limits, now: NIODeadline) -> [Action] {
-        precondition(waiterTargets[waiter] == nil, "\(waiter) asked twice")
+    /// `waiter` (from `client`) asks for a connection to `target`: an idle one at once, a new one if the
+    /// target has room, else a place in the queue (bounded; beyond it `saturated`). A client at its share
+    /// of the target always queues.
+    mutating func request(
+        _ id: WaiterID, client: String, target: Endpoint, limits: Limits, now: NIODeadline
+    ) -> [Action] {
+        precondition(waiterTargets[id] == nil, "\(id) asked twice")
+        let waiter = Waiter(id: id, client: client)
         var state = takeState(target)
         state.limits = limits
         defer { targets[target] = state }
-        if let connection = state.idle.popLast() {
-            state.connections[connection] = .leased(to: waiter)
-            state.leased += 1
-            return [.lease(connection, waiter)]
+        if state.underShare(client) {
+            if let connection = state.idle.popLast() {
+                lease(connection, to: waiter, state: &state)
+                return [.lease(connection, id)]
+            }
+            if state.connections.count < limits.maxConnections {
+                waiterTargets[id] = target
+                return [open(for: waiter, target: target, state: &state)]
+            }
         }
-        if state.connections.count < limits.maxConnections {
-            waiterTargets[waiter] = target
-            return [open(for: waiter, target: target, state: &state)]
-        }
-        guard state.queue.count < limits.maxQueued else { return [.fail(waiter, .unavailable)] }
-        waiterTargets[waiter] = target
+        guard state.queue.count < limits.maxQueued else { return [.fail(id, .saturated)] }
+        waiterTargets[id] = target
         state.queue.append(waiter)
-        return [.armQueueTimer(waiter, now + limits.connectTimeout)]
+        return [.armQueueTimer(id, now + limits.connectTimeout)]
     }
 
     /// `waiter` no longer wants a connection (its client left, its exchange ended). A connection being
-    /// opened for it will serve the next waiter or go idle. Nothing happens for a waiter that already got
-    /// its answer: a leased connection is given back with ``release(_:reusable:now:)``.
-    mutating func cancel(_ waiter: WaiterID) {
-        guard let target = waiterTargets.removeValue(forKey: waiter) else { return }
+    /// opened for it serves the next eligible waiter or goes idle. Nothing happens for a waiter that already
+    /// got its answer: a leased connection is given back with ``release(_:reusable:now:)``.
+    mutating func cancel(_ id: WaiterID) -> [Action] {
+        guard let target = waiterTargets.removeValue(forKey: id) else { return [] }
         var state = takeState(target)
         defer { targets[target] = state }
-        if let index = state.queue.firstIndex(of: waiter) {
+        if let index = state.queue.firstIndex(where: { $0.id == id }) {
             state.queue.remove(at: index)
-            return
+            return []
         }
-        if let connection = state.connections.first(where: { $0.value == .connecting(for: waiter) })?.key {
+        if let (connection, waiter) = state.connections.lazy.compactMap({ entry -> (ConnectionID, Waiter)? in
+            if case .connecting(let waiter?) = entry.value, waiter.id == id { return (entry.key, waiter) }
+            return nil
+        }).first {
             state.connections[connection] = .connecting(for: nil)
+            state.letGo(waiter.client)
         }
+        return rebalance(target, state: &state)
     }
 
-    /// A connection opened: it serves its waiter, else the first queued one, else goes idle.
+    /// A connection opened: it serves its waiter, else the first eligible queued one, else goes idle.
     mutating func connected(_ connection: ConnectionID, now: NIODeadline) -> [Action] {
         guard let target = connectionTargets[connection],
             case .connecting(let waiter) = targets[target]?.connections[connection]
@@ -194,17 +242,18 @@ struct UpstreamPoolStateMachine {
         defer { targets[target] = state }
         state.connecting -= 1
         if let waiter {
-            waiterTargets[waiter] = nil
+            waiterTargets[waiter.id] = nil
             state.connections[connection] = .leased(to: waiter)
             state.leased += 1
-            return [.lease(connection, waiter)]
+            return [.lease(connection, waiter.id)]
         }
-        return handOn(connection, target: target, state: &state, now: now)
+        return handOn(connection, state: &state, now: now)
     }
 
-    /// A connection could not be opened: the target is skipped for its cooldown, the waiter it was for
-    /// fails with `connectFailed` (it may try another target), and so does every queued waiter if no
-    /// connection to the target is left to serve them.
+    /// A connection could not be opened: the target is skipped for its cooldown, and the waiter it was for
+    /// fails with `connectFailed` (it may try another target). So does every queued waiter that would
+    /// otherwise open the next connection (the target just refused one), and every queued waiter when no
+    /// connection to the target is left to serve it; the others wait for their client's own connections.
     mutating func connectFailed(_ connection: ConnectionID, now: NIODeadline) -> [Action] {
         guard let target = connectionTargets[connection],
             case .connecting(let waiter) = targets[target]?.connections[connection]
@@ -217,28 +266,29 @@ struct UpstreamPoolStateMachine {
         state.unhealthyUntil = now + (state.limits?.unhealthyCooldown ?? .seconds(5))
         var actions: [Action] = []
         if let waiter {
-            waiterTargets[waiter] = nil
-            actions.append(.fail(waiter, .connectFailed))
+            state.letGo(waiter.client)
+            waiterTargets[waiter.id] = nil
+            actions.append(.fail(waiter.id, .connectFailed))
         }
-        if state.connections.isEmpty {
-            while let queued = state.queue.popFirst() {
-                waiterTargets[queued] = nil
-                actions.append(.fail(queued, .connectFailed))
-            }
+        let leftToServe = !state.connections.isEmpty
+        while let queued = leftToServe ? state.popEligible() : state.queue.popFirst() {
+            waiterTargets[queued.id] = nil
+            actions.append(.fail(queued.id, .connectFailed))
         }
         return actions
     }
 
-    /// The waiter holding `connection` gives it back: reused (next waiter, else idle) when `reusable`,
-    /// closed otherwise. Releasing a connection that is not leased (already closed) does nothing.
+    /// The waiter holding `connection` gives it back: reused (next eligible waiter, else idle) when
+    /// `reusable`, closed otherwise. Releasing a connection that is not leased (already closed) does nothing.
     mutating func release(_ connection: ConnectionID, reusable: Bool, now: NIODeadline) -> [Action] {
         guard let target = connectionTargets[connection],
-            case .leased = targets[target]?.connections[connection]
+            case .leased(let holder) = targets[target]?.connections[connection]
         else { return [] }
         var state = takeState(target)
         defer { targets[target] = state }
         state.leased -= 1
-        if reusable { return handOn(connection, target: target, state: &state, now: now) }
+        state.letGo(holder.client)
+        if reusable { return handOn(connection, state: &state, now: now) }
         return [.close(connection)] + forget(connection, target: target, state: &state)
     }
 
@@ -251,9 +301,13 @@ struct UpstreamPoolStateMachine {
         var state = takeState(target)
         defer { targets[target] = state }
         switch current {
-        case .leased: state.leased -= 1
-        case .idle: state.idle.removeAll { $0 == connection }
-        case .connecting: preconditionFailure("\(connection) closed before it connected")
+        case .leased(let holder):
+            state.leased -= 1
+            state.letGo(holder.client)
+        case .idle:
+            state.idle.removeAll { $0 == connection }
+        case .connecting:
+            preconditionFailure("\(connection) closed before it connected")
         }
         return forget(connection, target: target, state: &state)
     }
@@ -266,11 +320,12 @@ struct UpstreamPoolStateMachine {
         return [.close(connection)] + closed(connection)
     }
 
-    /// A queued waiter's deadline passed: it fails with `unavailable`.
-    mutating func waiterTimedOut(_ waiter: WaiterID) -> [Action] {
-        guard let target = waiterTargets[waiter], targets[target]?.queue.contains(waiter) == true else { return [] }
-        cancel(waiter)
-        return [.fail(waiter, .unavailable)]
+    /// A queued waiter's deadline passed: it fails with `saturated`.
+    mutating func waiterTimedOut(_ id: WaiterID) -> [Action] {
+        guard let target = waiterTargets[id], targets[target]?.queue.contains(where: { $0.id == id }) == true else {
+            return []
+        }
+        return cancel(id) + [.fail(id, .saturated)]
     }
 
     /// Forgets every idle connection (shutdown, or upstreams changed on reload) and returns them to close.
@@ -307,11 +362,14 @@ struct UpstreamPoolStateMachine {
     func leaseholder(of connection: ConnectionID) -> WaiterID? {
         guard let target = connectionTargets[connection], case .leased(let waiter) = targets[target]?.connections[connection]
         else { return nil }
-        return waiter
+        return waiter.id
     }
 
     /// Whether `waiter` is still waiting (queued or bound to a connection being opened).
     func isWaiting(_ waiter: WaiterID) -> Bool { waiterTargets[waiter] != nil }
+
+    /// Connections `client` holds on `target` (leased, or being opened for it).
+    func held(by client: String, on target: Endpoint) -> Int { targets[target]?.held[client] ?? 0 }
 
     // MARK: Invariants
 
@@ -322,33 +380,52 @@ struct UpstreamPoolStateMachine {
         var connectionCount = 0
         for (target, state) in targets {
             connectionCount += state.connections.count
-            let leased = state.connections.values.filter { if case .leased = $0 { true } else { false } }
-            let connecting = state.connections.values.filter { if case .connecting = $0 { true } else { false } }
-            let idle = state.connections.filter { $0.value == .idle }.map(\.key)
-            if leased.count != state.leased { problems.append("\(target): leased \(state.leased) ≠ \(leased.count)") }
-            if connecting.count != state.connecting {
-                problems.append("\(target): connecting \(state.connecting) ≠ \(connecting.count)")
+            var leased = 0
+            var connecting = 0
+            var idle: [ConnectionID] = []
+            var held: [String: Int] = [:]
+            for (connection, connectionState) in state.connections {
+                switch connectionState {
+                case .leased(let waiter):
+                    leased += 1
+                    held[waiter.client, default: 0] += 1
+                    if waiterTargets[waiter.id] != nil { problems.append("\(waiter.id) holds a connection and still waits") }
+                case .connecting(let waiter):
+                    connecting += 1
+                    if let waiter {
+                        held[waiter.client, default: 0] += 1
+                        seenWaiters[waiter.id, default: 0] += 1
+                    }
+                case .idle:
+                    idle.append(connection)
+                }
+                if connectionTargets[connection] != target { problems.append("\(connection) is not recorded under \(target)") }
             }
+            if leased != state.leased { problems.append("\(target): leased \(state.leased) ≠ \(leased)") }
+            if connecting != state.connecting { problems.append("\(target): connecting \(state.connecting) ≠ \(connecting)") }
             if Set(idle) != Set(state.idle) || idle.count != state.idle.count {
                 problems.append("\(target): idle list \(state.idle) ≠ idle states \(idle)")
             }
-            if let limits = state.limits, state.connections.count > limits.maxConnections {
-                problems.append("\(target): \(state.connections.count) connections > \(limits.maxConnections)")
+            if held != state.held { problems.append("\(target): held per client \(state.held) ≠ \(held)") }
+            if let limits = state.limits {
+                if state.connections.count > limits.maxConnections {
+                    problems.append("\(target): \(state.connections.count) connections > \(limits.maxConnections)")
+                }
+                for (client, count) in held where count > limits.maxPerClient {
+                    problems.append("\(target): \(client) holds \(count) > its share \(limits.maxPerClient)")
+                }
             }
-            if !state.queue.isEmpty, !state.idle.isEmpty {
-                problems.append("\(target): \(state.queue.count) queued beside \(state.idle.count) idle connections")
+            let eligible = state.queue.filter { state.underShare($0.client) }
+            if !eligible.isEmpty, !state.idle.isEmpty {
+                problems.append("\(target): \(eligible.count) eligible queued beside \(state.idle.count) idle connections")
+            }
+            if !eligible.isEmpty, state.connections.count < (state.limits?.maxConnections ?? 0) {
+                problems.append("\(target): \(eligible.count) eligible queued while the target has room")
             }
             if !state.queue.isEmpty, state.connections.isEmpty {
                 problems.append("\(target): \(state.queue.count) queued with no connection to wait for")
             }
-            for waiter in state.queue { seenWaiters[waiter, default: 0] += 1 }
-            for case .connecting(let waiter?) in state.connections.values { seenWaiters[waiter, default: 0] += 1 }
-            for (connection, _) in state.connections where connectionTargets[connection] != target {
-                problems.append("\(connection) is not recorded under \(target)")
-            }
-            for case .leased(let waiter) in state.connections.values where waiterTargets[waiter] != nil {
-                problems.append("\(waiter) holds a connection and still waits")
-            }
+            for waiter in state.queue { seenWaiters[waiter.id, default: 0] += 1 }
         }
         if connectionCount != connectionTargets.count {
             problems.append("\(connectionTargets.count) connections recorded, \(connectionCount) in targets")
@@ -368,36 +445,59 @@ struct UpstreamPoolStateMachine {
         targets.removeValue(forKey: target) ?? TargetState()
     }
 
-    private mutating func open(for waiter: WaiterID?, target: Endpoint, state: inout TargetState) -> Action {
+    private func lease(_ connection: ConnectionID, to waiter: Waiter, state: inout TargetState) {
+        state.connections[connection] = .leased(to: waiter)
+        state.leased += 1
+        state.hold(waiter.client)
+    }
+
+    private mutating func open(for waiter: Waiter?, target: Endpoint, state: inout TargetState) -> Action {
         nextConnection += 1
         let connection = ConnectionID(value: nextConnection)
         state.connections[connection] = .connecting(for: waiter)
         state.connecting += 1
+        if let waiter { state.hold(waiter.client) }
         connectionTargets[connection] = target
         return .connect(connection, target, timeout: state.limits?.connectTimeout ?? .seconds(2))
     }
 
-    /// A connection free for reuse: to the first queued waiter, else idle until its idle timeout.
-    private mutating func handOn(
-        _ connection: ConnectionID, target: Endpoint, state: inout TargetState, now: NIODeadline
-    ) -> [Action] {
-        if let waiter = state.queue.popFirst() {
-            waiterTargets[waiter] = nil
-            state.connections[connection] = .leased(to: waiter)
-            state.leased += 1
-            return [.lease(connection, waiter)]
+    /// A connection free for reuse: to the first eligible queued waiter, else idle until its idle timeout.
+    private mutating func handOn(_ connection: ConnectionID, state: inout TargetState, now: NIODeadline) -> [Action] {
+        if let waiter = state.popEligible() {
+            waiterTargets[waiter.id] = nil
+            lease(connection, to: waiter, state: &state)
+            return [.lease(connection, waiter.id)]
         }
         state.connections[connection] = .idle
         state.idle.append(connection)
         return [.armIdleTimer(connection, now + (state.limits?.idleTimeout ?? .seconds(60)))]
     }
 
-    /// Removes a connection; the room it leaves opens a connection for the first queued waiter.
+    /// Removes a connection; the room it leaves serves queued waiters (``rebalance(_:state:)``).
     private mutating func forget(_ connection: ConnectionID, target: Endpoint, state: inout TargetState) -> [Action] {
         state.connections[connection] = nil
         connectionTargets[connection] = nil
-        guard let waiter = state.queue.popFirst() else { return [] }
-        return [open(for: waiter, target: target, state: &state)]
+        return rebalance(target, state: &state)
+    }
+
+    /// After a client's share or the target's room grew: matches queued waiters that may proceed (their
+    /// client under its share), first come first served, with a connection being opened for nobody, or
+    /// room for a new one. (Idle connections never sit beside such waiters: ``handOn(_:state:now:)`` gives
+    /// a freed connection to the first of them.)
+    private mutating func rebalance(_ target: Endpoint, state: inout TargetState) -> [Action] {
+        var actions: [Action] = []
+        while state.queue.contains(where: { state.underShare($0.client) }) {
+            if let unbound = state.connections.first(where: { $0.value == .connecting(for: nil) })?.key {
+                let waiter = state.popEligible()!
+                state.connections[unbound] = .connecting(for: waiter)
+                state.hold(waiter.client)
+            } else if state.connections.count < (state.limits?.maxConnections ?? 0) {
+                actions.append(open(for: state.popEligible()!, target: target, state: &state))
+            } else {
+                break
+            }
+        }
+        return actions
     }
 }
 

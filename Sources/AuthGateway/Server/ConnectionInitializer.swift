@@ -60,6 +60,7 @@ struct ConnectionInitializer: Sendable {
             try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(
                 leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)))
             try sync.addHandler(HTTPResponseEncoder())
+            try sync.addHandler(HTTP1PipelineDepthHandler(maximum: limits.maxPipelinedRequests))
             try sync.addHandler(HTTPServerPipelineHandler())
             try sync.addHandler(GatewayRequestHandler(
                 loop: loopContext(channel), client: ClientConnection(address: address, isHTTP2: false), headTimer: headTimer))

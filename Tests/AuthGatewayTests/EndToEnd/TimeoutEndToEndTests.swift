@@ -51,3 +51,57 @@ struct TimeoutEndToEndTests {
         }
     }
 }
+
+/// The data-rate limits that keep slow clients from holding the gateway: a body that keeps coming but too
+/// slowly (`min_body_rate`), and an answer that the client stops taking (`send_timeout`).
+@Suite("End to end: minimum rates", .serialized)
+struct RateLimitEndToEndTests {
+    @Test("a body that never pauses long but averages below min_body_rate gets 408 body_too_slow; nothing reaches the upstream")
+    func bodyTooSlow() async throws {
+        var options = GatewayHarness.Options()
+        options.configure = { configuration in
+            configuration.limits.bodyReadTimeout = 1
+            configuration.limits.minBodyRate = 100
+            configuration.limits.idleTimeout = 30
+        }
+        try await GatewayHarness.with(options) { gateway in
+            let token = try gateway.token(scope: "write:data")
+            let connection = try await RawTLSConnection.open(gateway)
+            defer { connection.close() }
+            let mark = gateway.upstream.mark()
+            try await connection.send(
+                "POST /upload/slow HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\nContent-Length: 10000\r\n\r\n")
+            // 20 bytes every 0.5 s: never a 1 s pause, but 40 B/s against the 100 B/s required after the first second.
+            let sent = await connection.trickle(Array(repeating: UInt8(ascii: "x"), count: 2000), pieceSize: 20, interval: 0.5, deadline: 15)
+            let response = await connection.response(timeout: 5)
+            #expect(response?.status == 408, "after \(sent) bytes: \(connection.receivedText.prefix(300))")
+            #expect(response?.json?["code"] as? String == "body_too_slow")
+            #expect(response?.saysClose == true)
+            #expect(sent < 2000, "the gateway let the whole slow body in")
+            #expect(await gateway.upstream.settledEvents(since: mark).isEmpty, "a buffered body that never completed reached the upstream")
+        }
+    }
+
+    @Test("a client that stops reading a large answer is cut after send_timeout, and the upstream connection is freed")
+    func sendTimeout() async throws {
+        var options = GatewayHarness.Options()
+        options.upstreams = ["svc": [.recording(.init(name: "big", responseBytes: 32 * 1024 * 1024))]]
+        options.configure = { configuration in
+            configuration.limits.sendTimeout = 1
+            configuration.limits.idleTimeout = 30
+        }
+        try await GatewayHarness.with(options) { gateway in
+            let connection = try await RawTLSConnection.open(gateway, receiveBufferLimit: 64 * 1024)
+            defer { connection.close() }
+            try await connection.send("GET /public/big HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            // The client reads nothing more after its small buffer: the gateway's writes back up, and once
+            // they have waited send_timeout the exchange is cut (the client, not reading, cannot see the close;
+            // the gateway's record and its pool can).
+            let records = await gateway.observer.waitForRecords(1, timeout: 20)
+            #expect(records.last?.reason == "send_timeout", "\(records.map { $0.reason ?? "-" })")
+            #expect(records.last?.status == 200, "the answer had started")
+            #expect((records.last?.bytesOut ?? 0) < 32 * 1024 * 1024)
+            await gateway.expectUpstreamConnectionsReturned()
+        }
+    }
+}

@@ -29,7 +29,7 @@ struct UpstreamPoolStateMachineTests {
     static func machine(leased: Int, limits: Machine.Limits = limits()) -> Machine {
         var machine = Machine()
         for index in 1...max(leased, 1) where leased > 0 {
-            _ = machine.request(w(index), target: endpoint, limits: limits, now: t0)
+            _ = machine.request(w(index), client: "a", target: endpoint, limits: limits, now: t0)
             _ = machine.connected(c(index), now: t0)
         }
         return machine
@@ -40,7 +40,7 @@ struct UpstreamPoolStateMachineTests {
     @Test("the first request opens a connection, which is leased to it once connected")
     func firstRequestConnects() {
         var machine = Machine()
-        #expect(machine.request(Self.w(1), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        #expect(machine.request(Self.w(1), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
             == [.connect(Self.c(1), Self.endpoint, timeout: .seconds(2))])
         #expect(machine.counts(Self.endpoint) == UpstreamPoolCounts(connecting: 1))
         #expect(machine.isWaiting(Self.w(1)))
@@ -56,18 +56,18 @@ struct UpstreamPoolStateMachineTests {
         #expect(machine.release(Self.c(1), reusable: true, now: Self.t0) == [.armIdleTimer(Self.c(1), Self.t0 + .seconds(60))])
         #expect(machine.release(Self.c(2), reusable: true, now: Self.t0) == [.armIdleTimer(Self.c(2), Self.t0 + .seconds(60))])
         #expect(machine.counts(Self.endpoint) == UpstreamPoolCounts(idle: 2))
-        #expect(machine.request(Self.w(3), target: Self.endpoint, limits: Self.limits(), now: Self.t0) == [.lease(Self.c(2), Self.w(3))])
+        #expect(machine.request(Self.w(3), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0) == [.lease(Self.c(2), Self.w(3))])
         #expect(machine.invariantViolations().isEmpty)
     }
 
     @Test("at max_connections requests queue (bounded), first come first served")
     func queueing() {
         var machine = Self.machine(leased: 2)
-        #expect(machine.request(Self.w(3), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        #expect(machine.request(Self.w(3), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
             == [.armQueueTimer(Self.w(3), Self.t0 + .seconds(2))])
-        _ = machine.request(Self.w(4), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
-        _ = machine.request(Self.w(5), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
-        #expect(machine.request(Self.w(6), target: Self.endpoint, limits: Self.limits(), now: Self.t0) == [.fail(Self.w(6), .unavailable)])
+        _ = machine.request(Self.w(4), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        _ = machine.request(Self.w(5), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        #expect(machine.request(Self.w(6), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0) == [.fail(Self.w(6), .saturated)])
         #expect(machine.counts(Self.endpoint).queued == 3)
         #expect(machine.release(Self.c(1), reusable: true, now: Self.t0) == [.lease(Self.c(1), Self.w(3))])
         #expect(machine.release(Self.c(2), reusable: true, now: Self.t0) == [.lease(Self.c(2), Self.w(4))])
@@ -75,12 +75,12 @@ struct UpstreamPoolStateMachineTests {
         #expect(machine.invariantViolations().isEmpty)
     }
 
-    @Test("a queued waiter times out with unavailable; a timeout after it was served does nothing")
+    @Test("a queued waiter times out with saturated; a timeout after it was served does nothing")
     func queueTimeout() {
         var machine = Self.machine(leased: 2)
-        _ = machine.request(Self.w(3), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
-        _ = machine.request(Self.w(4), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
-        #expect(machine.waiterTimedOut(Self.w(3)) == [.fail(Self.w(3), .unavailable)])
+        _ = machine.request(Self.w(3), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        _ = machine.request(Self.w(4), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        #expect(machine.waiterTimedOut(Self.w(3)) == [.fail(Self.w(3), .saturated)])
         #expect(machine.release(Self.c(1), reusable: true, now: Self.t0) == [.lease(Self.c(1), Self.w(4))])
         #expect(machine.waiterTimedOut(Self.w(4)).isEmpty)
         #expect(machine.invariantViolations().isEmpty)
@@ -89,8 +89,8 @@ struct UpstreamPoolStateMachineTests {
     @Test("a queued waiter that withdraws is skipped; the released connection goes to the next or idle")
     func cancelQueued() {
         var machine = Self.machine(leased: 2)
-        _ = machine.request(Self.w(3), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
-        machine.cancel(Self.w(3))
+        _ = machine.request(Self.w(3), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        _ = machine.cancel(Self.w(3))
         #expect(!machine.isWaiting(Self.w(3)))
         #expect(machine.release(Self.c(1), reusable: true, now: Self.t0) == [.armIdleTimer(Self.c(1), Self.t0 + .seconds(60))])
         #expect(machine.waiterTimedOut(Self.w(3)).isEmpty)
@@ -100,18 +100,18 @@ struct UpstreamPoolStateMachineTests {
     @Test("a waiter that withdraws while its connection is being opened strands nothing")
     func cancelWhileConnecting() {
         var machine = Machine()
-        _ = machine.request(Self.w(1), target: Self.endpoint, limits: Self.limits(max: 1), now: Self.t0)
-        _ = machine.request(Self.w(2), target: Self.endpoint, limits: Self.limits(max: 1), now: Self.t0)
-        machine.cancel(Self.w(1))
+        _ = machine.request(Self.w(1), client: "a", target: Self.endpoint, limits: Self.limits(max: 1), now: Self.t0)
+        _ = machine.request(Self.w(2), client: "a", target: Self.endpoint, limits: Self.limits(max: 1), now: Self.t0)
+        _ = machine.cancel(Self.w(1))
         // The connection opened for the first waiter serves the queued one.
         #expect(machine.connected(Self.c(1), now: Self.t0) == [.lease(Self.c(1), Self.w(2))])
-        machine.cancel(Self.w(2))  // already served: nothing to withdraw
+        _ = machine.cancel(Self.w(2))  // already served: nothing to withdraw
         #expect(machine.counts(Self.endpoint) == UpstreamPoolCounts(inUse: 1))
         #expect(machine.release(Self.c(1), reusable: true, now: Self.t0).count == 1)
 
         var alone = Machine()
-        _ = alone.request(Self.w(1), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
-        alone.cancel(Self.w(1))
+        _ = alone.request(Self.w(1), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        _ = alone.cancel(Self.w(1))
         #expect(alone.connected(Self.c(1), now: Self.t0) == [.armIdleTimer(Self.c(1), Self.t0 + .seconds(60))])
         #expect(alone.counts(Self.endpoint) == UpstreamPoolCounts(idle: 1))
         #expect(alone.invariantViolations().isEmpty)
@@ -120,8 +120,8 @@ struct UpstreamPoolStateMachineTests {
     @Test("a refused connection fails its waiter, marks the target down, and fails the queue when nothing is left")
     func connectFailed() {
         var machine = Machine()
-        _ = machine.request(Self.w(1), target: Self.endpoint, limits: Self.limits(max: 1), now: Self.t0)
-        _ = machine.request(Self.w(2), target: Self.endpoint, limits: Self.limits(max: 1), now: Self.t0)
+        _ = machine.request(Self.w(1), client: "a", target: Self.endpoint, limits: Self.limits(max: 1), now: Self.t0)
+        _ = machine.request(Self.w(2), client: "a", target: Self.endpoint, limits: Self.limits(max: 1), now: Self.t0)
         #expect(machine.connectFailed(Self.c(1), now: Self.t0) == [.fail(Self.w(1), .connectFailed), .fail(Self.w(2), .connectFailed)])
         #expect(machine.unhealthyEndpoints(now: Self.t0 + .seconds(4)) == [Self.endpoint])
         #expect(machine.unhealthyEndpoints(now: Self.t0 + .seconds(5)).isEmpty)
@@ -129,21 +129,21 @@ struct UpstreamPoolStateMachineTests {
         #expect(machine.invariantViolations().isEmpty)
     }
 
-    @Test("a refused connection leaves the queue waiting while other connections can still serve it")
+    @Test("a refused connection also fails the queued request that would open the next one (it may try another target)")
     func connectFailedWithOthersOpen() {
         var machine = Self.machine(leased: 1)
-        _ = machine.request(Self.w(2), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
-        _ = machine.request(Self.w(3), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
-        #expect(machine.connectFailed(Self.c(2), now: Self.t0) == [.fail(Self.w(2), .connectFailed)])
-        #expect(machine.counts(Self.endpoint) == UpstreamPoolCounts(inUse: 1, queued: 1))
-        #expect(machine.release(Self.c(1), reusable: true, now: Self.t0) == [.lease(Self.c(1), Self.w(3))])
+        _ = machine.request(Self.w(2), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        _ = machine.request(Self.w(3), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        #expect(machine.connectFailed(Self.c(2), now: Self.t0) == [.fail(Self.w(2), .connectFailed), .fail(Self.w(3), .connectFailed)])
+        #expect(machine.counts(Self.endpoint) == UpstreamPoolCounts(inUse: 1))
+        #expect(machine.release(Self.c(1), reusable: true, now: Self.t0) == [.armIdleTimer(Self.c(1), Self.t0 + .seconds(60))])
         #expect(machine.invariantViolations().isEmpty)
     }
 
     @Test("a connection released as not reusable is closed, and its room opens one for the first queued waiter")
     func releaseClosing() {
         var machine = Self.machine(leased: 2)
-        _ = machine.request(Self.w(3), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        _ = machine.request(Self.w(3), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
         #expect(machine.release(Self.c(1), reusable: false, now: Self.t0)
             == [.close(Self.c(1)), .connect(Self.c(3), Self.endpoint, timeout: .seconds(2))])
         #expect(machine.release(Self.c(1), reusable: true, now: Self.t0).isEmpty, "released twice")
@@ -154,7 +154,7 @@ struct UpstreamPoolStateMachineTests {
     @Test("a leased connection that closes on its own is forgotten; its holder's release does nothing")
     func closedWhileLeased() {
         var machine = Self.machine(leased: 2)
-        _ = machine.request(Self.w(3), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        _ = machine.request(Self.w(3), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
         #expect(machine.closed(Self.c(2)) == [.connect(Self.c(3), Self.endpoint, timeout: .seconds(2))])
         #expect(machine.release(Self.c(2), reusable: true, now: Self.t0).isEmpty)
         #expect(machine.closed(Self.c(2)).isEmpty)
@@ -178,6 +178,55 @@ struct UpstreamPoolStateMachineTests {
         #expect(another.invariantViolations().isEmpty)
     }
 
+    // MARK: Fairness between clients
+
+    @Test("one client holds at most its share of a target; its other requests queue while others are served")
+    func clientShare() {
+        var machine = Machine()
+        let limits = Machine.Limits(
+            maxConnections: 4, maxPerClient: 2, maxQueued: 16, connectTimeout: .seconds(2), idleTimeout: .seconds(60),
+            unhealthyCooldown: .seconds(5))
+        // A client that holds connections at its own pace (a slow reader) asks for ten.
+        var attacker: [Action] = []
+        for index in 1...10 {
+            attacker += machine.request(Self.w(index), client: "slow", target: Self.endpoint, limits: limits, now: Self.t0)
+        }
+        #expect(attacker.filter { if case .connect = $0 { true } else { false } }.count == 2)
+        #expect(machine.held(by: "slow", on: Self.endpoint) == 2)
+        #expect(machine.counts(Self.endpoint).queued == 8)
+        // Everyone else still gets connections.
+        #expect(machine.request(Self.w(11), client: "victim", target: Self.endpoint, limits: limits, now: Self.t0)
+            == [.connect(Self.c(3), Self.endpoint, timeout: .seconds(2))])
+        #expect(machine.request(Self.w(12), client: "other", target: Self.endpoint, limits: limits, now: Self.t0)
+            == [.connect(Self.c(4), Self.endpoint, timeout: .seconds(2))])
+        _ = machine.connected(Self.c(1), now: Self.t0)
+        _ = machine.connected(Self.c(3), now: Self.t0)
+        // The victim's connection comes free: the slow client is at its share, so its queued requests are
+        // skipped and the connection goes idle for the next client.
+        #expect(machine.release(Self.c(3), reusable: true, now: Self.t0) == [.armIdleTimer(Self.c(3), Self.t0 + .seconds(60))])
+        #expect(machine.request(Self.w(13), client: "victim", target: Self.endpoint, limits: limits, now: Self.t0)
+            == [.lease(Self.c(3), Self.w(13))])
+        // When the slow client gives one back, its own next request takes it.
+        #expect(machine.release(Self.c(1), reusable: true, now: Self.t0) == [.lease(Self.c(1), Self.w(3))])
+        #expect(machine.invariantViolations().isEmpty)
+    }
+
+    @Test("a queued request whose client is at its share waits for that client's connections, not for a connect failure")
+    func shareAndConnectFailure() {
+        var machine = Machine()
+        let limits = Machine.Limits(
+            maxConnections: 3, maxPerClient: 1, maxQueued: 16, connectTimeout: .seconds(2), idleTimeout: .seconds(60),
+            unhealthyCooldown: .seconds(5))
+        _ = machine.request(Self.w(1), client: "a", target: Self.endpoint, limits: limits, now: Self.t0)
+        _ = machine.connected(Self.c(1), now: Self.t0)
+        _ = machine.request(Self.w(2), client: "a", target: Self.endpoint, limits: limits, now: Self.t0)
+        _ = machine.request(Self.w(3), client: "b", target: Self.endpoint, limits: limits, now: Self.t0)
+        #expect(machine.connectFailed(Self.c(2), now: Self.t0) == [.fail(Self.w(3), .connectFailed)])
+        #expect(machine.counts(Self.endpoint) == UpstreamPoolCounts(inUse: 1, queued: 1))
+        #expect(machine.release(Self.c(1), reusable: true, now: Self.t0) == [.lease(Self.c(1), Self.w(2))])
+        #expect(machine.invariantViolations().isEmpty)
+    }
+
     // MARK: Choosing targets
 
     static func upstream(_ balancing: GatewayConfiguration.Upstream.Balancing = .roundRobin) -> GatewayConfiguration.Upstream {
@@ -189,7 +238,7 @@ struct UpstreamPoolStateMachineTests {
         var machine = Machine()
         let picks = (0..<4).map { _ in machine.pickTarget("svc", Self.upstream(), excluding: [], now: Self.t0) }
         #expect(picks == [Self.target, Self.other, Self.target, Self.other])
-        _ = machine.request(Self.w(1), target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        _ = machine.request(Self.w(1), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
         _ = machine.connectFailed(Self.c(1), now: Self.t0)
         let down = (0..<3).map { _ in machine.pickTarget("svc", Self.upstream(), excluding: [], now: Self.t0 + .seconds(1)) }
         #expect(down == [Self.other, Self.other, Self.other])
@@ -250,8 +299,10 @@ struct PoolModel {
         Machine.Endpoint(upstream: "a", target: .init(host: "127.0.0.1", port: 1)),
         Machine.Endpoint(upstream: "a", target: .init(host: "127.0.0.1", port: 2)),
     ]
+    let clients = ["a", "b", "c"]
     let limits = Machine.Limits(
-        maxConnections: 3, maxQueued: 4, connectTimeout: .seconds(1), idleTimeout: .seconds(1), unhealthyCooldown: .seconds(1))
+        maxConnections: 4, maxPerClient: 2, maxQueued: 6, connectTimeout: .seconds(1), idleTimeout: .seconds(1),
+        unhealthyCooldown: .seconds(1))
     var now = NIODeadline.uptimeNanoseconds(1)
 
     init(seed: UInt64) {
@@ -266,13 +317,13 @@ struct PoolModel {
             let waiter = Machine.WaiterID(value: nextWaiter)
             let endpoint = endpoints[random.next(upTo: endpoints.count)]
             waiting.insert(waiter)
-            apply(machine.request(waiter, target: endpoint, limits: limits, now: now), "request \(waiter) \(endpoint)")
+            let client = clients[random.next(upTo: clients.count)]
+            apply(machine.request(waiter, client: client, target: endpoint, limits: limits, now: now), "request \(waiter) \(client) \(endpoint)")
         case 3:
             if let waiter = pick(waiting) {
                 waiting.remove(waiter)
                 queueTimers.remove(waiter)
-                machine.cancel(waiter)
-                history.append("cancel \(waiter)")
+                apply(machine.cancel(waiter), "cancel \(waiter)")
             }
         case 4:
             if let connection = pick(connecting) {
@@ -309,8 +360,10 @@ struct PoolModel {
 
     /// Every request ends: waiters withdraw, holders release, connections being opened connect.
     mutating func drain() {
-        for waiter in waiting { machine.cancel(waiter) }
-        waiting.removeAll()
+        for waiter in waiting {
+            waiting.remove(waiter)
+            apply(machine.cancel(waiter), "drain cancel \(waiter)")
+        }
         while let connection = connecting.first {
             connecting.remove(connection)
             idle.insert(connection)

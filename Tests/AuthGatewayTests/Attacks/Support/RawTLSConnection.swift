@@ -31,9 +31,11 @@ final class RawTLSConnection: Sendable {
 
     /// Connects to the gateway, verifying its certificate against the test CA, offering `alpn`.
     /// With `waitForHandshake`, returns once TLS is up (or throws if the server closed first).
+    /// With `receiveBufferLimit`, the client stops reading once it has received that many bytes: a
+    /// client that does not read its answers.
     static func open(
         _ endpoint: GatewayEndpoint, alpn: [String] = ["http/1.1"], waitForHandshake: Bool = true,
-        timeout: Double = 10
+        timeout: Double = 10, receiveBufferLimit: Int? = nil
     ) async throws -> RawTLSConnection {
         let context = try Self.context(caFile: endpoint.caFile, alpn: alpn)
         let state = NIOLockedValueBox(State())
@@ -43,7 +45,7 @@ final class RawTLSConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: "localhost"))
-                    try sync.addHandler(Collector(state: state))
+                    try sync.addHandler(Collector(state: state, receiveBufferLimit: receiveBufferLimit))
                 }
             }
             .connect(host: "127.0.0.1", port: endpoint.port)
@@ -165,15 +167,23 @@ final class RawTLSConnection: Sendable {
         typealias InboundIn = ByteBuffer
 
         private let state: NIOLockedValueBox<State>
+        private let receiveBufferLimit: Int?
+        private var receivedCount = 0
 
-        init(state: NIOLockedValueBox<State>) {
+        init(state: NIOLockedValueBox<State>, receiveBufferLimit: Int?) {
             self.state = state
+            self.receiveBufferLimit = receiveBufferLimit
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
+            receivedCount += buffer.readableBytes
             if let bytes = buffer.readBytes(length: buffer.readableBytes) {
                 state.withLockedValue { $0.received.append(contentsOf: bytes) }
+            }
+            if let receiveBufferLimit, receivedCount >= receiveBufferLimit {
+                // Stop reading: the kernel's buffers fill and the server's writes back up.
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
             }
         }
 

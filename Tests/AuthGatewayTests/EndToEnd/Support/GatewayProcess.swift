@@ -20,7 +20,8 @@ enum GatewayBinary {
     /// A complete configuration file for the shared fixtures, one upstream `svc`, the admin listener on a
     /// loopback port of the system's choosing (for the leak check of ``GatewayProcess/stop()``).
     static func configuration(
-        upstream: [String], accessLog: String = "access.log", limits: String = "max_body_bytes: 64MiB"
+        upstream: [String], accessLog: String = "access.log", limits: String = "max_body_bytes: 64MiB",
+        upstreamSettings: String = ""
     ) -> String {
         let fixtures = E2EFixtures.shared
         return """
@@ -42,6 +43,7 @@ enum GatewayBinary {
               svc:
                 targets: [\(upstream.joined(separator: ", "))]
                 response_timeout: 10s
+                \(upstreamSettings)
             limits:
               \(limits)
               drain_timeout: 2s
