@@ -3,9 +3,10 @@
 
 Serves the JSON in JWKS_FILE at /jwks.json over HTTPS (--cert/--key) or HTTP, re-reading the file on
 every request so a test rotates keys by rewriting it. While DOWN_FILE exists the server answers 503
-(an outage). Prints its port on the first line; appends one line per fetch to FETCH_LOG.
+(an outage); with --delay-ms every answer waits that long (a slow provider). Prints its port on the
+first line; appends one line per fetch to FETCH_LOG.
 """
-import argparse, http.server, os, ssl, sys, threading
+import argparse, http.server, os, ssl, sys, threading, time
 
 
 def main():
@@ -16,6 +17,7 @@ def main():
     parser.add_argument("--max-age", type=int, default=None)
     parser.add_argument("--down-file", default=None)
     parser.add_argument("--fetch-log", default=None)
+    parser.add_argument("--delay-ms", type=int, default=0)
     args = parser.parse_args()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -25,6 +27,8 @@ def main():
             if args.fetch_log:
                 with open(args.fetch_log, "a") as log:
                     log.write(self.path + "\n")
+            if args.delay_ms:
+                time.sleep(args.delay_ms / 1000)
             if args.down_file and os.path.exists(args.down_file):
                 self.send_response(503)
                 self.send_header("content-length", "0")

@@ -18,6 +18,8 @@ Behaviour:
   --status N           answer with status N (default 200)
   --response-bytes N   answer with an N-byte body streamed in 64 KiB writes (instead of the JSON echo)
   --name X             echoed in the body and in an X-Upstream-Name header
+  --cut-after-bytes N  with --response-bytes, for requests whose target starts with --cut-path: send the
+                       head and N body bytes, then reset the connection (an upstream that dies mid-answer)
   --canary             record the connection and the first bytes, then close: nothing should come here
 
 Raw sockets and asyncio only: no framework between the gateway's bytes and the record.
@@ -125,6 +127,15 @@ async def respond(writer, args, record, keep_alive):
         if not is_head:
             block = bytes(range(256)) * (CHUNK // 256)
             remaining = args.response_bytes
+            target = record["request_line"].split(" ")[1] if " " in record["request_line"] else ""
+            if args.cut_after_bytes is not None and target.startswith(args.cut_path):
+                remaining = min(remaining, args.cut_after_bytes)
+                while remaining:
+                    part = block[: min(remaining, CHUNK)]
+                    writer.write(part)
+                    remaining -= len(part)
+                await writer.drain()
+                raise ConnectionResetError("cut on purpose")
             while remaining:
                 part = block[: min(remaining, CHUNK)]
                 writer.write(part)
@@ -182,7 +193,8 @@ async def serve_connection(reader, writer, args, recorder):
             if not keep_alive:
                 return
     except (ConnectionError, asyncio.CancelledError):
-        pass
+        if writer.transport is not None and not writer.transport.is_closing():
+            writer.transport.abort()
     finally:
         try:
             writer.close()
@@ -199,6 +211,8 @@ async def main():
     parser.add_argument("--response-bytes", type=int, default=None)
     parser.add_argument("--name", default="")
     parser.add_argument("--canary", action="store_true")
+    parser.add_argument("--cut-after-bytes", type=int, default=None)
+    parser.add_argument("--cut-path", default="/public/cut")
     args = parser.parse_args()
     recorder = Recorder(args.records)
     server = await asyncio.start_server(

@@ -57,7 +57,8 @@ public final class RemoteKeySet: Sendable {
         self.metrics.withLockedValue { $0 = metrics }
     }
 
-    /// Fetches now unless a fetch is already running, in which case that one is returned.
+    /// Fetches now unless a fetch is already running, in which case that one is returned. The future
+    /// completes on `eventLoop` whichever loop started the fetch (the fetch is shared by every loop).
     func refresh(on eventLoop: EventLoop) -> EventLoopFuture<Void> {
         let (future, start): (EventLoopFuture<Void>, EventLoopPromise<Void>?) = state.withLockedValue { state in
             if let running = state.inFlight { return (running, nil) }
@@ -66,7 +67,7 @@ public final class RemoteKeySet: Sendable {
             return (promise.futureResult, promise)
         }
         if let start { fetch(on: eventLoop, completing: start) }
-        return future
+        return future.hop(to: eventLoop)
     }
 
     /// A re-fetch for a `kid` the current set lacks, or `nil` inside the cooldown after the last one.

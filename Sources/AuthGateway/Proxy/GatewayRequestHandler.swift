@@ -32,6 +32,8 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     /// Request parts that wait: for the issuer's keys, or (a next pipelined request) for the client to read
     /// the answers it already has. Replayed in order by ``replayPaused()``.
     private var paused = CircularBuffer<HTTPServerRequestPart>()
+    /// Body bytes among ``paused``.
+    private var pausedBytes = 0
     /// Close once the current response is written (framing doubt, `Connection: close`, unread body).
     private var closeAfterResponse = false
     /// The client's pause between two reads of a request body.
@@ -60,6 +62,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         if !paused.isEmpty || mustPause(before: part) {
+            if case .body(let buffer) = part { pausedBytes += buffer.readableBytes }
             paused.append(part)
             return
         }
@@ -79,6 +82,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private func replayPaused() {
         while let part = paused.first, !mustPause(before: part) {
             paused.removeFirst()
+            if case .body(let buffer) = part { pausedBytes -= buffer.readableBytes }
             receive(part)
         }
         if paused.isEmpty, heldRead {
@@ -494,12 +498,18 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     // MARK: Backpressure and connection events
 
     func read(context: ChannelHandlerContext) {
-        // Nothing more is read while parts wait, or while the client does not take its answers.
-        if !paused.isEmpty || !context.channel.isWritable {
-            heldRead = true
+        if case .awaitingKeys = state {
+            // A request waiting for keys keeps being read, up to `body_buffer_bytes` of body, so that a
+            // client that leaves meanwhile is noticed (and its request never admitted).
+            if pausedBytes < loop.snapshot.configuration.limits.bodyBufferBytes, context.channel.isWritable {
+                context.read()
+            } else {
+                heldRead = true
+            }
             return
         }
-        if case .awaitingKeys = state {
+        // Nothing more is read while parts wait, or while the client does not take its answers.
+        if !paused.isEmpty || !context.channel.isWritable {
             heldRead = true
             return
         }
@@ -537,6 +547,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         bodyClock.cancel()
         sendClock.cancel()
         paused.removeAll()
+        pausedBytes = 0
         if case .proxying(let exchange) = state {
             releaseConnection(exchange, reusable: false)
             exchange.finished = true

@@ -69,6 +69,27 @@ struct EarlyExitEndToEndTests {
         }
     }
 
+    @Test("an upstream that dies mid-answer: the client sees a cut answer, the connection is not reused",
+          arguments: [false, true])
+    func upstreamDiesMidAnswer(http2: Bool) async throws {
+        var upstream = RecordingUpstream.Behaviour(name: "dies", responseBytes: 1 << 20)
+        upstream.cutAfterBytes = 64 * 1024
+        try await GatewayHarness.with(Self.options(upstream)) { gateway in
+            for index in 0..<8 {
+                // curl reports the incomplete answer as an error (18, or 92 on HTTP/2): the cut is visible.
+                await #expect(throws: Curl.Failure.self) {
+                    try await Curl.request(gateway, "/public/cut/\(index)", http2: http2)
+                }
+            }
+            let records = await gateway.observer.waitForRecords(8)
+            // A body cut short is NIO's invalid EOF (protocol_error) or a reset, depending on where it stops.
+            #expect(records.filter { ["reset", "protocol_error"].contains($0.reason) }.count == 8,
+                    "\(records.map { $0.reason ?? "-" })")
+            await gateway.expectUpstreamConnectionsReturned()
+            try await expectOrdinaryRequestsServed(gateway)
+        }
+    }
+
     /// Eight ordinary requests at once, on their own connections: all 200.
     private func expectOrdinaryRequestsServed(_ gateway: GatewayHarness) async throws {
         let token = try gateway.token()

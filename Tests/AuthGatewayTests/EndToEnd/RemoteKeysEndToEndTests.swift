@@ -16,7 +16,9 @@ struct RemoteKeysEndToEndTests {
         let downFile: String
         let fetchLog: String
 
-        static func start(keys: [JWSKey], directory: String, maxAge: Int? = nil) async throws -> Provider {
+        static func start(keys: [JWSKey], directory: String, maxAge: Int? = nil, delayMilliseconds: Int = 0) async throws
+            -> Provider
+        {
             let jwksFile = directory + "/provider-jwks.json"
             let downFile = directory + "/provider-down"
             let fetchLog = directory + "/provider-fetches.log"
@@ -27,6 +29,7 @@ struct RemoteKeysEndToEndTests {
                 "--down-file", downFile, "--fetch-log", fetchLog,
             ]
             if let maxAge { arguments += ["--max-age", String(maxAge)] }
+            if delayMilliseconds > 0 { arguments += ["--delay-ms", String(delayMilliseconds)] }
             let child = try ChildProcess.python("jwks_server.py", arguments, directory: directory)
             try await child.wait(for: "port line", timeout: 15) { $0.stdoutText.contains("\n") }
             guard let port = Int(child.stdoutText.split(separator: "\n").first ?? "") else {
@@ -54,10 +57,12 @@ struct RemoteKeysEndToEndTests {
             (try? String(contentsOfFile: fetchLog, encoding: .utf8))?.split(separator: "\n").count ?? 0
         }
 
-        func remoteKeys(caFile: String, maxStale: Double = 3600, refresh: Double = 3600) -> GatewayConfiguration.RemoteKeys {
+        func remoteKeys(
+            caFile: String, maxStale: Double = 3600, refresh: Double = 3600, fetchTimeout: Double = 3
+        ) -> GatewayConfiguration.RemoteKeys {
             .init(
                 url: "https://127.0.0.1:\(port)/jwks.json", caFile: caFile, minRefresh: min(refresh, 1),
-                maxRefresh: refresh, maxStale: maxStale, unknownKeyCooldown: 0.3, fetchTimeout: 3)
+                maxRefresh: refresh, maxStale: maxStale, unknownKeyCooldown: 0.3, fetchTimeout: fetchTimeout)
         }
 
         func stop() {
@@ -114,6 +119,36 @@ struct RemoteKeysEndToEndTests {
 
             let requests = await gateway.upstream.waitForRequests(2)
             #expect(requests.map(\.requestLine) == ["GET /api/data/1 HTTP/1.1", "GET /api/data/2 HTTP/1.1"])
+        }
+    }
+
+    @Test("clients that leave while their request waits for a key re-fetch leave nothing behind, and reach nothing")
+    func leaveWhileAwaitingKeys() async throws {
+        let directory = try Self.directory()
+        let first = try JWSKey.generate(algorithm: .RS256, keyID: "first")
+        let second = try JWSKey.generate(algorithm: .RS256, keyID: "second")
+        let provider = try await Provider.start(keys: [first], directory: directory, delayMilliseconds: 5000)
+        defer { provider.stop() }
+        let remote = provider.remoteKeys(caFile: E2EFixtures.shared.caFile, fetchTimeout: 10)
+        try await GatewayHarness.with(Self.options(remote)) { gateway in
+            try provider.publish([first, second])
+            let mark = gateway.upstream.mark()
+            // Each request names the new key: admission waits for the (slow) re-fetch, the client leaves first:
+            // an HTTP/2 stream reset, and an HTTP/1.1 TCP reset. (An HTTP/1.1 FIN is seen only once the answer is
+            // written: NIO's pipelining handler reads nothing while a request waits; see docs/SECURITY.md.)
+            let token = try gateway.token(key: second)
+            let started = Date()
+            for mode in ["h2_rst_after_headers", "h1_rst"] {
+                let left = try await EarlyExitClient.run(
+                    gateway, mode: mode, count: 8, path: "/api/data/waiting", token: token, afterMilliseconds: 100)
+                #expect(left.answered == 0, "\(mode): an answer came before the keys did")
+            }
+            #expect(Date().timeIntervalSince(started) < 5, "the clients took longer than the re-fetch: the test proves nothing")
+            // The re-fetch (5 s) completes; nothing of what waited may move.
+            try await Task.sleep(nanoseconds: UInt64(max(0, 6.5 - Date().timeIntervalSince(started)) * 1e9))
+            #expect(gateway.upstream.requests(since: mark).isEmpty, "a request whose client left before admission was forwarded")
+            let response = try await Curl.request(gateway, "/api/data/after", headers: [gateway.bearer(token)])
+            #expect(response.status == 200, "body: \(response.bodyText)")
         }
     }
 

@@ -60,8 +60,8 @@ struct RateLimitEndToEndTests {
     func bodyTooSlow() async throws {
         var options = GatewayHarness.Options()
         options.configure = { configuration in
-            configuration.limits.bodyReadTimeout = 1
-            configuration.limits.minBodyRate = 100
+            configuration.limits.bodyReadTimeout = 3
+            configuration.limits.minBodyRate = 200
             configuration.limits.idleTimeout = 30
         }
         try await GatewayHarness.with(options) { gateway in
@@ -71,7 +71,8 @@ struct RateLimitEndToEndTests {
             let mark = gateway.upstream.mark()
             try await connection.send(
                 "POST /upload/slow HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\nContent-Length: 10000\r\n\r\n")
-            // 20 bytes every 0.5 s: never a 1 s pause, but 40 B/s against the 100 B/s required after the first second.
+            // 20 bytes every 0.5 s: never near a 3 s pause, but 40 B/s against the 200 B/s required after the
+            // first 3 s (so about 3.75 s in).
             let sent = await connection.trickle(Array(repeating: UInt8(ascii: "x"), count: 2000), pieceSize: 20, interval: 0.5, deadline: 15)
             let response = await connection.response(timeout: 5)
             #expect(response?.status == 408, "after \(sent) bytes: \(connection.receivedText.prefix(300))")

@@ -56,12 +56,16 @@ final class RecordingUpstream: @unchecked Sendable {
         var responseBytes: Int?
         /// Record the connection and the first bytes, then close (nothing should ever come).
         var canary = false
+        /// With `responseBytes`: answers to targets under `/public/cut` stop after this many body bytes and
+        /// the connection is reset.
+        var cutAfterBytes: Int?
 
         var arguments: [String] {
             var result = ["--name", name, "--status", String(status)]
             if delayMilliseconds > 0 { result += ["--delay-ms", String(delayMilliseconds)] }
             if let responseBytes { result += ["--response-bytes", String(responseBytes)] }
             if canary { result.append("--canary") }
+            if let cutAfterBytes { result += ["--cut-after-bytes", String(cutAfterBytes)] }
             return result
         }
     }
