@@ -3,10 +3,11 @@
 (Tests/AuthGatewayTests/EndToEnd/SlowClientEndToEndTests.swift).
 
   slow_clients.py --port P --cafile CA --kind KIND [--connections N] [--streams S] [--source 127.0.0.2]
-                  [--hold SECONDS] [--path P] [--token-file F] [--ready-file F]
+                  [--hold SECONDS] [--stop-file F] [--path P] [--token-file F] [--ready-file F]
 
 Opens the connections (from --source, another loopback address, so that the gateway can tell them from
-ordinary clients), does what KIND says, keeps everything open for --hold seconds (bounded), then closes
+ordinary clients), does what KIND says, keeps everything open until --stop-file appears or --hold seconds pass (at most 120),
+then closes
 and prints one JSON object: {"kind", "connections": opened, "streams": opened, "bytes_sent", "responses":
 response heads seen, "resets": streams the server reset, "closed_by_server": connections the server
 closed}. --ready-file is created once every connection has done its first step.
@@ -34,6 +35,13 @@ import h2.exceptions
 import h2.settings
 
 RESULT = {"connections": 0, "streams": 0, "bytes_sent": 0, "responses": 0, "resets": 0, "closed_by_server": 0}
+STOP = None  # an asyncio.Event set when the stop file appears or the hold time is over
+
+
+async def watch_stop(args, deadline):
+    while time.monotonic() < deadline and not (args.stop_file and os.path.exists(args.stop_file)):
+        await asyncio.sleep(0.1)
+    STOP.set()
 
 
 def tls_context(args, alpn):
@@ -76,8 +84,12 @@ async def slow_upload(args, ready, deadline):
     ready()
     closed = asyncio.ensure_future(watch_close(reader))
     sent = 0
-    while time.monotonic() < deadline and sent < 999 and not closed.done():
-        await asyncio.sleep(args.interval)
+    while not STOP.is_set() and sent < 999 and not closed.done():
+        try:
+            await asyncio.wait_for(STOP.wait(), timeout=args.interval)
+            break
+        except asyncio.TimeoutError:
+            pass
         try:
             writer.write(b"x")
             await writer.drain()
@@ -98,7 +110,7 @@ async def h1_pipeline(args, ready, deadline):
     ready()
     # Never read: the transport buffers what the gateway sends until the kernel's buffers are full.
     writer.transport.pause_reading()
-    closed = asyncio.ensure_future(asyncio.sleep(max(0.0, deadline - time.monotonic())))
+    closed = asyncio.ensure_future(STOP.wait())
     await hold_then_close(writer, closed, deadline)
 
 
@@ -123,8 +135,8 @@ class H2:
     async def pump(self, deadline):
         """Handles the server's frames (SETTINGS, PING, HEADERS, resets) without ever opening a window."""
         try:
-            while time.monotonic() < deadline:
-                data = await asyncio.wait_for(self.reader.read(65536), timeout=max(0.01, deadline - time.monotonic()))
+            while not STOP.is_set():
+                data = await asyncio.wait_for(self.reader.read(65536), timeout=0.2)
                 if not data:
                     RESULT["closed_by_server"] += 1
                     return
@@ -135,7 +147,7 @@ class H2:
                         RESULT["resets"] += 1
                 self.flush()
         except asyncio.TimeoutError:
-            return
+            return await self.pump(deadline) if not STOP.is_set() else None
         except (ConnectionError, ssl.SSLError, OSError, h2.exceptions.ProtocolError):
             RESULT["closed_by_server"] += 1
 
@@ -165,11 +177,10 @@ async def h2_streams(args, ready, deadline, kind):
 
 
 async def hold_then_close(writer, watcher, deadline):
-    try:
-        await asyncio.wait_for(asyncio.shield(watcher), timeout=max(0.0, deadline - time.monotonic()))
-    except asyncio.TimeoutError:
-        pass
+    stop = asyncio.ensure_future(STOP.wait())
+    await asyncio.wait([watcher, stop], return_when=asyncio.FIRST_COMPLETED)
     watcher.cancel()
+    stop.cancel()
     writer.transport.abort()
 
 
@@ -182,6 +193,7 @@ async def main():
     parser.add_argument("--streams", type=int, default=1)
     parser.add_argument("--source", default="127.0.0.2")
     parser.add_argument("--hold", type=float, default=10)
+    parser.add_argument("--stop-file")
     parser.add_argument("--interval", type=float, default=2)
     parser.add_argument("--path", default="/upload/x")
     parser.add_argument("--token-file")
@@ -189,6 +201,9 @@ async def main():
     args = parser.parse_args()
     args.token = open(args.token_file).read().strip() if args.token_file else None
     deadline = time.monotonic() + min(args.hold, 120)
+    global STOP
+    STOP = asyncio.Event()
+    stopper = asyncio.ensure_future(watch_stop(args, deadline))
     remaining = [args.connections]
 
     def ready():
@@ -208,6 +223,7 @@ async def main():
         tasks.append(asyncio.ensure_future(run(args, ready, deadline)))
         await asyncio.sleep(0.005)  # within the gateway's accept backlog
     results = await asyncio.gather(*tasks, return_exceptions=True)
+    stopper.cancel()
     errors = [repr(result) for result in results if isinstance(result, BaseException)]
     print(json.dumps(dict(RESULT, kind=args.kind, errors=errors[:5], error_count=len(errors))), flush=True)
 

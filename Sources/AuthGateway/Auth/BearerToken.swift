@@ -6,8 +6,12 @@ enum BearerToken {
         /// No `Authorization` header, or another scheme: the request carries no token.
         case absent
         case token(Substring)
-        /// Two `Authorization` headers, a token in the query as well, or a malformed credential: 400.
+        /// A malformed request (RFC 6750 §3.1 `invalid_request`, 400): two `Authorization` headers, two
+        /// credentials in one, or a token in the query as well.
         case invalidRequest(String)
+        /// A credential that is there but is not a well-formed token (empty, characters outside token68, a
+        /// space inside): RFC 6750 §3.1 `invalid_token`, 401.
+        case malformed(String)
     }
 
     /// Extracts the token from `headers`; `query` is checked so that a second token never hides there.
@@ -32,19 +36,27 @@ enum BearerToken {
         let bytes = value.utf8
         let start = skipSpaces(bytes, from: bytes.startIndex)
         guard let schemeEnd = bytes[start...].firstIndex(of: space) else {
-            return isBearer(bytes[start...]) ? .invalidRequest("empty bearer credential") : .absent
+            return isBearer(bytes[start...]) ? .malformed("empty bearer credential") : .absent
         }
         guard isBearer(bytes[start..<schemeEnd]) else { return .absent }
         let tokenStart = skipSpaces(bytes, from: schemeEnd)
         var tokenEnd = bytes.endIndex
         while tokenEnd > tokenStart, bytes[bytes.index(before: tokenEnd)] == space { tokenEnd = bytes.index(before: tokenEnd) }
-        guard tokenStart < tokenEnd else { return .invalidRequest("empty bearer credential") }
+        guard tokenStart < tokenEnd else { return .malformed("empty bearer credential") }
         let token = value[tokenStart..<tokenEnd]
-        guard isToken68(token.utf8) else { return .invalidRequest("the bearer credential is not a single token") }
+        guard isToken68(token.utf8) else {
+            // `Bearer a, Bearer b`: a list of two credentials is a malformed request, not a malformed token.
+            var first = tokenStart
+            while first < tokenEnd, bytes[first] != space, bytes[first] != comma { first = bytes.index(after: first) }
+            let rest = skipSpaces(bytes, from: first)
+            if rest < tokenEnd, bytes[rest] == comma { return .invalidRequest("more than one credential") }
+            return .malformed("the bearer credential is not a single token")
+        }
         return .token(token)
     }
 
     private static let space = UInt8(ascii: " ")
+    private static let comma = UInt8(ascii: ",")
 
     private static func skipSpaces(_ bytes: Substring.UTF8View, from index: Substring.UTF8View.Index) -> Substring.UTF8View.Index {
         var index = index

@@ -39,6 +39,9 @@ final class TokenAuthenticator {
             return .anonymous
         case .invalidRequest(let why):
             return .malformed(why)
+        case .malformed(let why):
+            metrics?.rejected(.malformedToken)
+            return .rejected(JOSEError(.malformedToken, why))
         case .token(let token):
             let verify = { (bytes: UnsafeBufferPointer<UInt8>) in
                 self.verify(UnsafeRawBufferPointer(bytes), snapshot: snapshot, now: now, eventLoop: eventLoop, mayRefetch: mayRefetch)

@@ -7,7 +7,7 @@ public struct Denial: Sendable, CustomStringConvertible {
         case clause(Requirement)
         /// The route restricts issuers; the token's `iss` (if it was a string) is not accepted.
         case issuer(String?)
-        /// The claim behind this identity header cannot be sent safely.
+        /// The claim behind this identity header cannot be sent safely, or is missing (see the reason).
         case identityHeader(String)
         /// The request target was rejected before routing.
         case path(PathRejection)
@@ -17,19 +17,25 @@ public struct Denial: Sendable, CustomStringConvertible {
 
     /// The matched route, or `nil` for `no_route` and `bad_path`.
     public let route: Route?
-    /// 400, 401, 403 or 404.
+    /// 400, 401, 403, 404 or 405.
     public let status: Int
     public let reason: DenyReason
     public let cause: Cause?
     /// The challenge for `WWW-Authenticate`, for 401 and 403 answers.
     public let challenge: BearerChallenge?
+    /// For 405: the methods routed for the path, for the `Allow` header.
+    public let allow: HTTPMethodSet?
 
-    public init(route: Route?, status: Int, reason: DenyReason, cause: Cause?, challenge: BearerChallenge?) {
+    public init(
+        route: Route?, status: Int, reason: DenyReason, cause: Cause?, challenge: BearerChallenge?,
+        allow: HTTPMethodSet? = nil
+    ) {
         self.route = route
         self.status = status
         self.reason = reason
         self.cause = cause
         self.challenge = challenge
+        self.allow = allow
     }
 
     /// The clause that failed, if a requirement is what denied the request.
@@ -42,9 +48,12 @@ public struct Denial: Sendable, CustomStringConvertible {
     public var description: String {
         var text = "deny \(status) \(reason)"
         if let route { text += " (route \(route.name))" }
+        if let allow { text += ": allowed methods \(allow.methodNames.joined(separator: ", "))" }
         switch cause {
         case .clause(let clause)?: text += ": \(clause) at \(clause.location)"
         case .issuer(let issuer)?: text += ": issuer \(issuer.map(JSONText.quote) ?? "missing") is not accepted"
+        case .identityHeader(let name)? where reason == .claimMissing:
+            text += ": the token has no value for the required identity header \(name)"
         case .identityHeader(let name)?: text += ": the claim for \(name) cannot be sent as a header"
         case .path(let rejection)?: text += ": \(rejection)"
         case .token(let code)?: text += ": \(code)"

@@ -9,6 +9,9 @@ public struct DenyReason: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let badPath = DenyReason(rawValue: "bad_path")
     /// 404: no route matches method, host and path.
     public static let noRoute = DenyReason(rawValue: "no_route")
+    /// 405: routes take the path for other methods (named in `Allow`). Protected routes' methods are named
+    /// only to a client with a valid token; otherwise the answer is 404 `no_route`.
+    public static let methodNotAllowed = DenyReason(rawValue: "method_not_allowed")
     /// 401: a protected route and no token.
     public static let tokenMissing = DenyReason(rawValue: "token_missing")
     /// 401: the token did not verify (the gateway's verifier decided; the policy only words the answer).
@@ -18,6 +21,9 @@ public struct DenyReason: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// 401: a claim mapped to an identity header cannot be sent safely (control characters, commas,
     /// non-ASCII, nested values). The request is denied rather than forwarded without the header.
     public static let claimUnencodable = DenyReason(rawValue: "claim_unencodable")
+    /// 401: a claim a required identity header carries is missing, `null` or empty (a token without `sub`,
+    /// for one): the upstream would otherwise get no identity and might fall back to a default one.
+    public static let claimMissing = DenyReason(rawValue: "claim_missing")
     /// 403: a scope clause failed.
     public static let insufficientScope = DenyReason(rawValue: "insufficient_scope")
     /// 403: a role clause failed.

@@ -4,10 +4,14 @@ import JOSE
 ///
 /// The rule (docs/POLICY.md, "Identity headers"):
 /// - a string is sent as is; an integer in decimal; a boolean as `true` / `false`;
-/// - an array of those is joined with `, `;
-/// - a missing or `null` claim, an empty string or an empty array: the header is not sent;
-/// - every sent piece must be printable ASCII (0x20–0x7E) without `,` and without leading or trailing space;
-///   anything else — CR, LF, NUL, other control bytes, commas, non-ASCII, fractional numbers, objects,
+/// - an array of those, the scopes and the roles are a list: elements joined with `, `;
+/// - a missing or `null` claim, an empty string or an empty array: omitted (the policy decides whether the
+///   request may go on without the header);
+/// - a single value must be printable ASCII (0x20–0x7E) without `,` and without leading or trailing space;
+/// - a list element must be a token: letters, digits and ``listSymbols`` only. No space, `;`, quote or
+///   other separator, so every common way of splitting a list header (on commas, on white space, on
+///   semicolons, RFC 8941 lists) finds exactly the elements of the claim;
+/// - anything else — CR, LF, NUL, other control bytes, separators, non-ASCII, fractional numbers, objects,
 ///   nested arrays — makes the value **unencodable, and the request is denied** (401 `claim_unencodable`):
 ///   dropping the header instead could let an upstream fall back to a weaker identity.
 enum IdentityHeaderEncoder {
@@ -35,7 +39,7 @@ enum IdentityHeaderEncoder {
             var pieces: [String] = []
             pieces.reserveCapacity(items.count)
             for item in items {
-                guard let piece = scalarText(item), !piece.isEmpty, isSafe(piece.utf8) else { return .unencodable }
+                guard let piece = scalarText(item), isListElement(piece.utf8) else { return .unencodable }
                 pieces.append(piece)
             }
             return .value(pieces.joined(separator: ", "))
@@ -46,8 +50,8 @@ enum IdentityHeaderEncoder {
         }
     }
 
-    /// `scope` then `scp`, split on spaces, duplicates dropped, joined with `, `. Byte-level: this runs on
-    /// every allowed request.
+    /// `scope` then `scp` (a space-separated string, or an array of scopes), duplicates dropped, joined with
+    /// `, `. Byte-level: this runs on every allowed request.
     private static func encodeScopes(_ claims: [String: JSONValue]) -> Encoded {
         var list = ScopeList()
         switch claims["scope"] {
@@ -59,10 +63,9 @@ enum IdentityHeaderEncoder {
         case nil, .null?: break
         case .string(let scopes)?: guard list.add(spaceSeparated: scopes) else { return .unencodable }
         case .array(let items)?:
+            // Each item is one scope, as the policy reads it (``ClaimTests/scopes``): never split.
             for item in items {
-                guard case .string(let scope) = item, !scope.isEmpty, list.add(spaceSeparated: scope) else {
-                    return .unencodable
-                }
+                guard case .string(let scope) = item, list.add(element: scope) else { return .unencodable }
             }
         default: return .unencodable
         }
@@ -83,11 +86,20 @@ enum IdentityHeaderEncoder {
                     while end < text.count, text[end] != UInt8(ascii: " ") { end += 1 }
                     if end > start {
                         let token = UnsafeBufferPointer(rebasing: text[start..<end])
-                        guard isSafe(token) else { return false }
+                        guard isListElement(token) else { return false }
                         if !contains(token) { append(token) }
                     }
                     start = end + 1
                 }
+                return true
+            }
+        }
+
+        /// Adds one scope; false if it cannot be sent.
+        mutating func add(element text: String) -> Bool {
+            Policy.withBytes(text) { token in
+                guard isListElement(token) else { return false }
+                if !contains(token) { append(token) }
                 return true
             }
         }
@@ -122,6 +134,24 @@ enum IdentityHeaderEncoder {
         case .bool(let flag): return flag ? "true" : "false"
         default: return nil
         }
+    }
+
+    /// The characters a list element may hold besides letters and digits: RFC 9110 `tchar` symbols, and `:`,
+    /// `/` and `@` (scopes such as `read:data` or `https://api.example/read`, groups such as `team@example`).
+    static let listSymbols = Array("!#$%&'*+-.^_`|~:/@".utf8)
+
+    /// A non-empty token of letters, digits and ``listSymbols``.
+    static func isListElement<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
+        guard !bytes.isEmpty else { return false }
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                continue
+            default:
+                guard listSymbols.contains(byte) else { return false }
+            }
+        }
+        return true
     }
 
     /// Printable ASCII, no comma, no leading or trailing space.

@@ -21,21 +21,27 @@ public struct IdentityHeaderRule: Sendable, Hashable, CustomStringConvertible {
     /// The header name as written in the policy.
     public let name: String
     public let source: Source
+    /// Whether the request may go on without this header when its source is missing, `null` or empty.
+    /// Otherwise (a required header) such a token is denied: 401 `claim_missing`.
+    public let optional: Bool
 
-    public init(name: String, source: Source) {
+    public init(name: String, source: Source, optional: Bool = false) {
         self.name = name
         self.source = source
+        self.optional = optional
     }
 
-    public var description: String { "\(name): \(source)" }
+    public var description: String { "\(name): \(source)\(optional ? " (optional)" : "")" }
 
-    /// The headers a route sends when its file names none: subject, scopes, roles and issuer.
+    /// The headers a route sends when its file names none: subject (required: RFC 9068 §2.2 makes `sub`
+    /// part of every access token), scopes and roles (optional: a token may carry none), issuer (present in
+    /// every verified token; optional so that offline policy tests need not write it).
     public static func defaults(rolesClaim: ClaimPath) -> [IdentityHeaderRule] {
         [
             IdentityHeaderRule(name: "X-User-Id", source: .claim(ClaimPath(components: ["sub"]))),
-            IdentityHeaderRule(name: "X-User-Scopes", source: .scopes),
-            IdentityHeaderRule(name: "X-User-Roles", source: .roles(rolesClaim)),
-            IdentityHeaderRule(name: "X-Token-Issuer", source: .claim(ClaimPath(components: ["iss"]))),
+            IdentityHeaderRule(name: "X-User-Scopes", source: .scopes, optional: true),
+            IdentityHeaderRule(name: "X-User-Roles", source: .roles(rolesClaim), optional: true),
+            IdentityHeaderRule(name: "X-Token-Issuer", source: .claim(ClaimPath(components: ["iss"])), optional: true),
         ]
     }
 }

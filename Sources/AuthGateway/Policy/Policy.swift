@@ -34,8 +34,9 @@ public struct Policy: Sendable {
     /// The decision for a request that matched `route`, given the verified claims (`nil`: no token).
     ///
     /// Order: public → allow; no token → 401 `token_missing`; issuer not accepted → 401 `issuer_not_allowed`;
-    /// requirement not held → 403 with the failed clause's reason; an identity header that cannot be
-    /// encoded → 401 `claim_unencodable`; otherwise allow with the identity headers.
+    /// requirement not held → 403 with the failed clause's reason; a required identity header whose claim is
+    /// missing → 401 `claim_missing`; an identity header that cannot be encoded → 401 `claim_unencodable`;
+    /// otherwise allow with the identity headers.
     public func authorize(_ route: Route, claims: [String: JSONValue]?) -> Decision {
         guard case .token(let issuers, let requirement) = route.access else {
             return .allow(route: route, identityHeaders: [])
@@ -67,8 +68,12 @@ public struct Policy: Sendable {
             switch IdentityHeaderEncoder.encode(rule.source, claims) {
             case .value(let value):
                 headers.append(IdentityHeader(name: rule.name, value: value))
-            case .omitted:
+            case .omitted where rule.optional:
                 continue
+            case .omitted:
+                return .deny(Denial(
+                    route: route, status: 401, reason: .claimMissing, cause: .identityHeader(rule.name),
+                    challenge: .invalidToken))
             case .unencodable:
                 return .deny(Denial(
                     route: route, status: 401, reason: .claimUnencodable, cause: .identityHeader(rule.name),
@@ -81,9 +86,33 @@ public struct Policy: Sendable {
     /// Routing and authorization in one call: the entry point for one request.
     public func decide(method: String, host: String?, path: String, claims: [String: JSONValue]?) -> Decision {
         guard let route = route(method: method, host: host, path: path) else {
-            return .deny(Denial(route: nil, status: 404, reason: .noRoute, cause: nil, challenge: nil))
+            return unrouted(host: host, path: path, authenticated: claims != nil)
         }
         return authorize(route, claims: claims)
+    }
+
+    /// The methods routes take `path` for on `host`: those of public routes, and those needing a token.
+    public func routedMethods(host: String?, path: String) -> (public: HTTPMethodSet, protected: HTTPMethodSet) {
+        var open = HTTPMethodSet()
+        var protected = HTTPMethodSet()
+        for (slot, name) in HTTPMethodSet.names.enumerated() {
+            guard let route = route(method: name, host: host, path: path) else { continue }
+            let method = HTTPMethodSet(rawValue: 1 << UInt8(slot))
+            if route.isPublic { open.formUnion(method) } else { protected.formUnion(method) }
+        }
+        return (open, protected)
+    }
+
+    /// The decision for a request whose method no route takes: 405 with `Allow` when routes take the path
+    /// for other methods the client may learn of (public ones; protected ones only once `authenticated`,
+    /// so that anonymous clients learn nothing a 404 would not tell them), else 404 `no_route`.
+    public func unrouted(host: String?, path: String, authenticated: Bool) -> Decision {
+        let routed = routedMethods(host: host, path: path)
+        let allow = authenticated ? routed.public.union(routed.protected) : routed.public
+        guard !allow.isEmpty else {
+            return .deny(Denial(route: nil, status: 404, reason: .noRoute, cause: nil, challenge: nil))
+        }
+        return .deny(Denial(route: nil, status: 405, reason: .methodNotAllowed, cause: nil, challenge: nil, allow: allow))
     }
 
     /// Every identity header name any route sets, lower-cased: the gateway strips these from clients.

@@ -23,6 +23,12 @@ public final class Route: Sendable, CustomStringConvertible {
     public let identityHeaders: [IdentityHeaderRule]
     /// Whether the client's `Authorization` header is forwarded upstream (default: stripped).
     public let forwardsAuthorization: Bool
+    /// Allowlist mode (`forward_headers`): the only client headers that reach the upstream, besides those the
+    /// gateway manages (`Host`, the body framing, `X-Forwarded-*`, `X-Request-Id`, `traceparent`, identity
+    /// headers, and `Authorization` where forwarded). `nil`: every client header the denylist leaves.
+    public let forwardHeaders: [String]?
+    /// ``forwardHeaders`` lower-cased, as bytes, for the per-request comparison.
+    let forwardHeaderKeys: [[UInt8]]?
     /// Where the route is written.
     public let location: SourceLocation
     /// The scopes a 403 challenge names: every scope in the requirement outside a `not`.
@@ -31,8 +37,10 @@ public final class Route: Sendable, CustomStringConvertible {
     public init(
         name: String, methods: HTTPMethodSet, host: String?, pattern: PathPattern, upstream: String,
         access: Access, identityHeaders: [IdentityHeaderRule], forwardsAuthorization: Bool,
-        location: SourceLocation
+        forwardHeaders: [String]? = nil, location: SourceLocation
     ) {
+        self.forwardHeaders = forwardHeaders
+        self.forwardHeaderKeys = forwardHeaders?.map { Array($0.lowercased().utf8) }
         self.name = name
         self.methods = methods
         self.host = host.map(HostName.normalize)

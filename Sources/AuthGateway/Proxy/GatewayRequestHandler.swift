@@ -443,7 +443,9 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     private func answer(_ response: GatewayResponse, exchange: ProxyExchange) {
         closeAfterResponse = closeAfterResponse || response.close
-        let rendered = GatewayResponse(status: response.status, code: response.code, challenge: response.challenge, close: closeAfterResponse)
+        let rendered = GatewayResponse(
+            status: response.status, code: response.code, challenge: response.challenge, close: closeAfterResponse,
+            allow: response.allow)
         let (head, body) = rendered.render(requestID: exchange.requestID.text, version: exchange.clientHead.version)
         exchange.status = Int(response.status.code)
         exchange.bytesOut = body.readableBytes

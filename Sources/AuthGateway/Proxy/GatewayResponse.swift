@@ -11,12 +11,15 @@ struct GatewayResponse {
     let challenge: String?
     /// Close the connection after this answer.
     let close: Bool
+    /// The `Allow` header of a 405.
+    let allow: HTTPMethodSet?
 
-    init(status: HTTPResponseStatus, code: String, challenge: String? = nil, close: Bool = false) {
+    init(status: HTTPResponseStatus, code: String, challenge: String? = nil, close: Bool = false, allow: HTTPMethodSet? = nil) {
         self.status = status
         self.code = code
         self.challenge = challenge
         self.close = close
+        self.allow = allow
     }
 
     /// The answer for a policy denial.
@@ -25,7 +28,8 @@ struct GatewayResponse {
             status: HTTPResponseStatus(statusCode: denial.status),
             code: denial.reason.rawValue,
             challenge: denial.challenge?.headerValue(realm: realm),
-            close: close || denial.status == 400
+            close: close || denial.status == 400,
+            allow: denial.allow
         )
     }
 
@@ -48,6 +52,7 @@ struct GatewayResponse {
         headers.add(name: "cache-control", value: "no-store")
         headers.add(name: "x-request-id", value: requestID)
         if let challenge { headers.add(name: "www-authenticate", value: challenge) }
+        if let allow { headers.add(name: "allow", value: allow.methodNames.joined(separator: ", ")) }
         if close && version.major < 2 { headers.add(name: "connection", value: "close") }
         return (HTTPResponseHead(version: version, status: status, headers: headers), ByteBuffer(string: body))
     }

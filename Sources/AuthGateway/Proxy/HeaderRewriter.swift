@@ -14,11 +14,16 @@ struct HeaderRewriter {
         headers.reserveCapacity(client.count + identity.count + 7)
         // Exactly the Host the guard validated and the policy matched, whatever `Connection` lists.
         headers.add(name: "host", value: host)
+        let allowlist = route.forwardHeaderKeys
         for (name, value) in client {
             if filter.strips(name, extra: named) { continue }
-            if !route.forwardsAuthorization, name.utf8.count == 13, name.lowercased() == "authorization" { continue }
+            if name.utf8.count == 13, name.lowercased() == "authorization" {
+                if route.forwardsAuthorization { headers.add(name: name, value: value) }
+                continue
+            }
             if name.utf8.count == 14, name.lowercased() == "content-length" { continue }
             if name.utf8.count == 4, name.lowercased() == "host" { continue }
+            if let allowlist, !Self.listed(name, in: allowlist) { continue }
             headers.add(name: name, value: value)
         }
         switch framing {
@@ -35,6 +40,19 @@ struct HeaderRewriter {
             headers.add(name: header.name, value: header.value)
         }
         return headers
+    }
+
+    /// Whether `name` equals one of the lower-cased `keys`, ignoring ASCII case (and nothing else: an
+    /// allowlisted `Content-Type` does not admit `Content_Type`).
+    private static func listed(_ name: String, in keys: [[UInt8]]) -> Bool {
+        var name = name
+        return name.withUTF8 { bytes in
+            keys.contains { key in
+                key.count == bytes.count && zip(key, bytes).allSatisfy { key, byte in
+                    key == byte || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") && key == byte | 0x20)
+                }
+            }
+        }
     }
 
     /// Header names listed in `Connection` are hop-by-hop too (RFC 9110 §7.6.1).

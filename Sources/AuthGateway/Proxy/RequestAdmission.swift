@@ -54,8 +54,7 @@ struct RequestAdmission {
         }
         let path = accepted.target.path
         guard let route = snapshot.policy.route(method: head.method.rawValue, host: accepted.host, path: path) else {
-            let response = GatewayResponse(status: .notFound, code: DenyReason.noRoute.rawValue)
-            return .answer(response, RequestOutcome(decision: "deny", reason: DenyReason.noRoute.rawValue, path: path))
+            return unrouted(head, accepted: accepted, now: now, eventLoop: eventLoop, mayRefetchKeys: mayRefetchKeys)
         }
         let claims: [String: JSONValue]?
         if route.isPublic {
@@ -101,6 +100,29 @@ struct RequestAdmission {
             upstreamHead.headers = rewritten
             return .forward(UpstreamRequest(upstream: route.upstream, head: upstreamHead, framing: accepted.framing, outcome: outcome))
         }
+    }
+
+    /// No route for the method: 405 with the methods the client may learn of (protected routes' methods only
+    /// with a valid token, which is then verified), else 404.
+    private func unrouted(
+        _ head: HTTPRequestHead, accepted: RequestGuard.Accepted, now: Double, eventLoop: EventLoop, mayRefetchKeys: Bool
+    ) -> Admission {
+        let path = accepted.target.path
+        var authenticated = false
+        if !snapshot.policy.routedMethods(host: accepted.host, path: path).protected.isEmpty {
+            let result = authenticator.authenticate(
+                headers: head.headers, query: accepted.target.query, snapshot: snapshot, now: now, eventLoop: eventLoop,
+                mayRefetch: mayRefetchKeys)
+            switch result {
+            case .verified: authenticated = true
+            case .awaitingKeys(let refetch): return .retryAfter(refetch)
+            case .anonymous, .rejected, .malformed, .keysUnavailable: break
+            }
+        }
+        let decision = snapshot.policy.unrouted(host: accepted.host, path: path, authenticated: authenticated)
+        guard case .deny(let denial) = decision else { preconditionFailure("an unrouted request is never allowed") }
+        let response = GatewayResponse(denial: denial, realm: snapshot.configuration.identity.realm, close: false)
+        return .answer(response, RequestOutcome(decision: "deny", reason: denial.reason.rawValue, path: path))
     }
 
     private func deny(_ decision: Decision, path: String, reason: String?) -> Admission {

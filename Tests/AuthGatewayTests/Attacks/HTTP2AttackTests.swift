@@ -116,8 +116,8 @@ struct HTTP2AttackTests {
         Case("extended_connect_protocol", .own("RFC 8441 §4 (not offered by the gateway)"), malformed),
         // Pseudo-header values: no SP or controls in :method (request-line injection after H2→H1).
         Case("method_with_space", .own("RFC 9113 §8.3.1; H2→H1 request-line injection"), malformed),
-        // Methods are case-sensitive (RFC 9110 §9.1): `get` matches no route.
-        Case("method_lowercase", .own("RFC 9110 §9.1"), .answer(404, code: "no_route")),
+        // Methods are case-sensitive (RFC 9110 §9.1): `get` matches no route; the path is public for GET (405).
+        Case("method_lowercase", .own("RFC 9110 §9.1, §15.5.6"), .answer(405, code: "method_not_allowed")),
         // Field names: token characters only, never empty (RFC 9110 §5.1, RFC 9113 §8.2).
         Case("name_with_colon", .own("RFC 9110 §5.1"), malformed),
         Case("name_with_space", .own("RFC 9110 §5.1"), malformed),

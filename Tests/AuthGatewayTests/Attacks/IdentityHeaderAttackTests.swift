@@ -20,6 +20,8 @@ struct IdentityHeaderAttackTests {
         var claims: [String: JSONValue?]? = [:]
         var status = 200
         var challenge: Challenge?
+        /// The problem document's code of a denied case.
+        var code = "claim_unencodable"
         /// Exact values the upstream must receive for these headers (the gateway's own).
         var expected: [String: [String]] = [:]
         /// Headers the upstream must not receive at all (compared case-insensitively with `_`/`.` as `-`).
@@ -41,6 +43,12 @@ struct IdentityHeaderAttackTests {
 
         static func unencodable(_ name: String, _ claims: [String: JSONValue?]) -> Case {
             unencodable(name, .attacksMD, claims)
+        }
+
+        /// A token without a value for a required identity header: 401 `claim_missing`, nothing upstream.
+        static func missing(_ name: String, _ origin: AttackOrigin, _ claims: [String: JSONValue?], headers: [String] = []) -> Case {
+            Case(name: name, origin: origin, headers: headers, claims: claims, status: 401, challenge: .invalidToken,
+                 code: "claim_missing")
         }
     }
 
@@ -137,12 +145,17 @@ struct IdentityHeaderAttackTests {
         .unencodable("roles as a nested array", .own("POLICY.md encoding"), ["roles": [["admin"]]]),
         .unencodable("sub as an object", .own("POLICY.md encoding"), ["sub": ["id": "admin"]]),
         .unencodable("sub as a fraction", .own("POLICY.md encoding"), ["sub": .double(1.5)]),
-        Case(name: "empty sub: X-User-Id omitted, never a client's", origin: .own("POLICY.md encoding (empty omitted)"),
-             headers: ["X-User-Id: SPOOF"], claims: ["sub": ""],
-             expected: ["X-User-Scopes": ["read:data"]], absent: ["X-User-Id"]),
-        Case(name: "semicolon in a role is one value on one line", origin: .own("RFC 9110 §5.6.1 (lists split on commas only)"),
-             headers: [], claims: ["roles": ["analyst;admin"]],
-             expected: ["X-User-Roles": ["analyst;admin"]]),
+        // A token without a subject (RFC 9068 §2.2 makes `sub` required): the upstream would get no X-User-Id and
+        // might fall back to an anonymous or default identity.
+        .missing("empty sub: denied, never a client's X-User-Id", .own("RFC 9068 §2.2"), ["sub": ""], headers: ["X-User-Id: SPOOF"]),
+        .missing("no sub at all: denied", .own("RFC 9068 §2.2"), ["sub": nil], headers: ["X-User-Id: SPOOF"]),
+        .missing("null sub: denied", .own("RFC 9068 §2.2"), ["sub": .null]),
+        // A list element is a token: a separator inside one would make an upstream parser see extra values.
+        .unencodable("semicolon in a role: denied", .own("RFC 9110 §5.6.1; parsers that split on ';'"), ["roles": ["analyst;admin"]]),
+        .unencodable("space in a role: denied (\"user admin\" would be two roles)", .own("issue: list separators"),
+                     ["roles": ["user admin"]]),
+        .unencodable("quote in a role: denied", .own("RFC 8941 §3.3.3 (quoted strings)"), ["roles": ["\"admin\""]]),
+        .unencodable("space inside an scp element: denied", .own("issue: list separators"), ["scp": ["read:data admin"]]),
     ]
 
     static let allCases = fromAttacksMD + own
@@ -160,7 +173,7 @@ struct IdentityHeaderAttackTests {
         }
         let (connection, response) = try await shared.exchange(Array(AttackGateway.get(attack.target, headers: lines).utf8))
         guard attack.status == 200 else {
-            shared.expectAnswer(response, status: attack.status, challenge: attack.challenge, closes: false, code: "claim_unencodable")
+            shared.expectAnswer(response, status: attack.status, challenge: attack.challenge, closes: false, code: attack.code)
             await shared.expectFate(connection, closes: false)
             await shared.expectUntouched(since: marks)
             return

@@ -110,9 +110,9 @@ struct PathAttackTests {
         Case(name: "CONNECT to the canary (authority-form)", origin: .own("RFC 9110 §9.3.6, RFC 9112 §3.2.3"), request: { canary in
             AttackGateway.request("CONNECT", canary.hostPort, host: canary.hostPort)
         }, status: 400, closes: true),
-        Case(name: "TRACE on a public path: never routed", origin: .own("RFC 9110 §9.3.8, cross-site tracing"), request: { _ in
+        Case(name: "TRACE on a public path: never routed (405, Allow: GET)", origin: .own("RFC 9110 §9.3.8, §15.5.6, cross-site tracing"), request: { _ in
             AttackGateway.request("TRACE", "/public/x")
-        }, status: 404),
+        }, status: 405),
         Case(name: "method in lower case", origin: .own("RFC 9110 §9.1 (methods are case-sensitive)"), request: { _ in
             AttackGateway.request("get", "/public/x")
         }, status: 400, closes: true),

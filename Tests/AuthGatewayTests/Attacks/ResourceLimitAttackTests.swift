@@ -76,8 +76,12 @@ struct ResourceLimitAttackTests {
                                   body: String(repeating: "e", count: maxBodyBytes))
         }, status: 200, closes: false, forwardedBodyLength: maxBodyBytes),
         Case(name: "declared 10 GiB body to no route → 404 and close, body never read", origin: .own("RFC 9110 §15.5.14, DESIGN.md"), bytes: { _ in
-            AttackGateway.request("POST", "/public/huge", headers: ["Content-Length: 10737418240"], body: "xxxx")
+            AttackGateway.request("POST", "/nowhere/huge", headers: ["Content-Length: 10737418240"], body: "xxxx")
         }, status: 404),
+        Case(name: "declared 10 GiB body to a GET-only public path → 405 and close, body never read",
+             origin: .own("RFC 9110 §15.5.6, §15.5.14"), bytes: { _ in
+            AttackGateway.request("POST", "/public/huge", headers: ["Content-Length: 10737418240"], body: "xxxx")
+        }, status: 405),
     ]
 
     @Test("size limit", arguments: sizeCases)

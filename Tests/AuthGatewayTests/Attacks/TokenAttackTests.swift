@@ -162,7 +162,7 @@ struct TokenAttackTests {
             let parts = try forge.signed().split(separator: ".").map(String.init)
             let padded = parts.map { $0 + String(repeating: "=", count: (4 - $0.count % 4) % 4) }.joined(separator: ".")
             return ["Authorization: Bearer " + padded]
-        }, status: 400, challenge: .invalidRequest, closes: true),
+        }, status: 401, challenge: .invalidToken),
         .rejected("base64url with padding on the signature only") { forge, _ in
             try forge.signed() + "=="
         },
@@ -186,7 +186,7 @@ struct TokenAttackTests {
             let token = try forge.signed()
             let dot = token.firstIndex(of: ".")!
             return ["Authorization: Bearer " + token[...dot] + " " + token[token.index(after: dot)...]]
-        }, status: 400, challenge: .invalidRequest, closes: true),
+        }, status: 401, challenge: .invalidToken),
         .rejected("two segments") { forge, _ in try forge.signed().split(separator: ".").prefix(2).joined(separator: ".") },
         .rejected("four segments") { forge, _ in try forge.signed() + ".AAAA" },
     ]
@@ -228,14 +228,17 @@ struct TokenAttackTests {
             Case(name: "Basic credentials on a protected route", origin: .own("RFC 6750 §2.1, RFC 7617"), headers: { _, _ in
                 ["Authorization: Basic YWRtaW46YWRtaW4="]
             }, status: 401, challenge: .missing),
-            // RFC 6750 §2.1: b64token is one token68; anything after it is a malformed credential.
-            Case(name: "token followed by trailing garbage", origin: .own("RFC 6750 §2.1"), headers: { forge, _ in
+            // RFC 6750 §2.1, §3.1: b64token is one token68; anything after it makes the token malformed: invalid_token.
+            Case(name: "token followed by trailing garbage", origin: .own("RFC 6750 §2.1, §3.1"), headers: { forge, _ in
                 ["Authorization: Bearer " + (try forge.signed()) + " admin"]
-            }, status: 400, challenge: .invalidRequest, closes: true),
-            // RFC 6750 §3.1 invalid_request: `Bearer` with no credential.
+            }, status: 401, challenge: .invalidToken),
+            // RFC 6750 §3.1: a credential that is there but empty is a malformed token: invalid_token.
             Case(name: "Bearer with an empty credential", origin: .own("RFC 6750 §3.1"), headers: { _, _ in
                 ["Authorization: Bearer "]
-            }, status: 400, challenge: .invalidRequest, closes: true),
+            }, status: 401, challenge: .invalidToken),
+            Case(name: "a credential with characters outside token68", origin: .own("RFC 6750 §2.1, §3.1"), headers: { _, _ in
+                ["Authorization: Bearer eyJ{\"alg\":\"none\"}.e30."]
+            }, status: 401, challenge: .invalidToken),
             // RFC 6750 §3.1: two credentials in one list-valued Authorization line.
             Case(name: "two bearer tokens in one Authorization line", origin: .own("RFC 6750 §3.1"), headers: { forge, _ in
                 let token = try forge.signed()

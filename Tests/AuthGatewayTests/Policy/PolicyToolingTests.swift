@@ -13,10 +13,11 @@ struct PolicyToolingTests {
               - { name: fine, match: { methods: [GET], path: /f }, upstream: a, require: { roles: { any: [r] } } }
             """, file: "p.yaml")
         let warnings = PolicyLinter.lint(policy).map(\.description)
-        #expect(warnings.count == 3, "\(warnings)")
+        #expect(warnings.count == 4, "\(warnings)")
         #expect(warnings[0].hasPrefix("p.yaml:2:5: warning: route `health` is public: GET /healthz is served to anyone"))
-        #expect(warnings[1].hasPrefix("p.yaml:3:5: warning: route `everything` is a catch-all"))
-        #expect(warnings[2].hasPrefix("p.yaml:4:5: warning: route `any-token` has no scope, role or claim requirement"))
+        #expect(warnings[1].hasPrefix("p.yaml:2:5: warning: public route `health` forwards every client header"))
+        #expect(warnings[2].hasPrefix("p.yaml:3:5: warning: route `everything` is a catch-all"))
+        #expect(warnings[3].hasPrefix("p.yaml:4:5: warning: route `any-token` has no scope, role or claim requirement"))
         #expect(PolicyLinter.lint(policy).allSatisfy { $0.severity == .warning })
     }
 

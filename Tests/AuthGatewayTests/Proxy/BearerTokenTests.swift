@@ -25,15 +25,22 @@ struct BearerTokenTests {
         #expect(BearerToken.parse(Substring(value)) == .absent)
     }
 
-    @Test("malformed bearer credentials are invalid requests", arguments: [
-        "Bearer", "Bearer ", "bearer     ", "Bearer abc def", "Bearer abc=def", "Bearer a,b", "Bearer a\"b",
-        "Bearer abc;", "Bearer ab\u{e9}c", "Bearer abc\u{0}", "Bearer =abc",
+    @Test("a credential that is not a well-formed token is a malformed token (401 invalid_token)", arguments: [
+        "Bearer", "Bearer ", "bearer     ", "Bearer abc def", "Bearer abc=def", "Bearer a\"b",
+        "Bearer abc;", "Bearer ab\u{e9}c", "Bearer abc\u{0}", "Bearer =abc", "Bearer abc==.def",
     ])
-    func invalid(value: String) {
-        guard case .invalidRequest = BearerToken.parse(Substring(value)) else {
-            Issue.record("\(value.debugDescription) must be an invalid request, got \(BearerToken.parse(Substring(value)))")
+    func malformed(value: String) {
+        guard case .malformed = BearerToken.parse(Substring(value)) else {
+            Issue.record("\(value.debugDescription) must be a malformed token, got \(BearerToken.parse(Substring(value)))")
             return
         }
+    }
+
+    @Test("two credentials in one Authorization value are an invalid request (400)", arguments: [
+        "Bearer a, Bearer b", "Bearer a,b", "Bearer a , Basic Zm9v", "Bearer abc,",
+    ])
+    func twoCredentials(value: String) {
+        #expect(BearerToken.parse(Substring(value)) == .invalidRequest("more than one credential"))
     }
 
     @Test("two Authorization headers, or a token in the query as well, are refused")

@@ -39,13 +39,22 @@ struct RequestGuardFramingTests {
             "X-Forwarded-Uri", "x-forwarded-method", "X_Forwarded_Scheme", "X.Forwarded.Server", "X-Forwarded-Ssl",
             "True-Client-IP", "CF-Connecting-IP", "X-Cluster-Client-IP", "X-Originating-IP", "Client-IP",
             "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-URL", "x_rewrite_url",
+            // A sample of the maintained denylist (docs/HEADER-DENYLIST.md), in other spellings.
+            "X-User", "x_email", "Remote-Groups", "X-Remote-Extra-Scopes", "X-WEBAUTH-USER", "x-authentik-username",
+            "X-Pomerium-Claim-Email", "X-Goog-Authenticated-User-Email", "X-MS-CLIENT-PRINCIPAL-NAME",
+            "X-Amzn-Oidc-Identity", "Cf-Access-Authenticated-User-Email", "X-Consumer-Username", "SM_USER",
+            "x-proxy-roles", "Fastly-Client-IP", "X-Azure-ClientIP", "X-Forwarded", "X-Original-Host", "L5d-Dst-Override",
+            "X-Envoy-Internal", "X-Forwarded-Client-Cert", "Client-Cert", "ssl_client_verify", "X-Endpoint-API-UserInfo",
         ])
     func stripped(_ name: String) {
         let filter = ClientHeaderFilter(identity: .init(), policyHeaders: [])
         #expect(filter.strips(name))
     }
 
-    @Test("ordinary end-to-end headers pass", arguments: ["Accept", "Content-Type", "X-Forwarded", "Max-Forwards", "Cookie"])
+    @Test("ordinary end-to-end headers pass", arguments: [
+        "Accept", "Content-Type", "Max-Forwards", "Cookie", "X-Auth-Token", "X-Amzn-Trace-Id", "x-ms-client-request-id",
+        "X-Goog-Api-Key", "X-Client-Trace-Id", "X-Users", "Remote",
+    ])
     func kept(_ name: String) {
         let filter = ClientHeaderFilter(identity: .init(), policyHeaders: [])
         #expect(!filter.strips(name))

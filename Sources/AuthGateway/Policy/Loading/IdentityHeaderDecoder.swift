@@ -1,6 +1,7 @@
 import Yams
 
-/// Reads an `identity_headers:` mapping (`Header-Name: claim.path`, `$scopes`, `$roles`).
+/// Reads an `identity_headers:` mapping: `Header-Name: claim.path` (`$scopes`, `$roles`), or
+/// `Header-Name: { from: claim.path, optional: true }`.
 struct IdentityHeaderDecoder {
     /// Headers the gateway owns or that carry transport meaning; a policy may not map a claim onto them.
     static let reserved: Set<String> = [
@@ -42,22 +43,43 @@ struct IdentityHeaderDecoder {
                 continue
             }
             seen[name.lowercased()] = entry.keyNode
-            guard let sourceText = reader.string(entry.value, "the claim for `\(name)`") else { continue }
-            switch sourceText {
-            case "$scopes":
-                rules.append(IdentityHeaderRule(name: name, source: .scopes))
-            case "$roles":
-                rules.append(IdentityHeaderRule(name: name, source: .roles(rolesClaim)))
-            default:
-                if sourceText.hasPrefix("$") {
-                    reader.error(
-                        "unknown identity source `\(sourceText)`", at: entry.value,
-                        hint: Suggestion.hint(for: sourceText, among: ["$scopes", "$roles"]))
-                } else if let path = reader.claimPath(entry.value, "the claim for `\(name)`") {
-                    rules.append(IdentityHeaderRule(name: name, source: .claim(path)))
-                }
-            }
+            if let rule = decodeSource(entry.value, name: name, reader: &reader) { rules.append(rule) }
         }
         return reader.errorCount == errorsBefore ? rules : nil
+    }
+
+    static let ruleKeys = ["from", "optional"]
+
+    /// `claim.path`, `$scopes` or `$roles`, or `{ from: ..., optional: true }`. A claim is required unless
+    /// optional; `$scopes` and `$roles` are lists a token may lack, optional unless `optional: false`.
+    private func decodeSource(_ node: Node, name: String, reader: inout YAMLReader) -> IdentityHeaderRule? {
+        var sourceNode = node
+        var optional: Bool?
+        if case .mapping = node {
+            guard let entries = reader.mapping(node, "the identity header `\(name)`") else { return nil }
+            reader.checkKeys(entries, allowed: Self.ruleKeys, in: "the identity header `\(name)`")
+            reader.requireKeys(entries, ["from"], in: "the identity header `\(name)`", at: node)
+            guard let from = entries.first(where: { $0.key == "from" })?.value else { return nil }
+            sourceNode = from
+            if let flag = entries.first(where: { $0.key == "optional" })?.value {
+                optional = reader.bool(flag, "`optional`")
+            }
+        }
+        guard let sourceText = reader.string(sourceNode, "the claim for `\(name)`") else { return nil }
+        switch sourceText {
+        case "$scopes":
+            return IdentityHeaderRule(name: name, source: .scopes, optional: optional ?? true)
+        case "$roles":
+            return IdentityHeaderRule(name: name, source: .roles(rolesClaim), optional: optional ?? true)
+        default:
+            if sourceText.hasPrefix("$") {
+                reader.error(
+                    "unknown identity source `\(sourceText)`", at: sourceNode,
+                    hint: Suggestion.hint(for: sourceText, among: ["$scopes", "$roles"]))
+                return nil
+            }
+            guard let path = reader.claimPath(sourceNode, "the claim for `\(name)`") else { return nil }
+            return IdentityHeaderRule(name: name, source: .claim(path), optional: optional ?? false)
+        }
     }
 }

@@ -9,13 +9,14 @@ struct PolicyFileDecoder {
         var issuers: [String]?
         var rolesClaim = ClaimPath(components: ["roles"])
         var identityHeaders: [IdentityHeaderRule]?
+        var forwardHeaders: [String]?
     }
 
     static let fileKeys = ["version", "defaults", "routes"]
-    static let defaultsKeys = ["issuers", "roles_claim", "identity_headers"]
+    static let defaultsKeys = ["issuers", "roles_claim", "identity_headers", "forward_headers"]
     static let routeKeys = [
         "name", "description", "match", "upstream", "auth", "issuers", "require", "identity_headers",
-        "forward_authorization",
+        "forward_authorization", "forward_headers",
     ]
     static let matchKeys = ["methods", "path", "host"]
 
@@ -67,6 +68,8 @@ struct PolicyFileDecoder {
                 defaults.issuers = decodeIssuers(entry.value)
             case "roles_claim":
                 if let path = reader.claimPath(entry.value, "`roles_claim`") { defaults.rolesClaim = path }
+            case "forward_headers":
+                defaults.forwardHeaders = decodeForwardHeaders(entry.value)
             default:
                 break
             }
@@ -92,6 +95,7 @@ struct PolicyFileDecoder {
         let upstream = value("upstream").flatMap { decodeUpstream($0) }
         let isPublic = value("auth").map { decodeAuth($0) } ?? false
         let forwards = value("forward_authorization").flatMap { reader.bool($0, "`forward_authorization`") }
+        let forwardHeaders = value("forward_headers").map { decodeForwardHeaders($0) } ?? defaults.forwardHeaders
 
         var issuers = defaults.issuers
         var requirement: Requirement?
@@ -118,7 +122,42 @@ struct PolicyFileDecoder {
             name: name, methods: match.methods, host: match.host, pattern: match.pattern, upstream: upstream,
             access: isPublic ? .public : .token(issuers: issuers, requirement: requirement),
             identityHeaders: isPublic ? [] : identityHeaders, forwardsAuthorization: forwards ?? false,
-            location: reader.location(node))
+            forwardHeaders: forwardHeaders, location: reader.location(node))
+    }
+
+    /// Headers the gateway manages itself, which a `forward_headers` list cannot name.
+    static let gatewayManagedHeaders: [String: String] = [
+        "host": "the gateway sends the Host it validated and routed on",
+        "content-length": "the gateway frames the body itself",
+        "authorization": "use `forward_authorization: true` on the route",
+    ]
+
+    /// `forward_headers: [Content-Type, Accept, ...]`: header names, each one the gateway may forward.
+    private mutating func decodeForwardHeaders(_ node: Node) -> [String]? {
+        guard let names = reader.strings(node, "`forward_headers`") else { return nil }
+        var result: [String] = []
+        for (name, item) in names {
+            let isToken = !name.isEmpty && name.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-")
+            }
+            if !isToken {
+                reader.error(
+                    "`\(name)` is not a header name `forward_headers` can list", at: item,
+                    hint: "use letters, digits and `-` (`_` and `.` are refused: some servers treat them as `-`)")
+            } else if let why = Self.gatewayManagedHeaders[name.lowercased()], !why.isEmpty {
+                reader.error("`\(name)` cannot be in `forward_headers`", at: item, hint: why)
+            } else if ClientHeaderDenylist.covers(name) {
+                reader.error(
+                    "`\(name)` is never forwarded: the gateway strips it from every request", at: item,
+                    hint: "it asserts an identity, a client address, a URL or a method that upstreams trust; "
+                        + "the gateway sets what it vouches for itself (docs/HEADER-DENYLIST.md)")
+            } else if result.contains(where: { $0.lowercased() == name.lowercased() }) {
+                reader.error("`\(name)` is listed twice in `forward_headers`", at: item)
+            } else {
+                result.append(name)
+            }
+        }
+        return result
     }
 
     private mutating func decodeRouteName(_ node: Node) -> String? {

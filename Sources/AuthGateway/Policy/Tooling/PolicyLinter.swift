@@ -1,6 +1,7 @@
-/// Warnings about a policy that validated but deserves a reviewer's second look: public routes, catch-all
-/// routes, protected routes without any scope/role/claim requirement, and routes (or methods of a route)
-/// that can never match because more specific routes take every request.
+/// Warnings about a policy that validated but deserves a reviewer's second look: public routes (and those
+/// without a `forward_headers` allowlist), catch-all routes, protected routes without any scope/role/claim
+/// requirement, and routes (or methods of a route) that can never match because more specific routes take
+/// every request.
 package enum PolicyLinter {
     package static func lint(_ policy: Policy) -> [PolicyDiagnostic] {
         var warnings: [PolicyDiagnostic] = []
@@ -11,6 +12,13 @@ package enum PolicyLinter {
                     .warning, at: route.location,
                     "route `\(route.name)` is public: \(target) is served to anyone without a token",
                     hint: "make sure this is intended; remove `auth: public` to require a token"))
+                if route.forwardHeaders == nil {
+                    warnings.append(PolicyDiagnostic(
+                        .warning, at: route.location,
+                        "public route `\(route.name)` forwards every client header the gateway does not strip",
+                        hint: "list the headers its upstream needs in `forward_headers:` (on the route or in `defaults`): "
+                            + "no header an upstream trusts for identity can then slip through"))
+                }
             }
             if route.pattern.isCatchAll {
                 warnings.append(PolicyDiagnostic(

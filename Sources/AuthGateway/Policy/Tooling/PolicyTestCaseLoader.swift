@@ -160,9 +160,9 @@ package enum PolicyTestCaseLoader {
         reader.requireKeys(entries, ["status"], in: "`expect`", at: node)
         func value(_ key: String) -> Node? { entries.first(where: { $0.key == key })?.value }
         guard let statusNode = value("status"), let status = reader.int(statusNode, "`status`") else { return nil }
-        if ![200, 400, 401, 403, 404].contains(status) {
+        if ![200, 400, 401, 403, 404, 405].contains(status) {
             reader.error("the policy never answers \(status)", at: statusNode,
-                         hint: "expect 200 (allowed), 400, 401, 403 or 404")
+                         hint: "expect 200 (allowed), 400, 401, 403, 404 or 405")
         }
         var expectation = PolicyTestCase.Expectation(status: status)
         expectation.route = value("route").flatMap { reader.string($0, "`route`") }
