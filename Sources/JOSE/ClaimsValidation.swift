@@ -22,6 +22,23 @@ public struct ClaimsValidation: Sendable, Hashable {
     /// with or without `application/` (RFC 7515 section 4.1.9). Empty: any `typ`, or none. Checked by
     /// ``validateType(_:)``, which the verifier calls once the signature holds.
     public var acceptedTypes: [String]
+    /// Header `typ` values of JWTs that are not access tokens, refused whatever ``acceptedTypes`` says
+    /// (compared as ``acceptedTypes`` are). Default: ``nonAccessTokenTypes``.
+    public var refusedTypes: [String]
+
+    /// JWT kinds an identity provider or a client issues that must never pass as an access token: DPoP proofs
+    /// (RFC 9449), security event tokens (RFC 8417) and OpenID back-channel logout tokens, JAR request objects
+    /// (RFC 9101), token introspection responses (RFC 9701), SD-JWT key-binding JWTs, OpenID Federation entity
+    /// statements and trust marks, signed JWK sets, verifiable credentials and presentations, client assertions.
+    public static let nonAccessTokenTypes = [
+        "dpop+jwt", "secevent+jwt", "logout+jwt", "oauth-authz-req+jwt", "token-introspection+jwt", "kb+jwt",
+        "entity-statement+jwt", "trust-mark+jwt", "jwk-set+jwt", "vc+sd-jwt", "dc+sd-jwt", "vc+jwt", "vp+jwt",
+        "client-authentication+jwt",
+    ]
+
+    /// Values of a payload `typ` claim that mark a token of another kind (Keycloak writes `Bearer` into its
+    /// access tokens, `ID`, `Refresh` and `Logout` into the others), compared without case.
+    public static let nonAccessTokenClaimTypes = ["id", "refresh", "logout"]
 
     /// The latest instant a time claim may name: 9999-12-31T23:59:59Z.
     private static let latestTime: Double = 253_402_300_799
@@ -33,8 +50,10 @@ public struct ClaimsValidation: Sendable, Hashable {
         requireExpiration: Bool = true,
         maxLifetime: Double? = nil,
         requiredClaims: [String] = [],
-        acceptedTypes: [String] = []
+        acceptedTypes: [String] = [],
+        refusedTypes: [String] = ClaimsValidation.nonAccessTokenTypes
     ) {
+        self.refusedTypes = refusedTypes
         self.issuers = issuers
         self.audiences = audiences
         self.leeway = leeway
@@ -42,6 +61,23 @@ public struct ClaimsValidation: Sendable, Hashable {
         self.maxLifetime = maxLifetime
         self.requiredClaims = requiredClaims
         self.acceptedTypes = acceptedTypes
+    }
+
+    /// Refuses a token that says it is of another kind than an access token (RFC 8725 §3.11 cross-JWT
+    /// confusion): a refused header `typ` (``refusedTypes``), a payload `typ` claim such as Keycloak's `ID` or
+    /// `Refresh`, or an `events` claim (security event tokens and logout tokens, RFC 8417 §2.2); then checks
+    /// ``acceptedTypes``. The verifier calls it once the signature holds.
+    public func validateKind(type: String?, claims: [String: JSONValue]) throws(JOSEError) {
+        if let type, refusedTypes.contains(where: { Self.mediaType($0) == Self.mediaType(type) }) {
+            throw JOSEError(.badType, "the token's typ says it is not an access token")
+        }
+        if case .string(let kind)? = claims["typ"], Self.nonAccessTokenClaimTypes.contains(kind.lowercased()) {
+            throw JOSEError(.badType, "the token's typ claim says it is not an access token")
+        }
+        if claims["events"] != nil {
+            throw JOSEError(.badType, "the token carries events: a security event or logout token, not an access token")
+        }
+        try validateType(type)
     }
 
     /// Checks the header's `typ` against ``acceptedTypes``.

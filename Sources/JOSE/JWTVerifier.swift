@@ -34,7 +34,7 @@ public struct JWTVerifier: Sendable {
     /// Verifies an already parsed token.
     public func verify(parsed jws: CompactJWS, now: Double) throws(JOSEError) -> VerifiedJWT {
         let key = try verifiedKey(for: jws)
-        try validation.validateType(jws.header.type)
+        try validation.validateKind(type: jws.header.type, claims: jws.claims)
         try validation.validate(jws.claims, now: now)
         return VerifiedJWT(header: jws.header, claims: JWTClaims(fields: jws.claims), keyID: key.keyID)
     }

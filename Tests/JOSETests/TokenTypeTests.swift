@@ -8,11 +8,12 @@ struct TokenTypeTests {
     static let now: Double = 1_700_000_000
     static let claims: [String: JSONValue] = ["sub": "alice", "iat": .int(1_700_000_000), "exp": .int(1_700_000_600)]
 
-    static func token(typ: String?, key: JWSKey) throws -> String {
+    static func token(typ: String?, key: JWSKey, extra: [String: JSONValue] = [:]) throws -> String {
         var header: [String: JSONValue] = ["alg": .string(key.algorithm.rawValue), "kid": .string(key.keyID)]
         if let typ { header["typ"] = .string(typ) }
+        let payload = claims.merging(extra) { _, new in new }
         return try JWTSigner.signRaw(
-            header: JSONSerializer.bytes(.object(header)), payload: JSONSerializer.bytes(.object(claims)), key: key)
+            header: JSONSerializer.bytes(.object(header)), payload: JSONSerializer.bytes(.object(payload)), key: key)
     }
 
     static func outcome(_ token: String, accepting types: [String], key: JWSKey) -> JOSEError.Code? {
@@ -42,12 +43,33 @@ struct TokenTypeTests {
         #expect(Self.outcome(try Self.token(typ: typ, key: key), accepting: ["at+jwt"], key: key) == .badType)
     }
 
-    @Test("without configured types any typ, and none, is accepted as before")
+    @Test("without configured types any typ of an access token, and none, is accepted")
     func unconfigured() throws {
         let key = try JWSKey.generate(algorithm: .HS256, keyID: "k")
-        for typ in ["JWT", "anything", nil] as [String?] {
+        for typ in ["JWT", "at+jwt", "application/at+JWT", "anything", nil] as [String?] {
             #expect(Self.outcome(try Self.token(typ: typ, key: key), accepting: [], key: key) == nil)
         }
+        #expect(Self.outcome(try Self.token(typ: "JWT", key: key, extra: ["typ": "Bearer"]), accepting: [], key: key) == nil)
+    }
+
+    @Test("tokens that say they are of another kind are bad_type by default, and with an allowlist", arguments: [
+        "dpop+jwt", "DPoP+JWT", "application/dpop+jwt", "secevent+jwt", "logout+jwt", "oauth-authz-req+jwt",
+        "token-introspection+jwt", "kb+jwt", "entity-statement+jwt", "vc+sd-jwt", "client-authentication+jwt",
+    ])
+    func otherKindsRefused(typ: String) throws {
+        let key = try JWSKey.generate(algorithm: .HS256, keyID: "k")
+        #expect(Self.outcome(try Self.token(typ: typ, key: key), accepting: [], key: key) == .badType)
+        #expect(Self.outcome(try Self.token(typ: typ, key: key), accepting: [typ], key: key) == .badType)
+    }
+
+    @Test("ID, refresh and logout tokens recognisable by their claims are bad_type", arguments: [
+        ["typ": "ID"], ["typ": "Refresh"], ["typ": "logout"],
+        ["events": ["http://schemas.openid.net/event/backchannel-logout": [:]]],
+        ["events": [:]],
+    ] as [[String: JSONValue]])
+    func otherKindsByClaims(extra: [String: JSONValue]) throws {
+        let key = try JWSKey.generate(algorithm: .HS256, keyID: "k")
+        #expect(Self.outcome(try Self.token(typ: "JWT", key: key, extra: extra), accepting: [], key: key) == .badType)
     }
 
     @Test("a forged signature is bad_signature before its typ is looked at")

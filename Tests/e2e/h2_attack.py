@@ -424,6 +424,19 @@ def content_length_case(declared, body, path="/upload/x", with_token=True):
 
 
 scenario("content_length_more_data")(content_length_case("5", b"0123456789"))
+
+
+@scenario("content_length_more_data_streamed")
+def content_length_more_data_streamed(c, args):
+    """A body larger than the gateway buffers: all 4,000 declared bytes in DATA, then 10 more with END_STREAM.
+    The stream error comes after the body was streamed; the upstream must never see all 4,000 bytes."""
+    stream_id = c.new_stream_id()
+    fields = request_fields(method="POST", path="/upload/x", extra=[("content-length", "4000")] + bearer(args))
+    c.headers(stream_id, fields, end_stream=False)
+    c.data(stream_id, b"a" * 4000, end_stream=False)
+    c.pump(0.3)
+    c.data(stream_id, b"b" * 10, end_stream=True)
+    c.wait_streams([stream_id])
 scenario("content_length_less_data")(content_length_case("10", b"01234"))
 scenario("content_length_more_data_no_token")(content_length_case("5", b"0123456789", with_token=False))
 scenario("content_length_zero_smuggle")(content_length_case(
@@ -498,6 +511,15 @@ scenario("scheme_http")(simple(lambda args: request_fields(scheme="http")))
 scenario("scheme_other")(simple(lambda args: request_fields(scheme="gopher")))
 scenario("method_with_space")(simple(lambda args: request_fields(method="GET /admin/x HTTP/1.1\r\nX:")))
 scenario("method_lowercase")(simple(lambda args: request_fields(method="get")))
+# RFC 9113 §8.2.1, §8.3.1: malformed values the HTTP/1.1 translation would otherwise carry on.
+scenario("method_not_token")(simple(lambda args: request_fields(method="GE(T)")))
+scenario("scheme_garbage")(simple(lambda args: request_fields(scheme="ht tp")))
+scenario("scheme_uri")(simple(lambda args: request_fields(scheme="https://evil")))
+add_field_case("value_leading_space", [("x-note", " admin")])
+add_field_case("value_trailing_space", [("x-note", "admin ")])
+add_field_case("value_trailing_tab", [("x-note", "admin\t")])
+scenario("authority_trailing_space")(simple(lambda args: request_fields(authority="localhost ")))
+scenario("path_trailing_space")(simple(lambda args: request_fields(path="/public/x ")))
 scenario("two_authorization_headers")(simple(lambda args: request_fields(path="/api/data/x", extra=bearer(args) + bearer(args))))
 scenario("authorization_and_identity_header")(simple(lambda args: request_fields(
     path="/api/data/x", extra=bearer(args) + [("x-user-id", "admin"), ("x-forwarded-user", "admin"), ("x_user_id", "admin")])))

@@ -176,7 +176,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             return
         }
         if exchange.headSent {
-            exchange.connection?.write(.body(.byteBuffer(buffer)), flush: false)
+            forwardBody(buffer, of: exchange)
             return
         }
         exchange.pending.append(.body(.byteBuffer(buffer)))
@@ -200,6 +200,10 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             // A response that ended first closed the connection (see ``writeEnd(completing:)``).
             guard !exchange.finished else { return }
             if exchange.headSent {
+                if let held = exchange.heldBack {
+                    exchange.heldBack = nil
+                    exchange.connection?.write(.body(.byteBuffer(held)), flush: false)
+                }
                 exchange.connection?.write(.end(nil), flush: true)
                 startResponseTimer(exchange)
             } else {
@@ -268,16 +272,36 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         }
         exchange.headSent = true
         connection.write(.head(head), flush: false)
-        for part in exchange.pending {
+        var parts = exchange.pending[...]
+        exchange.pending.removeAll()
+        // A length-framed body keeps its last part back until the request's end (see ``forwardBody(_:of:)``).
+        if exchange.holdsBackLastPart, case .body(.byteBuffer(let last))? = parts.last {
+            exchange.heldBack = last
+            parts = parts.dropLast()
+        }
+        for part in parts {
             connection.write(part, flush: false)
         }
-        exchange.pending.removeAll()
         connection.channel.flush()
         if exchange.requestEnded { startResponseTimer(exchange) }
         if heldRead, connection.channel.isWritable {
             heldRead = false
             context?.read()
         }
+    }
+
+    /// Writes a body part upstream. A body framed by `Content-Length` keeps its latest part back until the
+    /// next one or the request's end: should the request be refused after its body (an HTTP/2 stream with
+    /// more DATA than it declared, or a malformed trailer section), the upstream has never seen all of the
+    /// declared bytes, so it cannot take the request for a complete one. (A chunked body's last chunk is only
+    /// written at the end anyway.)
+    private func forwardBody(_ buffer: ByteBuffer, of exchange: ProxyExchange) {
+        guard exchange.holdsBackLastPart else {
+            exchange.connection?.write(.body(.byteBuffer(buffer)), flush: false)
+            return
+        }
+        if let held = exchange.heldBack { exchange.connection?.write(.body(.byteBuffer(held)), flush: false) }
+        exchange.heldBack = buffer
     }
 
     /// A client that stops sending its body for `body_read_timeout`, or whose body averages less than
@@ -604,6 +628,13 @@ final class ProxyExchange {
     var pending: [HTTPClientRequestPart] = []
     /// The body is being read into memory before an upstream connection is taken.
     var buffering = false
+    /// The latest body part of a length-framed body, written with the next part or the end.
+    var heldBack: ByteBuffer?
+    /// Whether the body is framed by `Content-Length` (its last part is held back until the end).
+    var holdsBackLastPart: Bool {
+        if case .contentLength? = request?.framing { return true }
+        return false
+    }
     /// When the request was admitted (the body's clock starts here) and its last body part arrived.
     var bodyStarted: NIODeadline?
     var lastBodyAt: NIODeadline?

@@ -91,6 +91,10 @@ struct HTTP2AttackTests {
         // RFC 9113 §8.1.1: content-length must equal the DATA received, more and less.
         Case("content_length_more_data", .attacksMD, malformed, upstream: .noCompleteRequest, withToken: true),
         Case("content_length_less_data", .attacksMD, malformed, upstream: .noCompleteRequest, withToken: true),
+        // The refusal comes after the whole declared body was streamed: the last part was held back, so the
+        // upstream never has every declared byte (a request it could take as complete).
+        Case("content_length_more_data_streamed", .own("issue: late refusals; RFC 9113 §8.1.1"), malformed,
+             upstream: .noCompleteRequest, withToken: true),
         // CVE-2023-44487 (rapid reset): HEADERS + RST_STREAM(CANCEL) 1,000 times; the reset-rate limit answers.
         Case("rapid_reset", .attacksMD, .goAway("ENHANCE_YOUR_CALM"), count: 1000),
         // CVE-2024-27316 and the April 2024 CONTINUATION advisories (VU#421644): a header block that never ends.
@@ -116,6 +120,17 @@ struct HTTP2AttackTests {
         Case("extended_connect_protocol", .own("RFC 8441 §4 (not offered by the gateway)"), malformed),
         // Pseudo-header values: no SP or controls in :method (request-line injection after H2→H1).
         Case("method_with_space", .own("RFC 9113 §8.3.1; H2→H1 request-line injection"), malformed),
+        // RFC 9113 §8.2.1, §8.3.1: white space around a value, a :method that is not a token and a :scheme the
+        // gateway does not serve are malformed: a stream error, nothing forwarded.
+        Case("method_not_token", .own("RFC 9113 §8.3.1, RFC 9110 §9.1"), malformed),
+        Case("scheme_garbage", .own("RFC 9113 §8.3.1, RFC 3986 §3.1"), malformed),
+        Case("scheme_uri", .own("RFC 9113 §8.3.1"), malformed),
+        Case("scheme_other", .own("RFC 9113 §8.3.1 (a scheme the gateway does not serve)"), malformed),
+        Case("value_leading_space", .own("RFC 9113 §8.2.1"), malformed),
+        Case("value_trailing_space", .own("RFC 9113 §8.2.1"), malformed),
+        Case("value_trailing_tab", .own("RFC 9113 §8.2.1"), malformed),
+        Case("authority_trailing_space", .own("RFC 9113 §8.2.1"), malformed),
+        Case("path_trailing_space", .own("RFC 9113 §8.2.1"), malformed),
         // Methods are case-sensitive (RFC 9110 §9.1): `get` matches no route; the path is public for GET (405).
         Case("method_lowercase", .own("RFC 9110 §9.1, §15.5.6"), .answer(405, code: "method_not_allowed")),
         // Field names: token characters only, never empty (RFC 9110 §5.1, RFC 9113 §8.2).
@@ -272,10 +287,10 @@ struct HTTP2AttackTests {
         #expect(request.values("Host") == ["localhost"])
     }
 
-    @Test("client-chosen :scheme (http, gopher) is not vouched for: X-Forwarded-Proto comes from the connection")
+    @Test("a client-chosen :scheme http is not vouched for: X-Forwarded-Proto comes from the connection")
     func schemeIsNotTrusted() async throws {
         let oracle = try AttackGateway.shared()
-        for scenario in ["scheme_http", "scheme_other"] {
+        for scenario in ["scheme_http"] {
             let marks = oracle.begin()
             let result = try await H2AttackClient.run(oracle.gateway, scenario)
             #expect(result.stream(1)?.status == 200, "\(result)")

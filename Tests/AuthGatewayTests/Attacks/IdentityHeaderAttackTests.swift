@@ -198,4 +198,55 @@ struct IdentityHeaderAttackTests {
             #expect(!folded.contains(AttackGateway.fold(name)), "\(name) reached the upstream: \(values)")
         }
     }
+
+    /// A sample of the maintained denylist (docs/HEADER-DENYLIST.md), each in a spelling of its own, sent on a
+    /// **public** route, where no identity is injected: none may reach the upstream.
+    static let denylisted = [
+        "X-User: admin", "X_Email: admin@example.com", "Remote-Groups: admins", "X-Remote-Extra-Scopes: admin",
+        "X-WEBAUTH-USER: admin", "x-authentik-username: admin", "X-Pomerium-Claim-Email: admin@example.com",
+        "X-Goog-Authenticated-User-Email: accounts.google.com:admin@example.com", "X-MS-CLIENT-PRINCIPAL-NAME: admin",
+        "X-Amzn-Oidc-Identity: admin", "Cf-Access-Authenticated-User-Email: admin@example.com",
+        "X-Consumer-Username: admin", "SM_USER: admin", "x-proxy-roles: admin", "X-Auth-Roles: admin",
+        "X-Endpoint-API-UserInfo: eyJzdWIiOiJhZG1pbiJ9", "Fastly-Client-IP: 10.0.0.1", "X-Azure-ClientIP: 10.0.0.1",
+        "X.Original.Host: admin.internal", "L5d-Dst-Override: admin.internal:80", "X-Envoy-Internal: true",
+        "X-Forwarded-Client-Cert: By=spiffe://admin", "Client-Cert: :MIIB:", "ssl_client_verify: SUCCESS",
+        "X-HTTP-Method: DELETE", "Front-End-Https: on",
+    ]
+
+    @Test("the maintained denylist: identity, address, URL, method and certificate headers never pass, even on a public route",
+          arguments: denylisted)
+    func denylistedOnPublicRoute(_ line: String) async throws {
+        let shared = try AttackGateway.shared()
+        let marks = shared.begin()
+        let (connection, response) = try await shared.exchange(Array(AttackGateway.get("/public/denylist", headers: [line]).utf8))
+        #expect(response?.status == 200, "\(String(describing: response))")
+        let requests = await shared.forwarded(1, since: marks)
+        await shared.expectFate(connection, closes: false)
+        let name = String(line.prefix { $0 != ":" })
+        let folded = Set((requests.first?.headerNames ?? []).map(AttackGateway.fold))
+        #expect(!folded.contains(AttackGateway.fold(name)), "\(name) reached the upstream")
+    }
+
+    @Test("forward_headers: only the listed client headers reach the upstream, besides the gateway's own")
+    func allowlist() async throws {
+        let shared = try AttackGateway.shared()
+        let marks = shared.begin()
+        let lines = [
+            "Accept: application/json", "X-Custom: kept", "Content_Type: text/evil", "X-Other: dropped",
+            "User-Agent: curl", "Cookie: session=1", "X-User-Id: SPOOF", "X-Forwarded-For: 6.6.6.6",
+        ]
+        let (connection, response) = try await shared.exchange(Array(AttackGateway.get("/allowlisted/x", headers: lines).utf8))
+        #expect(response?.status == 200, "\(String(describing: response))")
+        let requests = await shared.forwarded(1, since: marks)
+        await shared.expectFate(connection, closes: false)
+        guard let request = requests.first else { return }
+        shared.expectSanitized(request, target: "/allowlisted/x", subject: nil)
+        let names = Set(request.headerNames.map { $0.lowercased() })
+        #expect(names == [
+            "host", "accept", "x-custom", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id",
+            "traceparent",
+        ], "\(request.headers ?? [])")
+        #expect(request.values("Accept") == ["application/json"])
+        #expect(request.values("X-Custom") == ["kept"])
+    }
 }

@@ -156,4 +156,28 @@ struct PathAttackTests {
         await shared.expectFate(connection, closes: attack.closes)
         await shared.expectUntouched(since: marks)
     }
+
+    /// RFC 9110 §15.5.6: a path that routes take for other methods is 405 with `Allow`, but protected methods are
+    /// named only to a client with a valid token; an anonymous client gets the 404 an unknown path gets.
+    @Test("405 with Allow: public methods to anyone, protected methods only with a valid token")
+    func methodNotAllowed() async throws {
+        let shared = try AttackGateway.shared()
+        let token = try shared.gateway.token(scope: "read:data")
+        let cases: [(request: String, status: Int, allow: [String])] = [
+            (AttackGateway.request("DELETE", "/public/x"), 405, ["GET"]),
+            (AttackGateway.request("DELETE", "/api/data/x"), 404, []),
+            (AttackGateway.request("DELETE", "/api/data/x", headers: ["Authorization: Bearer \(token)"]), 405, ["GET, HEAD, PUT"]),
+            (AttackGateway.request("DELETE", "/api/data/x", headers: ["Authorization: Bearer forged.token.value"]), 404, []),
+            (AttackGateway.request("DELETE", "/nowhere", headers: ["Authorization: Bearer \(token)"]), 404, []),
+            (AttackGateway.request("PATCH", "/allowlisted/x"), 405, ["GET, POST"]),
+        ]
+        for (request, status, allow) in cases {
+            let marks = shared.begin()
+            let (connection, response) = try await shared.exchange(Array(request.utf8))
+            shared.expectAnswer(response, status: status, closes: false, code: status == 405 ? "method_not_allowed" : "no_route")
+            #expect(response?.values("Allow") ?? [] == allow, "\(request.prefix(40)): \(String(describing: response))")
+            await shared.expectFate(connection, closes: false)
+            await shared.expectUntouched(since: marks)
+        }
+    }
 }

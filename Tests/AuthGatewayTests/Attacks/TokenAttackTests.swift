@@ -220,6 +220,26 @@ struct TokenAttackTests {
 
     static let own: [Case] = {
         return [
+            // RFC 8725 §3.11 (cross-JWT confusion): a validly signed JWT of another kind is no access token, even
+            // from a trusted issuer and without `token_types` configured.
+            .rejected("a DPoP proof (typ dpop+jwt) as an access token", .own("RFC 9449 §4.2, RFC 8725 §3.11")) { forge, _ in
+                try forge.signed(claims: ["htm": "GET", "htu": "https://localhost/api/data"], header: ["typ": "dpop+jwt"])
+            },
+            .rejected("a security event token (typ secevent+jwt)", .own("RFC 8417 §2.3")) { forge, _ in
+                try forge.signed(claims: ["events": ["urn:example:event": [:]]], header: ["typ": "secevent+jwt"])
+            },
+            .rejected("a back-channel logout token (events claim, typ JWT)", .own("OpenID Back-Channel Logout §2.4")) { forge, _ in
+                try forge.signed(claims: ["events": ["http://schemas.openid.net/event/backchannel-logout": [:]], "sid": "s"])
+            },
+            .rejected("a Keycloak ID token (payload typ ID)", .own("RFC 8725 §3.11; Keycloak token typ claim")) { forge, _ in
+                try forge.signed(claims: ["typ": "ID", "nonce": "n"])
+            },
+            .rejected("a JAR request object (typ oauth-authz-req+jwt)", .own("RFC 9101 §10.8")) { forge, _ in
+                try forge.signed(header: ["typ": "oauth-authz-req+jwt"])
+            },
+            .accepted("an RFC 9068 access token (typ at+jwt)", .own("RFC 9068 §2.1")) { forge, _ in
+                ["Authorization: Bearer " + (try forge.signed(header: ["typ": "at+jwt"]))]
+            },
             // RFC 9110 §11.1: the auth scheme is case-insensitive; `bearer` is Bearer.
             .accepted("scheme in lower case: bearer", .own("RFC 9110 §11.1")) { forge, _ in ["Authorization: bearer " + (try forge.signed())] },
             // RFC 6750 §2.1: "Bearer" 1*SP b64token — several spaces are one separator.

@@ -283,7 +283,8 @@ enum AttackOrigin: Sendable, Equatable {
 }
 
 /// The attack policy: the standard test routes (`/api/data/**` needs `read:data`, `/admin/**` the `admin`
-/// role, `/upload/**` `write:data`, `/public/**` nothing) plus a route that forwards `Authorization`.
+/// role, `/upload/**` `write:data`, `/public/**` nothing) plus a route that forwards `Authorization`, a public
+/// route in allowlist mode (`forward_headers`), and a protected `PUT` beside the `GET` of `/api/data/**`.
 let attackPolicy = standardPolicy + """
 
       - name: forwarding
@@ -292,6 +293,16 @@ let attackPolicy = standardPolicy + """
         forward_authorization: true
         require:
           scopes: { all: ["read:data"] }
+      - name: allowlisted
+        match: { methods: [GET, POST], path: /allowlisted/** }
+        upstream: svc
+        auth: public
+        forward_headers: [Accept, Content-Type, X-Custom]
+      - name: writer
+        match: { methods: [PUT], path: /api/data/** }
+        upstream: svc
+        require:
+          scopes: { all: ["write:data"] }
     """
 
 /// Harness options for attack suites: the attack policy, small limits so the limit cases run fast.
@@ -300,6 +311,9 @@ func attackOptions(_ configure: @escaping @Sendable (inout GatewayConfiguration)
     options.policy = attackPolicy
     options.configure = { configuration in
         configuration.limits.maxBodyBytes = 64 * 1024
+        // Bodies beyond 1 KiB are streamed upstream as they arrive, so that the framing cases exercise the
+        // streaming path (a smaller body is read whole before the upstream sees any of it).
+        configuration.limits.bodyBufferBytes = 1024
         configure(&configuration)
     }
     return options
