@@ -16,7 +16,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
-        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -25,6 +24,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
+        // The layers, each importing only the ones listed below it (docs/ARCHITECTURE.md draws the graph):
+        //   CryptoShim ← JOSE ← GatewayPolicy ← GatewayConfig ← GatewayAdmission ← GatewayObservability
+        //   ← GatewayAuth ← AuthGateway ← GatewayDemo; GatewayTooling (keytool's policy tools) on the policy
+        //   and admission layers only, so keytool links no server code.
+
         // OpenSSL's libcrypto, found by pkg-config. Only JOSE imports it.
         .systemLibrary(
             name: "CryptoShim",
@@ -32,11 +36,73 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "JOSE", dependencies: ["CryptoShim"]),
+        // Policies: routes, requirements, decisions, canonical paths, the route trie, YAML reading and
+        // diagnostics. No networking.
+        .target(
+            name: "GatewayPolicy",
+            dependencies: ["JOSE", .product(name: "Yams", package: "Yams")],
+            path: "Sources/AuthGateway/Policy"
+        ),
+        // The operators' configuration: its model and its strict YAML decoding.
+        .target(
+            name: "GatewayConfig",
+            dependencies: [
+                "GatewayPolicy", "JOSE",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/AuthGateway/Config"
+        ),
+        // What happens to one request, as values: guard, token extraction, header filtering and rewriting,
+        // answers, outcomes. HTTP value types from NIOHTTP1; no event loop, no I/O.
+        .target(
+            name: "GatewayAdmission",
+            dependencies: [
+                "GatewayPolicy", "GatewayConfig", "JOSE",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/AuthGateway/Admission"
+        ),
+        // Access log, application log, metrics.
+        .target(
+            name: "GatewayObservability",
+            dependencies: [
+                "GatewayAdmission", "GatewayConfig", "JOSE",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Sources/AuthGateway/Observability"
+        ),
+        // Issuers' keys: local key sets, remote JWKS fetched and refreshed, the authenticator.
+        .target(
+            name: "GatewayAuth",
+            dependencies: [
+                "GatewayAdmission", "GatewayConfig", "GatewayObservability", "JOSE",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/AuthGateway/Auth"
+        ),
+        // keytool's policy tools: lint, test, explain.
+        .target(
+            name: "GatewayTooling",
+            dependencies: ["GatewayPolicy", "JOSE", .product(name: "Yams", package: "Yams")],
+            path: "Sources/AuthGateway/Tooling"
+        ),
+        // The server: snapshot assembly, listeners, TLS, HTTP/1.1 and HTTP/2, the proxy data path, the pool,
+        // reload and shutdown, the admin listener.
         .target(
             name: "AuthGateway",
             dependencies: [
-                "JOSE",
-                .product(name: "Yams", package: "Yams"),
+                "JOSE", "GatewayPolicy", "GatewayConfig", "GatewayAdmission", "GatewayObservability", "GatewayAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -45,20 +111,32 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
-                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/AuthGateway/Gateway"
+        ),
+        // `auth-gateway demo`: a development PKI, two demo services, the demo configuration.
+        .target(
+            name: "GatewayDemo",
+            dependencies: [
+                "AuthGateway", "GatewayConfig", "GatewayObservability", "JOSE",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
-            ]
+            ],
+            path: "Sources/AuthGateway/Demo"
         ),
         .executableTarget(
             name: "auth-gateway",
             dependencies: [
-                "AuthGateway",
+                "AuthGateway", "GatewayConfig", "GatewayDemo", "GatewayObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -67,20 +145,47 @@ let package = Package(
         .executableTarget(
             name: "keytool",
             dependencies: [
-                "JOSE", "AuthGateway",
+                "JOSE", "GatewayPolicy", "GatewayTooling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "jose-bench", dependencies: ["JOSE"], path: "Benchmarks/jose-bench"),
-        .executableTarget(name: "policy-bench", dependencies: ["AuthGateway", "JOSE"], path: "Benchmarks/policy-bench"),
-        // What every test target shares: subprocesses, the repository root, and the tools (Python from the
-        // virtual environment scripts/setup makes) found the same way scripts/setup installs them.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .executableTarget(name: "policy-bench", dependencies: ["GatewayPolicy", "JOSE"], path: "Benchmarks/policy-bench"),
+        // What every test target shares: subprocesses, the repository root, the tools (Python from the
+        // virtual environment scripts/setup makes) found the same way scripts/setup installs them, and
+        // policy fixtures.
+        .target(
+            name: "TestSupport",
+            dependencies: ["GatewayPolicy", "JOSE"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "JOSETests", dependencies: ["JOSE", "TestSupport"], resources: [.copy("Vectors")]),
+        .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "JOSE", "TestSupport"]),
+        .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "GatewayPolicy", "JOSE", "TestSupport"]),
+        .testTarget(
+            name: "GatewayAdmissionTests",
+            dependencies: [
+                "GatewayAdmission", "GatewayConfig", "GatewayPolicy", "JOSE", "TestSupport",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "GatewayToolingTests", dependencies: ["GatewayTooling", "GatewayPolicy", "JOSE", "TestSupport"]),
+        .testTarget(
+            name: "GatewayDemoTests",
+            dependencies: [
+                "GatewayDemo", "AuthGateway", "GatewayConfig", "JOSE", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .testTarget(
             name: "AuthGatewayTests",
             dependencies: [
-                "AuthGateway", "JOSE", "TestSupport",
+                "AuthGateway", "GatewayPolicy", "GatewayConfig", "GatewayAdmission", "GatewayObservability",
+                "GatewayAuth", "GatewayTooling", "GatewayDemo", "JOSE", "TestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 // The raw TLS client of the attack suites (Tests/AuthGatewayTests/Attacks/Support).
@@ -88,10 +193,11 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 // HTTP/2 header blocks in the connection-handling unit tests.
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ]
         ),
-        .testTarget(name: "keytoolTests", dependencies: ["JOSE", "keytool"]),
+        .testTarget(name: "keytoolTests", dependencies: ["JOSE", "keytool", "TestSupport"]),
     ]
 )

@@ -8,7 +8,7 @@
 //
 //   swift run -c release --scratch-path .build-policy policy-bench
 
-import AuthGateway
+import GatewayPolicy
 import JOSE
 
 #if canImport(Glibc)

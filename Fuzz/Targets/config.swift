@@ -6,7 +6,7 @@
 // milliseconds, sizes and counts positive and within UInt32 (HTTP/2 settings), absolute file paths, header
 // names that are tokens and a realm that is safe in a quoted `WWW-Authenticate` parameter.
 
-@testable import AuthGateway
+@testable import GatewayConfig
 
 private let path = "/fuzz/etc/gateway.yaml"
 

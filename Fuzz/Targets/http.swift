@@ -19,6 +19,10 @@ import NIOEmbedded
 import NIOHTTP1
 
 @testable import AuthGateway
+@testable import GatewayAdmission
+@testable import GatewayAuth
+@testable import GatewayConfig
+@testable import GatewayPolicy
 
 /// The target's clock: tokens in the seed corpus are valid at this instant.
 private let now: Double = 1_300_819_000

@@ -9,7 +9,7 @@
 
 import JOSE
 
-@testable import AuthGateway
+@testable import GatewayPolicy
 
 private let file = "fuzz.yaml"
 private let environment = PolicyEnvironment(

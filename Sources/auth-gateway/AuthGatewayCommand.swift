@@ -1,5 +1,8 @@
 import ArgumentParser
 import AuthGateway
+import GatewayConfig
+import GatewayDemo
+import GatewayObservability
 import Logging
 import ServiceLifecycle
 import Foundation

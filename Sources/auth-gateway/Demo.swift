@@ -1,5 +1,8 @@
 import ArgumentParser
 import AuthGateway
+import GatewayConfig
+import GatewayDemo
+import GatewayObservability
 import Foundation
 import NIOPosix
 import ServiceLifecycle

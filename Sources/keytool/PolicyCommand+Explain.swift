@@ -1,5 +1,6 @@
 import ArgumentParser
-import AuthGateway
+import GatewayPolicy
+import GatewayTooling
 import Foundation
 import JOSE
 

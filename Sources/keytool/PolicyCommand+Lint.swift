@@ -1,5 +1,6 @@
 import ArgumentParser
-import AuthGateway
+import GatewayPolicy
+import GatewayTooling
 
 extension PolicyCommand {
     /// `keytool policy lint DIR`.

@@ -1,5 +1,6 @@
 import ArgumentParser
-import AuthGateway
+import GatewayPolicy
+import GatewayTooling
 import Foundation
 
 /// `keytool policy`: offline checks of a policy directory. The logic lives in AuthGateway (the gateway's

@@ -1,13 +1,15 @@
-import AuthGateway
 import Foundation
 import Testing
+import GatewayPolicy
+import GatewayConfig
+import TestSupport
 
 /// Inputs the libFuzzer targets (Fuzz/README.md) found, replayed with the outcome they must have.
 @Suite("Fuzz regressions (AuthGateway)")
 struct FuzzRegressionTests {
     /// The checked-in crash input `Fuzz/Regressions/<name>`.
     static func regression(_ name: String) throws -> String {
-        let path = PolicyFixtures.repositoryRoot + "/Fuzz/Regressions/" + name
+        let path = TestTools.repositoryRoot + "/Fuzz/Regressions/" + name
         let data = try #require(FileManager.default.contents(atPath: path), "missing \(path)")
         return try #require(String(data: data, encoding: .utf8))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import JOSE
@@ -35,7 +36,7 @@ struct Base64URLTests {
 
     @Test("Agrees with Foundation for all lengths 0...300")
     func agreesWithFoundation() throws {
-        var generator = JOSEParseFixtures.SplitMix64(seed: 42)
+        var generator = SplitMix64(seed: 42)
         for length in 0...300 {
             let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
             let reference = Data(bytes).base64EncodedString()

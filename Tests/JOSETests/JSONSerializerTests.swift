@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import JOSE
@@ -82,7 +83,7 @@ struct JSONSerializerTests {
 
     @Test("Round trip through the parser, compact and pretty")
     func roundTrip() throws {
-        var generator = JOSEParseFixtures.SplitMix64(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for _ in 0..<500 {
             let value = JOSEParseFixtures.randomValue(using: &generator, depth: 0)
             for pretty in [false, true] {
@@ -108,7 +109,7 @@ struct JSONSerializerTests {
 
     @Test("Foundation accepts the output")
     func foundationAccepts() throws {
-        var generator = JOSEParseFixtures.SplitMix64(seed: 99)
+        var generator = SplitMix64(seed: 99)
         for _ in 0..<100 {
             let value = JSONValue.object(["v": JOSEParseFixtures.randomValue(using: &generator, depth: 0)])
             let bytes = JSONSerializer.bytes(value)

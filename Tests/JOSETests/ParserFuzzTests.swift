@@ -1,24 +1,10 @@
+import TestSupport
 import Testing
 
 @testable import JOSE
 
-/// Shared helpers for the parser suites: a seeded PRNG, token construction and random JSON values.
+/// Shared helpers for the parser suites: token construction and random JSON values.
 enum JOSEParseFixtures {
-    /// SplitMix64 (Steele, Lea and Flood 2014): tiny, fast, and the same sequence on every platform.
-    struct SplitMix64: RandomNumberGenerator {
-        private var state: UInt64
-
-        init(seed: UInt64) { state = seed }
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// A compact token from header and payload JSON text, with the given signature bytes.
     static func token(header: String, payload: String, signature: [UInt8] = [1, 2, 3, 4]) -> String {
         Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(payload.utf8)) + "."
@@ -69,7 +55,7 @@ enum JOSEParseFixtures {
 /// never trap. A trap kills the test process, so reaching the end is the assertion.
 @Suite("Parser fuzzing")
 struct ParserFuzzTests {
-    typealias Random = JOSEParseFixtures.SplitMix64
+    typealias Random = SplitMix64
 
     static let seedTokens: [(header: String, payload: String)] = [
         (JOSEParseFixtures.typicalHeader, JOSEParseFixtures.typicalPayload),

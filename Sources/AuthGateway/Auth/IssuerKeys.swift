@@ -1,10 +1,16 @@
 import JOSE
 
 /// The keys and claim rules of one issuer: configured key files, a provider's remote JWKS, or both.
-struct IssuerKeys: Sendable {
+package struct IssuerKeys: Sendable {
     let validation: ClaimsValidation
     let localKeys: JWKSet
-    let remote: RemoteKeySet?
+    package let remote: RemoteKeySet?
+
+    package init(validation: ClaimsValidation, localKeys: JWKSet, remote: RemoteKeySet?) {
+        self.validation = validation
+        self.localKeys = localKeys
+        self.remote = remote
+    }
 
     /// What verifies this issuer's tokens now, or `nil` when no key is available (503, not 401).
     func verifier() -> JWTVerifier? {

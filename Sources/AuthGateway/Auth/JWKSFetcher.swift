@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import GatewayConfig
 
 /// One HTTPS GET of a JWKS document: certificate and host name verified by NIOSSL, bounded in size and
 /// time. Plain HTTP only when the configuration says `insecure`.

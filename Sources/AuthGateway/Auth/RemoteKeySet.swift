@@ -2,6 +2,8 @@ import JOSE
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import GatewayConfig
+import GatewayObservability
 
 /// The keys an identity provider publishes at its JWKS URL, kept fresh in the background.
 ///
@@ -49,17 +51,17 @@ public final class RemoteKeySet: Sendable {
     /// Why there are no keys (for logs and readiness).
     public var lastError: String? { state.withLockedValue { $0.lastError } }
 
-    func observe(_ observer: @escaping @Sendable () -> Void) {
+    package func observe(_ observer: @escaping @Sendable () -> Void) {
         observers.withLockedValue { $0.append(observer) }
     }
 
-    func attach(metrics: GatewayMetrics) {
+    package func attach(metrics: GatewayMetrics) {
         self.metrics.withLockedValue { $0 = metrics }
     }
 
     /// Fetches now unless a fetch is already running, in which case that one is returned. The future
     /// completes on `eventLoop` whichever loop started the fetch (the fetch is shared by every loop).
-    func refresh(on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+    package func refresh(on eventLoop: EventLoop) -> EventLoopFuture<Void> {
         let (future, start): (EventLoopFuture<Void>, EventLoopPromise<Void>?) = state.withLockedValue { state in
             if let running = state.inFlight { return (running, nil) }
             let promise = eventLoop.makePromise(of: Void.self)
@@ -138,7 +140,7 @@ public final class RemoteKeySet: Sendable {
     }
 
     /// Refreshes whenever due until cancelled.
-    func runRefresher(group: EventLoopGroup, logger: Logger) async {
+    package func runRefresher(group: EventLoopGroup, logger: Logger) async {
         while !Task.isCancelled {
             let due = nextRefresh
             let wait = due - .now()
@@ -160,7 +162,7 @@ public final class RemoteKeyRegistry: Sendable {
 
     public init() {}
 
-    func keySet(issuer: String, configuration: GatewayConfiguration.RemoteKeys) throws -> RemoteKeySet {
+    package func keySet(issuer: String, configuration: GatewayConfiguration.RemoteKeys) throws -> RemoteKeySet {
         let key = "\(issuer)\u{0}\(configuration.url)"
         if let existing = sets.withLockedValue({ $0[key] }), existing.configuration == configuration {
             return existing

@@ -1,13 +1,30 @@
 import JOSE
 import NIOCore
 import NIOHTTP1
+import GatewayAdmission
+import GatewayObservability
+
+/// The keys the authenticator verifies with: each accepted issuer's keys, and the generation that changes
+/// whenever keys may have changed (cached verifications never outlive it).
+package struct TokenKeys: Sendable {
+    package let issuers: [String: IssuerKeys]
+    package let generation: UInt64
+    /// Whether verifications are cached (`token_cache.enabled`).
+    package let cached: Bool
+
+    package init(issuers: [String: IssuerKeys], generation: UInt64, cached: Bool) {
+        self.issuers = issuers
+        self.generation = generation
+        self.cached = cached
+    }
+}
 
 /// Turns a request's bearer token into verified claims, with one event loop's verified-token cache.
 ///
 /// The issuer is read from the (not yet trusted) token only to pick that issuer's keys and rules; the
 /// signature and every claim are then checked by that issuer's verifier. Loop-confined.
-final class TokenAuthenticator {
-    enum Result {
+package final class TokenAuthenticator {
+    package enum Result {
         /// No token: the policy decides whether the route needs one.
         case anonymous
         case verified([String: JSONValue])
@@ -21,17 +38,17 @@ final class TokenAuthenticator {
         case awaitingKeys(EventLoopFuture<Void>)
     }
 
-    let cache: VerifiedTokenCache
+    package let cache: VerifiedTokenCache
     private let metrics: AuthenticatorMetrics?
 
-    init(cache: VerifiedTokenCache, metrics: AuthenticatorMetrics?) {
+    package init(cache: VerifiedTokenCache, metrics: AuthenticatorMetrics?) {
         self.cache = cache
         self.metrics = metrics
     }
 
     /// `eventLoop` runs a re-fetch for an unknown `kid` when `mayRefetch`.
-    func authenticate(
-        headers: HTTPHeaders, query: String?, snapshot: GatewaySnapshot, now: Double, eventLoop: EventLoop,
+    package func authenticate(
+        headers: HTTPHeaders, query: String?, keys: TokenKeys, now: Double, eventLoop: EventLoop,
         mayRefetch: Bool
     ) -> Result {
         switch BearerToken.extract(from: headers, query: query) {
@@ -44,7 +61,7 @@ final class TokenAuthenticator {
             return .rejected(JOSEError(.malformedToken, why))
         case .token(let token):
             let verify = { (bytes: UnsafeBufferPointer<UInt8>) in
-                self.verify(UnsafeRawBufferPointer(bytes), snapshot: snapshot, now: now, eventLoop: eventLoop, mayRefetch: mayRefetch)
+                self.verify(UnsafeRawBufferPointer(bytes), keys: keys, now: now, eventLoop: eventLoop, mayRefetch: mayRefetch)
             }
             // The header value's own UTF-8 when contiguous (a native string); a copy only otherwise.
             if let result = token.utf8.withContiguousStorageIfAvailable(verify) { return result }
@@ -54,12 +71,12 @@ final class TokenAuthenticator {
     }
 
     private func verify(
-        _ token: UnsafeRawBufferPointer, snapshot: GatewaySnapshot, now: Double, eventLoop: EventLoop, mayRefetch: Bool
+        _ token: UnsafeRawBufferPointer, keys: TokenKeys, now: Double, eventLoop: EventLoop, mayRefetch: Bool
     ) -> Result {
-        let useCache = snapshot.configuration.tokenCache.enabled
+        let useCache = keys.cached
         let fingerprint = useCache ? TokenFingerprint(token) : nil
         if let fingerprint {
-            if let claims = cache.lookup(fingerprint, now: now, generation: snapshot.keyGeneration) {
+            if let claims = cache.lookup(fingerprint, now: now, generation: keys.generation) {
                 metrics?.cacheHits.increment()
                 return .verified(claims)
             }
@@ -67,22 +84,22 @@ final class TokenAuthenticator {
         }
         do throws(JOSEError) {
             let parsed = try CompactJWS.parse(token)
-            guard let issuer = parsed.claims["iss"]?.stringValue, let keys = snapshot.issuers[issuer] else {
+            guard let issuer = parsed.claims["iss"]?.stringValue, let issuerKeys = keys.issuers[issuer] else {
                 return .rejected(JOSEError(.badIssuer, "the token's issuer is not configured"))
             }
-            guard let verifier = keys.verifier() else { return .keysUnavailable }
+            guard let verifier = issuerKeys.verifier() else { return .keysUnavailable }
             metrics?.verified(parsed.header.algorithm)
             let verified: VerifiedJWT
             do throws(JOSEError) {
                 verified = try verifier.verify(parsed: parsed, now: now)
             } catch {
-                if error.code == .unknownKey, mayRefetch, let refetch = keys.remote?.refreshForUnknownKey(on: eventLoop) {
+                if error.code == .unknownKey, mayRefetch, let refetch = issuerKeys.remote?.refreshForUnknownKey(on: eventLoop) {
                     return .awaitingKeys(refetch)
                 }
                 throw error
             }
             if let fingerprint {
-                cache.store(fingerprint, claims: verified.claims.fields, generation: snapshot.keyGeneration)
+                cache.store(fingerprint, claims: verified.claims.fields, generation: keys.generation)
             }
             return .verified(verified.claims.fields)
         } catch {

@@ -2,11 +2,11 @@ import Foundation
 
 /// Every file a configuration reads (the config itself, policies, keys, TLS), and a fingerprint of
 /// them, so that a change on disk triggers the same validated reload as SIGHUP.
-struct ConfigurationFiles: Equatable {
+package struct ConfigurationFiles: Equatable {
     /// Path → modification time and size; a missing file is recorded as missing.
     let stamps: [String: String]
 
-    init(configurationFile: String?, configuration: GatewayConfiguration) {
+    package init(configurationFile: String?, configuration: GatewayConfiguration) {
         var paths: [String] = []
         if let configurationFile { paths.append(configurationFile) }
         paths += configuration.listeners.flatMap { [$0.tls.certificateChainFile, $0.tls.privateKeyFile] }

@@ -294,7 +294,7 @@ public struct GatewayConfiguration: Sendable {
     public struct Logging: Sendable {
         public var level: String = "info"
         /// The application log on standard error: text lines or one JSON object per record.
-        public var format: GatewayLogging.Format = .text
+        public var format: LogFormat = .text
         /// `stdout`, `off`, or a file path.
         public var accessLog: String = "stdout"
         /// The most log bytes held in memory per destination while it does not keep up; lines beyond it are
@@ -302,5 +302,15 @@ public struct GatewayConfiguration: Sendable {
         public var maxPendingBytes: Int = 4 * 1024 * 1024
 
         public init() {}
+    }
+
+    /// The application log's format (`logging.format`).
+    public enum LogFormat: String, Sendable, CaseIterable {
+        /// `2026-12-06T16:49:42.123Z info auth-gateway: key=value [module] message`, as swift-log's stream
+        /// handler prints it (with UTC milliseconds).
+        case text
+        /// One JSON object per record: `time`, `level`, `label`, `source`, `message`, then the metadata's
+        /// dotted keys. A message with line breaks stays one line.
+        case json
     }
 }

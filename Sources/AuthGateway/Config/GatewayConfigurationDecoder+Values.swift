@@ -1,4 +1,5 @@
 import Yams
+import GatewayPolicy
 
 /// Typed reads of single configuration values: integers in a range, durations, sizes, booleans, choices,
 /// paths and header names. Each reports its own error and returns `nil` on failure.

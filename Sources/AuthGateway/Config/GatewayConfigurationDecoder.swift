@@ -1,6 +1,7 @@
 import JOSE
 import Logging
 import Yams
+import GatewayPolicy
 
 /// Reads one gateway configuration file into a ``GatewayConfiguration``, reporting every problem it finds.
 ///
@@ -516,7 +517,7 @@ struct GatewayConfigurationDecoder {
                     logging.level = level.rawValue
                 }
             case "format":
-                if let format: GatewayLogging.Format = choice(entry.value, "`format`", noun: "log format") {
+                if let format: Configuration.LogFormat = choice(entry.value, "`format`", noun: "log format") {
                     logging.format = format
                 }
             case "access_log":

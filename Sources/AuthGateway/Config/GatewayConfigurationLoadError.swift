@@ -1,3 +1,4 @@
+import GatewayPolicy
 /// A gateway configuration file that did not validate: every problem found, sorted by position.
 ///
 /// Uses the same diagnostics as the policy loader, so both print `file:line:column: error: ...; hint: ...`.

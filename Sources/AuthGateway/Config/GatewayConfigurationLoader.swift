@@ -1,4 +1,5 @@
 import Foundation
+import GatewayPolicy
 
 /// Loads and validates a gateway configuration file (see docs/CONFIGURATION.md).
 ///

@@ -1,15 +1,19 @@
-import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `http(s)://host[:port]/path` (IPv6 in brackets, no userinfo): JWKS URLs and upstream targets.
-struct ParsedURL: Sendable, Hashable {
-    let isHTTPS: Bool
-    let host: String
-    let port: Int
+package struct ParsedURL: Sendable, Hashable {
+    package let isHTTPS: Bool
+    package let host: String
+    package let port: Int
     /// Whether the URL names its port rather than using the scheme's default.
     let hasExplicitPort: Bool
-    let path: String
+    package let path: String
 
-    init?(_ text: String) {
+    package init?(_ text: String) {
         let rest: Substring
         if text.hasPrefix("https://") {
             isHTTPS = true
@@ -50,9 +54,13 @@ struct ParsedURL: Sendable, Hashable {
         guard (1...65535).contains(port), !host.isEmpty else { return nil }
     }
 
-    var isIPAddress: Bool { (try? SocketAddress(ipAddress: host, port: port)) != nil }
+    package var isIPAddress: Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
 
-    var hostHeader: String {
+    package var hostHeader: String {
         let name = host.contains(":") ? "[\(host)]" : host
         return port == (isHTTPS ? 443 : 80) ? name : "\(name):\(port)"
     }

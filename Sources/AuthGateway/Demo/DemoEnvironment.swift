@@ -1,5 +1,6 @@
 import Foundation
 import JOSE
+import GatewayConfig
 
 /// The seed tutorial's system, made secure: development certificates, an RS256 and an HS256 key, two
 /// internal services and `policies/`, all under one state directory created on first run.

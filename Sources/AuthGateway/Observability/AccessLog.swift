@@ -53,15 +53,19 @@ public struct AccessLog: GatewayObserver {
 
     /// The JSON line for one request.
     static func line(for record: RequestRecord) -> String {
+        func text(_ value: String?) -> String { value.map(quoted) ?? "null" }
         let fields: [(String, String)] = [
             ("time", quoted(timestamp(record.startedAt))), ("request_id", quoted(record.requestID)),
             ("client", quoted(record.clientAddress)), ("protocol", quoted(record.protocolName)),
-            ("method", quoted(record.method)), ("path", quoted(record.path)),
-            ("route", record.route.map(quoted) ?? "null"), ("decision", quoted(record.decision)),
-            ("reason", record.reason.map(quoted) ?? "null"), ("subject", record.subject.map(quoted) ?? "null"),
-            ("status", String(record.status)), ("upstream", record.upstreamTarget.map(quoted) ?? "null"),
+            ("method", quoted(record.method)), ("host", text(record.host)), ("path", quoted(record.path)),
+            ("route", text(record.route)), ("decision", quoted(record.verdict.rawValue)),
+            ("reason", text(record.reason?.code)), ("subject", text(record.subject)), ("issuer", text(record.issuer)),
+            ("status", String(record.status)), ("upstream", text(record.upstream)),
+            ("upstream_target", text(record.upstreamTarget)),
             ("duration_ms", String(format: "%.3f", record.duration * 1000)),
+            ("upstream_ms", record.upstreamDuration.map { String(format: "%.3f", $0 * 1000) } ?? "null"),
             ("bytes_in", String(record.bytesIn)), ("bytes_out", String(record.bytesOut)),
+            ("user_agent", text(record.userAgent.map { String($0.prefix(256)) })),
         ]
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n"
     }

@@ -1,19 +1,13 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import GatewayConfig
 
 /// The application log (separate from the access log): structured records to standard error, as text or
 /// as one JSON object per line (`logging.format`), written by a ``LogWriter`` so that a stalled reader of
 /// standard error never blocks the thread that logs.
 public enum GatewayLogging {
-    public enum Format: String, Sendable, CaseIterable {
-        /// `2026-12-06T16:49:42.123Z info auth-gateway: key=value [module] message`, as swift-log's stream
-        /// handler prints it (with UTC milliseconds).
-        case text
-        /// One JSON object per record: `time`, `level`, `label`, `source`, `message`, then the metadata's
-        /// dotted keys. A message with line breaks stays one line.
-        case json
-    }
+    public typealias Format = GatewayConfiguration.LogFormat
 
     /// Where the records go, and in which format; one per process for standard error.
     public final class Sink: Sendable {

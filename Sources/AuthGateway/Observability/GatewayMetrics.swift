@@ -14,10 +14,10 @@ public final class GatewayMetrics: Sendable {
 
     let reloads: CoreMetrics.Counter
     let reloadFailures: CoreMetrics.Counter
-    let openConnections: CoreMetrics.Gauge
-    let rejectedConnections: CoreMetrics.Counter
-    let jwksFetches: CoreMetrics.Counter
-    let jwksFetchFailures: CoreMetrics.Counter
+    package let openConnections: CoreMetrics.Gauge
+    package let rejectedConnections: CoreMetrics.Counter
+    package let jwksFetches: CoreMetrics.Counter
+    package let jwksFetchFailures: CoreMetrics.Counter
     /// The pool gauges set at the last scrape, so that a target gone since then reads 0, not its last value.
     private let poolGaugeKeys = NIOLockedValueBox(Set<[String]>())
 
@@ -108,20 +108,20 @@ public final class GatewayMetrics: Sendable {
 }
 
 /// The token cache and verification counters of one event loop's authenticator.
-final class AuthenticatorMetrics {
+package final class AuthenticatorMetrics {
     private let metrics: GatewayMetrics
-    let cacheHits: CoreMetrics.Counter
-    let cacheMisses: CoreMetrics.Counter
+    package let cacheHits: CoreMetrics.Counter
+    package let cacheMisses: CoreMetrics.Counter
     private var verifications: [JWSAlgorithm: CoreMetrics.Counter] = [:]
     private var rejections: [String: CoreMetrics.Counter] = [:]
 
-    init(_ metrics: GatewayMetrics) {
+    package init(_ metrics: GatewayMetrics) {
         self.metrics = metrics
         cacheHits = metrics.counter("gateway_token_cache_hits_total", [])
         cacheMisses = metrics.counter("gateway_token_cache_misses_total", [])
     }
 
-    func verified(_ algorithm: JWSAlgorithm) {
+    package func verified(_ algorithm: JWSAlgorithm) {
         if let counter = verifications[algorithm] {
             counter.increment()
             return
@@ -131,7 +131,7 @@ final class AuthenticatorMetrics {
         counter.increment()
     }
 
-    func rejected(_ code: JOSEError.Code) {
+    package func rejected(_ code: JOSEError.Code) {
         if let counter = rejections[code.rawValue] {
             counter.increment()
             return

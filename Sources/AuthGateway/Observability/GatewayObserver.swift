@@ -1,3 +1,4 @@
+import GatewayAdmission
 import NIOCore
 
 /// One finished request, as the access log and the metrics see it. Never holds a token or a secret.
@@ -7,16 +8,53 @@ public struct RequestRecord: Sendable {
     public var method: String
     public var path: String
     public var route: String?
-    public var decision: String
-    public var reason: String?
+    public var verdict: Verdict
+    public var reason: OutcomeReason?
+    /// The verified token's `sub` and `iss` (allowed or denied after verification).
     public var subject: String?
+    public var issuer: String?
     public var status: Int
+    /// The upstream's name and the target that served the request.
+    public var upstream: String?
     public var upstreamTarget: String?
     public var startedAt: Double
     public var duration: Double
+    /// From the request head sent upstream to the end of the upstream's answer.
+    public var upstreamDuration: Double?
     public var bytesIn: Int
     public var bytesOut: Int
     public var protocolName: String
+    /// The `Host` routed on, and the client's `User-Agent`.
+    public var host: String?
+    public var userAgent: String?
+
+    public init(
+        requestID: String, clientAddress: String, method: String, path: String, route: String?, verdict: Verdict,
+        reason: OutcomeReason?, subject: String?, issuer: String?, status: Int, upstream: String?, upstreamTarget: String?,
+        startedAt: Double, duration: Double, upstreamDuration: Double?, bytesIn: Int, bytesOut: Int, protocolName: String,
+        host: String?, userAgent: String?
+    ) {
+        self.requestID = requestID
+        self.clientAddress = clientAddress
+        self.method = method
+        self.path = path
+        self.route = route
+        self.verdict = verdict
+        self.reason = reason
+        self.subject = subject
+        self.issuer = issuer
+        self.status = status
+        self.upstream = upstream
+        self.upstreamTarget = upstreamTarget
+        self.startedAt = startedAt
+        self.duration = duration
+        self.upstreamDuration = upstreamDuration
+        self.bytesIn = bytesIn
+        self.bytesOut = bytesOut
+        self.protocolName = protocolName
+        self.host = host
+        self.userAgent = userAgent
+    }
 }
 
 /// Makes one ``LoopObserver`` per event loop, so that recording a request never takes a lock.

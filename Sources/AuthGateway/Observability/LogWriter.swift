@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import GatewayConfig
 
 /// Writes log lines to a file descriptor from a thread of its own, so that a destination that stops
 /// taking bytes (a log shipper that stalls, a full pipe, a slow disk) never blocks an event loop.

@@ -1,5 +1,6 @@
 import CoreMetrics
 import NIOCore
+import GatewayAdmission
 
 /// Records finished requests into ``GatewayMetrics``: requests by route, status and decision; latency by
 /// route; upstream errors by kind. Handles are cached per loop.
@@ -18,13 +19,19 @@ public struct MetricsObserver: GatewayObserver {
         private struct RequestKey: Hashable {
             let route: String
             let status: Int
-            let decision: String
+            let verdict: Verdict
         }
 
         private let metrics: GatewayMetrics
         private var requests: [RequestKey: CoreMetrics.Counter] = [:]
         private var latencies: [String: CoreMetrics.Timer] = [:]
-        private var upstreamErrors: [String: CoreMetrics.Counter] = [:]
+        private struct UpstreamErrorKey: Hashable {
+            let upstream: String
+            let target: String
+            let kind: UpstreamFailure
+        }
+
+        private var upstreamErrors: [UpstreamErrorKey: CoreMetrics.Counter] = [:]
         private lazy var keysUnavailable = metrics.counter("gateway_keys_unavailable_total", [])
 
         init(metrics: GatewayMetrics) {
@@ -33,10 +40,10 @@ public struct MetricsObserver: GatewayObserver {
 
         func requestFinished(_ record: RequestRecord) {
             let route = record.route ?? "none"
-            let key = RequestKey(route: route, status: record.status, decision: record.decision)
+            let key = RequestKey(route: route, status: record.status, verdict: record.verdict)
             let counter = requests[key] ?? {
                 let made = metrics.counter("gateway_requests_total", [
-                    ("route", route), ("status", String(record.status)), ("decision", record.decision),
+                    ("route", route), ("status", String(record.status)), ("decision", record.verdict.rawValue),
                 ])
                 requests[key] = made
                 return made
@@ -48,14 +55,21 @@ public struct MetricsObserver: GatewayObserver {
                 return made
             }()
             timer.recordNanoseconds(Int64(record.duration * 1e9))
-            if record.reason == "keys_unavailable" { keysUnavailable.increment() }
-            if record.decision == "error", let kind = record.reason, UpstreamFailure.labels.contains(kind) {
-                let errors = upstreamErrors[kind] ?? {
-                    let made = metrics.counter("gateway_upstream_errors_total", [("kind", kind)])
-                    upstreamErrors[kind] = made
+            switch record.reason {
+            case .keysUnavailable?:
+                keysUnavailable.increment()
+            case .upstream(let failure)?:
+                let key = UpstreamErrorKey(upstream: record.upstream ?? "none", target: record.upstreamTarget ?? "none", kind: failure)
+                let errors = upstreamErrors[key] ?? {
+                    let made = metrics.counter("gateway_upstream_errors_total", [
+                        ("upstream", key.upstream), ("target", key.target), ("kind", failure.label),
+                    ])
+                    upstreamErrors[key] = made
                     return made
                 }()
                 errors.increment()
+            default:
+                break
             }
         }
     }

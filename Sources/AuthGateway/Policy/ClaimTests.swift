@@ -2,10 +2,10 @@ import JOSE
 
 /// The leaf tests of a requirement: scopes, roles and claim conditions. Allocation-free apart from
 /// what `JSONValue` comparison needs.
-enum ClaimTests {
+package enum ClaimTests {
     /// Scopes come from `scope` (a space-separated string) and `scp` (an array of strings or a
     /// space-separated string); either may be absent. Any other type is undetermined.
-    static func scopes(
+    package static func scopes(
         _ claims: [String: JSONValue], _ quantifier: Requirement.Quantifier, _ required: [String]
     ) -> ClauseOutcome {
         let scope = claims["scope"]
@@ -30,7 +30,7 @@ enum ClaimTests {
     }
 
     /// Roles: the claim at `path` must be an array of strings; absent is a plain failure.
-    static func roles(
+    package static func roles(
         _ claims: [String: JSONValue], path: ClaimPath, _ quantifier: Requirement.Quantifier, _ required: [String]
     ) -> ClauseOutcome {
         guard let value = path.value(in: claims) else { return .failed }
@@ -41,7 +41,7 @@ enum ClaimTests {
     }
 
     /// A claim condition; `null` counts as absent.
-    static func condition(_ value: JSONValue?, _ condition: Requirement.Condition) -> ClauseOutcome {
+    package static func condition(_ value: JSONValue?, _ condition: Requirement.Condition) -> ClauseOutcome {
         switch condition {
         case .exists(let wanted):
             let present = value != nil && value != .null

@@ -6,9 +6,9 @@
 /// Names compare case-insensitively with `_` and `.` read as `-` (``ClientHeaderFilter``), so `X_Remote_User`
 /// and `x.remote.user` are caught with `X-Remote-User`. docs/HEADER-DENYLIST.md lists every entry with the
 /// product that sets or trusts it and where that is documented; keep the two in step.
-enum ClientHeaderDenylist {
+package enum ClientHeaderDenylist {
     /// Hop-by-hop (RFC 9110 §7.6.1) and HTTP/2-only names, and what the gateway sets itself: never a client's.
-    static let managed = [
+    package static let managed = [
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
         "proxy-authorization", "proxy-authenticate", "http2-settings", "expect",
         "x-request-id", "traceparent", "tracestate",
@@ -16,7 +16,7 @@ enum ClientHeaderDenylist {
 
     /// Whole namespaces. Only namespaces that proxies own: no mainstream client or SDK sends a header in
     /// them (bare `X-Auth-`, `X-Client-`, `X-Ms-`, `X-Amzn-`, `X-Goog-` and `Cf-` are deliberately absent).
-    static let prefixes = [
+    package static let prefixes = [
         // Forwarding and proxy-asserted facts: X-Forwarded-User/-Email/-Groups/-Access-Token (oauth2-proxy),
         // -Uri/-Method (Traefik, Caddy forward auth), -Prefix (Spring), -Client-Cert (Envoy XFCC), ...
         "x-forwarded-",
@@ -40,7 +40,7 @@ enum ClientHeaderDenylist {
     ]
 
     /// Exact names, by what they assert.
-    static let names = identity + clientAddresses + urlOverrides + methodOverrides + clientCertificates + proxyInternal
+    package static let names = identity + clientAddresses + urlOverrides + methodOverrides + clientCertificates + proxyInternal
 
     static let identity = [
         "x-user", "x-email", "x-role", "x-first-name", "x-last-name",
@@ -88,12 +88,12 @@ extension ClientHeaderDenylist {
     }
 
     /// Lower-case, `_` and `.` as `-`.
-    static func normalize(_ name: String) -> [UInt8] {
+    package static func normalize(_ name: String) -> [UInt8] {
         name.utf8.map(fold)
     }
 
     @inline(__always)
-    static func fold(_ byte: UInt8) -> UInt8 {
+    package static func fold(_ byte: UInt8) -> UInt8 {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"): return byte | 0x20
         case UInt8(ascii: "_"), UInt8(ascii: "."): return UInt8(ascii: "-")

@@ -14,14 +14,14 @@ import JOSE
 /// - anything else — CR, LF, NUL, other control bytes, separators, non-ASCII, fractional numbers, objects,
 ///   nested arrays — makes the value **unencodable, and the request is denied** (401 `claim_unencodable`):
 ///   dropping the header instead could let an upstream fall back to a weaker identity.
-enum IdentityHeaderEncoder {
-    enum Encoded: Equatable {
+package enum IdentityHeaderEncoder {
+    package enum Encoded: Equatable {
         case value(String)
         case omitted
         case unencodable
     }
 
-    static func encode(_ source: IdentityHeaderRule.Source, _ claims: [String: JSONValue]) -> Encoded {
+    package static func encode(_ source: IdentityHeaderRule.Source, _ claims: [String: JSONValue]) -> Encoded {
         switch source {
         case .claim(let path), .roles(let path):
             return encode(path.value(in: claims))

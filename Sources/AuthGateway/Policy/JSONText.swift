@@ -2,8 +2,8 @@ import JOSE
 
 /// Compact JSON text for messages (`explain`, test failures, clause descriptions). Not a serializer for
 /// anything that leaves the process.
-enum JSONText {
-    static func render(_ value: JSONValue) -> String {
+package enum JSONText {
+    package static func render(_ value: JSONValue) -> String {
         switch value {
         case .null: return "null"
         case .bool(let flag): return flag ? "true" : "false"
@@ -19,7 +19,7 @@ enum JSONText {
         }
     }
 
-    static func quote(_ text: String) -> String {
+    package static func quote(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -28,7 +28,7 @@ public final class Route: Sendable, CustomStringConvertible {
     /// headers, and `Authorization` where forwarded). `nil`: every client header the denylist leaves.
     public let forwardHeaders: [String]?
     /// ``forwardHeaders`` lower-cased, as bytes, for the per-request comparison.
-    let forwardHeaderKeys: [[UInt8]]?
+    package let forwardHeaderKeys: [[UInt8]]?
     /// Where the route is written.
     public let location: SourceLocation
     /// The scopes a 403 challenge names: every scope in the requirement outside a `not`.

@@ -1,6 +1,6 @@
-import AuthGateway
 import Foundation
 import Testing
+import GatewayPolicy
 
 /// ATTACKS.md "HTTP/2", plus our own cases from RFC 9113, RFC 7541 and public advisories: frames built
 /// exactly by Tests/e2e/h2_attack.py (Python `h2`/`hyperframe`/`hpack`), sent through the real gateway.

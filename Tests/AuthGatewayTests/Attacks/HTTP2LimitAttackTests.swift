@@ -1,6 +1,7 @@
-import AuthGateway
 import Foundation
 import Testing
+import GatewayPolicy
+import GatewayConfig
 
 /// The HTTP/2 limits of `limits` (docs/CONFIGURATION.md), each exercised on both sides of its value with a
 /// gateway configured low: just under the limit the connection serves on, just over it the client gets

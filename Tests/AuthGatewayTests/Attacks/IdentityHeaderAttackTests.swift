@@ -1,7 +1,7 @@
-import AuthGateway
 import Foundation
 import JOSE
 import Testing
+import GatewayPolicy
 
 /// ATTACKS.md "Identity headers": whatever a client says about who it is, where it comes from or what the
 /// gateway decided never reaches the upstream; the gateway's own values are the only ones. Every spoofed value

@@ -1,6 +1,6 @@
-import AuthGateway
 import Foundation
 import Testing
+import GatewayPolicy
 
 /// ATTACKS.md "Paths and routing": `/admin/**` is protected (role `admin`), `/public/**` is public. Each
 /// target goes out as raw bytes over TLS, without a token: a path that is really `/admin` must get the

@@ -1,4 +1,3 @@
-import AuthGateway
 import Foundation
 import TestSupport
 import NIOCore
@@ -7,6 +6,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import GatewayConfig
 #endif
 
 /// ATTACKS.md "TLS", plus our own cases: `openssl s_client` for what a real client can be made to offer,

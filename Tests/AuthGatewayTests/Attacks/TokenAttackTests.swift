@@ -1,8 +1,8 @@
-import AuthGateway
 import Foundation
 import TestSupport
 import JOSE
 import Testing
+import AuthGateway
 
 /// ATTACKS.md "Tokens", end to end: every hostile token goes through the real TLS listener to a protected
 /// route (`GET /api/data/**`, scope `read:data`); the gateway answers it, the upstream receives nothing, the

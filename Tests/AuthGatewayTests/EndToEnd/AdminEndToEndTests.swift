@@ -1,8 +1,9 @@
-import AuthGateway
 import Foundation
 import TestSupport
 import JOSE
 import Testing
+import GatewayObservability
+import AuthGateway
 
 /// The admin listener scraped for real (curl over plain HTTP on loopback) after real traffic.
 @Suite("End to end: admin listener and metrics")

@@ -1,4 +1,3 @@
-import AuthGateway
 import Foundation
 import JOSE
 import Testing
@@ -48,7 +47,7 @@ struct AuthorizationEndToEndTests {
             #expect(request.values("Host").count == 1)
 
             let records = await gateway.observer.waitForRecords(1)
-            #expect(records.first?.decision == "allow")
+            #expect(records.first?.verdict == .allow)
             #expect(records.first?.route == "data")
             #expect(records.first?.subject == "alice")
             #expect(records.first?.path == "/api/data/ab/c")
@@ -148,7 +147,7 @@ struct AuthorizationEndToEndTests {
             let events = await gateway.upstream.settledEvents(since: 0)
             #expect(events.isEmpty, "the upstream saw: \(events.map { $0.event + " " + ($0.requestLine ?? "") })")
             let records = await gateway.observer.waitForRecords(1)
-            #expect(records.first?.decision != "allow")
+            #expect(records.first?.verdict != .allow)
             #expect(records.first?.status == denied.status)
         }
     }
@@ -165,7 +164,7 @@ struct AuthorizationEndToEndTests {
             #expect(untyped.json?["code"] as? String == "token_invalid")
             #expect(await gateway.upstream.settledEvents(since: 0).isEmpty, "a refused typ must reach nothing")
             let denial = await gateway.observer.waitForRecords(1).first
-            #expect(denial?.reason == "bad_type")
+            #expect(denial?.reason == .token(.badType))
 
             let now = Int64(Date().timeIntervalSince1970)
             let header: [String: JSONValue] = ["alg": "RS256", "kid": "rsa-1", "typ": "application/AT+JWT"]

@@ -1,4 +1,3 @@
-import AuthGateway
 import Foundation
 import TestSupport
 import Testing
@@ -83,8 +82,8 @@ struct EarlyExitEndToEndTests {
             }
             let records = await gateway.observer.waitForRecords(8)
             // A body cut short is NIO's invalid EOF (protocol_error) or a reset, depending on where it stops.
-            #expect(records.filter { ["reset", "protocol_error"].contains($0.reason) }.count == 8,
-                    "\(records.map { $0.reason ?? "-" })")
+            #expect(records.filter { [.upstream(.reset), .upstream(.protocolError)].contains($0.reason) }.count == 8,
+                    "\(records.map { $0.reason?.code ?? "-" })")
             await gateway.expectUpstreamConnectionsReturned()
             try await expectOrdinaryRequestsServed(gateway)
         }

@@ -1,8 +1,8 @@
-import AuthGateway
 import Foundation
 import TestSupport
 import JOSE
 import Testing
+import AuthGateway
 
 /// Reload and shutdown while a real client (Tests/e2e/load.py, keep-alive HTTPS connections) keeps
 /// sending requests: no request may fail across reloads, and none may be cut by a graceful shutdown.

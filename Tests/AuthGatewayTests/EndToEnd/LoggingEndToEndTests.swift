@@ -1,4 +1,3 @@
-@testable import AuthGateway
 import Foundation
 import Logging
 import TestSupport
@@ -6,6 +5,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+@testable import GatewayObservability
 #endif
 
 /// Logging never stops traffic: a log destination that stops reading (a stuck log shipper, a full pipe)

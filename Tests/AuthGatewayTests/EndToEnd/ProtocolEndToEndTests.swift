@@ -1,4 +1,3 @@
-import AuthGateway
 import Foundation
 import Testing
 

@@ -1,8 +1,10 @@
-import AuthGateway
 import Foundation
 import TestSupport
 import JOSE
 import Testing
+import GatewayConfig
+import AuthGateway
+import GatewayDemo
 
 /// Keys from an identity provider's JWKS URL: a local HTTPS JWKS server (a real process, the test CA)
 /// plays the provider; tests rotate keys by rewriting its file and cause outages with a marker file.

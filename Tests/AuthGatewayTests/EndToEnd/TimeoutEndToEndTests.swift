@@ -1,4 +1,3 @@
-import AuthGateway
 import Foundation
 import JOSE
 import Testing
@@ -99,7 +98,7 @@ struct RateLimitEndToEndTests {
             // they have waited send_timeout the exchange is cut (the client, not reading, cannot see the close;
             // the gateway's record and its pool can).
             let records = await gateway.observer.waitForRecords(1, timeout: 20)
-            #expect(records.last?.reason == "send_timeout", "\(records.map { $0.reason ?? "-" })")
+            #expect(records.last?.reason == .gateway(.sendTimeout), "\(records.map { $0.reason?.code ?? "-" })")
             #expect(records.last?.status == 200, "the answer had started")
             #expect((records.last?.bytesOut ?? 0) < 32 * 1024 * 1024)
             await gateway.expectUpstreamConnectionsReturned()

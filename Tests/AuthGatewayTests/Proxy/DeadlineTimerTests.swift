@@ -1,7 +1,7 @@
-@testable import AuthGateway
 import NIOCore
 import NIOEmbedded
 import Testing
+@testable import AuthGateway
 
 /// The one timer mechanism behind the head, body, response and pooled-connection idle clocks, on an
 /// embedded loop whose time only moves when the test says so.

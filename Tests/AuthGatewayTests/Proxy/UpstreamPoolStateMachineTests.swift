@@ -1,6 +1,9 @@
-@testable import AuthGateway
 import NIOCore
+import TestSupport
 import Testing
+@testable import GatewayConfig
+@testable import GatewayObservability
+@testable import AuthGateway
 
 /// The pool's bookkeeping as plain values: every transition, then random event sequences with the
 /// invariants checked after every step.
@@ -408,12 +411,5 @@ struct PoolModel {
         guard !set.isEmpty else { return nil }
         let ordered = Array(set).sorted { "\($0)" < "\($1)" }
         return ordered[random.next(upTo: ordered.count)]
-    }
-}
-
-extension SplitMix64 {
-    /// 0..<bound, from the seeded sequence (a failing seed replays).
-    mutating func next(upTo bound: Int) -> Int {
-        Int.random(in: 0..<bound, using: &self)
     }
 }

@@ -1,8 +1,8 @@
-@testable import AuthGateway
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import Testing
+@testable import AuthGateway
 
 @Suite("HTTP/1.1 pipelining depth")
 struct HTTP1PipelineDepthTests {

@@ -1,8 +1,9 @@
-@testable import AuthGateway
 import NIOCore
 import NIOEmbedded
 import NIOHPACK
 import Testing
+@testable import GatewayAdmission
+@testable import AuthGateway
 
 /// The pure parts of the HTTP/2 connection handling: the outbound frame scanner behind
 /// ``HTTP2GoAwayCloseHandler`` and the request-head normalizer.

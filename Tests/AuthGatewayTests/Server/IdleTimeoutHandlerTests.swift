@@ -1,7 +1,7 @@
-@testable import AuthGateway
 import NIOCore
 import NIOEmbedded
 import Testing
+@testable import AuthGateway
 
 /// The client connection's idle timeout, on an embedded channel whose clock only the test moves.
 @Suite("IdleTimeoutHandler")

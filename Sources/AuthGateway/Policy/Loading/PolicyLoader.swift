@@ -46,7 +46,7 @@ public enum PolicyLoader {
     }
 
     /// The `*.yaml` / `*.yml` files directly in `directory`, sorted by name, hidden files skipped.
-    static func yamlFiles(in directory: String, what: String) throws(PolicyLoadError) -> [String] {
+    package static func yamlFiles(in directory: String, what: String) throws(PolicyLoadError) -> [String] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -67,7 +67,7 @@ public enum PolicyLoader {
     }
 
     /// Reads files as UTF-8; unreadable files become diagnostics.
-    static func readSources(_ paths: [String]) throws(PolicyLoadError) -> [PolicySource] {
+    package static func readSources(_ paths: [String]) throws(PolicyLoadError) -> [PolicySource] {
         var sources: [PolicySource] = []
         var diagnostics: [PolicyDiagnostic] = []
         for path in paths {

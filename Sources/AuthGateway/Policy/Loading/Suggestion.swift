@@ -1,6 +1,6 @@
 /// "Did you mean ...?" for misspelt keys and names: the closest candidate by edit distance
 /// (Levenshtein with adjacent transpositions), if it is close enough to be a likely typo.
-enum Suggestion {
+package enum Suggestion {
     static func closest(to word: String, among candidates: [String]) -> String? {
         let lowered = word.lowercased()
         var best: (candidate: String, distance: Int)?
@@ -14,7 +14,7 @@ enum Suggestion {
     }
 
     /// `did you mean `x`?` or, without a close candidate, the list of valid values.
-    static func hint(for word: String, among candidates: [String], listing: Bool = true) -> String? {
+    package static func hint(for word: String, among candidates: [String], listing: Bool = true) -> String? {
         if let match = closest(to: word, among: candidates) { return "did you mean `\(match)`?" }
         guard listing, !candidates.isEmpty else { return nil }
         return "expected one of " + candidates.map { "`\($0)`" }.joined(separator: ", ")

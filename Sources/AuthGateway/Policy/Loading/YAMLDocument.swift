@@ -4,14 +4,14 @@ import Yams
 /// One parsed YAML file, kept together with its parser so anchors stay visible (policies reject them).
 ///
 /// Syntax errors and duplicate keys (Yams rejects those while composing) become diagnostics.
-struct YAMLDocument {
+package struct YAMLDocument {
     let file: String
     let root: Node?
     /// Holds the anchors that `Node.anchor` refers to weakly.
     private let parser: Parser?
 
     /// Parses `text`; on failure `root` is nil and the problem is appended to `diagnostics`.
-    init(file: String, text: String, diagnostics: inout [PolicyDiagnostic]) {
+    package init(file: String, text: String, diagnostics: inout [PolicyDiagnostic]) {
         self.file = file
         var parser: Parser?
         var root: Node?
@@ -31,7 +31,7 @@ struct YAMLDocument {
     }
 
     /// Runs `body` while the parser (and so every anchor) is alive.
-    func withRoot<Result>(_ body: (Node?) -> Result) -> Result {
+    package func withRoot<Result>(_ body: (Node?) -> Result) -> Result {
         withExtendedLifetime(parser) { body(root) }
     }
 

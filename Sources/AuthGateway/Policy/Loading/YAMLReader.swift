@@ -6,39 +6,39 @@ import Yams
 /// Strings are strict: a plain scalar that YAML resolves to another type (`no`, `on`, `yes`, `12`, `1.0`,
 /// `~`, `2024-01-01`) is an error where a string is expected, never silently converted; quoting makes it a
 /// string. Anchors, aliases and merge keys are refused so a reviewer sees every value where it applies.
-struct YAMLReader {
+package struct YAMLReader {
     /// One `key: value` pair of a mapping, with a string key.
-    struct Entry {
-        let key: String
-        let keyNode: Node
-        let value: Node
+    package struct Entry {
+        package let key: String
+        package let keyNode: Node
+        package let value: Node
     }
 
-    let file: String
-    private(set) var diagnostics: [PolicyDiagnostic] = []
+    package let file: String
+    package private(set) var diagnostics: [PolicyDiagnostic] = []
 
-    init(file: String) {
+    package init(file: String) {
         self.file = file
     }
 
-    var errorCount: Int { diagnostics.count(where: { $0.severity == .error }) }
+    package var errorCount: Int { diagnostics.count(where: { $0.severity == .error }) }
 
-    func location(_ node: Node) -> SourceLocation {
+    package func location(_ node: Node) -> SourceLocation {
         SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
     }
 
-    mutating func error(_ message: String, at node: Node, hint: String? = nil) {
+    package mutating func error(_ message: String, at node: Node, hint: String? = nil) {
         diagnostics.append(PolicyDiagnostic(.error, at: location(node), message, hint: hint))
     }
 
-    mutating func error(_ message: String, at location: SourceLocation, hint: String? = nil) {
+    package mutating func error(_ message: String, at location: SourceLocation, hint: String? = nil) {
         diagnostics.append(PolicyDiagnostic(.error, at: location, message, hint: hint))
     }
 
     // MARK: - Structure
 
     /// The entries of a mapping; `nil` (with an error) if `node` is not one.
-    mutating func mapping(_ node: Node, _ what: String) -> [Entry]? {
+    package mutating func mapping(_ node: Node, _ what: String) -> [Entry]? {
         guard noAnchor(node), case .mapping(let mapping) = node else {
             if node.anchor == nil { error("\(what) must be a mapping, not \(Self.describe(node))", at: node) }
             return nil
@@ -52,7 +52,7 @@ struct YAMLReader {
     }
 
     /// Reports every key not in `allowed`, with a spelling hint.
-    mutating func checkKeys(_ entries: [Entry], allowed: [String], in what: String) {
+    package mutating func checkKeys(_ entries: [Entry], allowed: [String], in what: String) {
         for entry in entries where !allowed.contains(entry.key) {
             error(
                 "unknown key `\(entry.key)` in \(what)", at: entry.keyNode,
@@ -61,14 +61,14 @@ struct YAMLReader {
     }
 
     /// Reports each of `required` that `entries` lacks, at the mapping's position.
-    mutating func requireKeys(_ entries: [Entry], _ required: [String], in what: String, at node: Node) {
+    package mutating func requireKeys(_ entries: [Entry], _ required: [String], in what: String, at node: Node) {
         for key in required where !entries.contains(where: { $0.key == key }) {
             error("missing `\(key)` in \(what)", at: node)
         }
     }
 
     /// The items of a list; `nil` (with an error) if `node` is not one or, unless allowed, it is empty.
-    mutating func sequence(_ node: Node, _ what: String, allowEmpty: Bool = false) -> [Node]? {
+    package mutating func sequence(_ node: Node, _ what: String, allowEmpty: Bool = false) -> [Node]? {
         guard noAnchor(node), case .sequence(let sequence) = node else {
             if node.anchor == nil {
                 error("\(what) must be a list, not \(Self.describe(node))", at: node,
@@ -87,7 +87,7 @@ struct YAMLReader {
     // MARK: - Scalars
 
     /// A string, strictly: quoted, `!!str`, or a plain scalar that YAML reads as a string.
-    mutating func string(_ node: Node, _ what: String) -> String? {
+    package mutating func string(_ node: Node, _ what: String) -> String? {
         guard noAnchor(node), case .scalar(let scalar) = node else {
             if node.anchor == nil { error("\(what) must be a string, not \(Self.describe(node))", at: node) }
             return nil
@@ -107,7 +107,7 @@ struct YAMLReader {
     }
 
     /// Strings from a list (non-empty unless allowed), each strict.
-    mutating func strings(_ node: Node, _ what: String, allowEmpty: Bool = false) -> [(String, Node)]? {
+    package mutating func strings(_ node: Node, _ what: String, allowEmpty: Bool = false) -> [(String, Node)]? {
         guard let items = sequence(node, what, allowEmpty: allowEmpty) else { return nil }
         var result: [(String, Node)] = []
         var failed = false
@@ -126,7 +126,7 @@ struct YAMLReader {
     }
 
     /// `true` or `false`; YAML 1.1 spellings (`yes`, `on`, `True`) are refused as ambiguous.
-    mutating func bool(_ node: Node, _ what: String) -> Bool? {
+    package mutating func bool(_ node: Node, _ what: String) -> Bool? {
         guard noAnchor(node), case .scalar(let scalar) = node,
             node.tag.rawValue == Tag.Name.bool.rawValue, scalar.string == "true" || scalar.string == "false"
         else {
@@ -137,7 +137,7 @@ struct YAMLReader {
     }
 
     /// A decimal integer (no hex, octal, sexagesimal or `_` forms).
-    mutating func int(_ node: Node, _ what: String) -> Int? {
+    package mutating func int(_ node: Node, _ what: String) -> Int? {
         guard noAnchor(node), case .scalar(let scalar) = node, node.tag.rawValue == Tag.Name.int.rawValue,
             let value = Self.decimal(scalar.string)
         else {
@@ -174,7 +174,7 @@ struct YAMLReader {
 
     /// Any JSON value (test-case claims): mappings, lists, strings, decimal integers, numbers,
     /// `true` / `false`, `null`. Ambiguous YAML 1.1 scalars are refused as in ``literal(_:_:)``.
-    mutating func json(_ node: Node, _ what: String, depth: Int = 0) -> JSONValue? {
+    package mutating func json(_ node: Node, _ what: String, depth: Int = 0) -> JSONValue? {
         guard depth < 32 else {
             error("\(what) is nested too deeply", at: node)
             return nil
@@ -244,7 +244,7 @@ struct YAMLReader {
         return Int(text)
     }
 
-    static func describe(_ node: Node) -> String {
+    package static func describe(_ node: Node) -> String {
         switch node {
         case .mapping: return "a mapping"
         case .sequence: return "a list"

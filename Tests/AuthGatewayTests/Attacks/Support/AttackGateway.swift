@@ -1,7 +1,8 @@
-import AuthGateway
 import Foundation
 import JOSE
 import Testing
+import GatewayPolicy
+import GatewayConfig
 
 /// The oracle of ATTACKS.md ("Oracle set-up") for one family of attack cases: one gateway per suite (TLS,
 /// the attack policy, a recording upstream), a canary listener no request may ever reach, and the checks

@@ -1,7 +1,7 @@
-import AuthGateway
 import Foundation
 import TestSupport
 import JOSE
+import GatewayConfig
 
 /// Builds hostile tokens byte by byte: any header and payload text, signed by any key or not at all.
 /// Never logs what it builds.

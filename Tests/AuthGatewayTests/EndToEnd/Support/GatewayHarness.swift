@@ -1,10 +1,13 @@
-import AuthGateway
 import Foundation
 import TestSupport
 import JOSE
 import NIOCore
 import NIOPosix
 import Testing
+import GatewayPolicy
+import GatewayConfig
+import GatewayObservability
+import AuthGateway
 
 /// Records every finished request (the access log's view) for assertions. Lock-protected because each
 /// event loop reports on its own thread.

@@ -4,6 +4,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import GatewayPolicy
 #endif
 
 /// The real `auth-gateway` executable, configured by a YAML file in a temp dir.

@@ -1,6 +1,6 @@
-import AuthGateway
 import Foundation
 import TestSupport
+import GatewayConfig
 
 /// One event the recording upstream wrote (Tests/e2e/recording_upstream.py): a connection, a complete
 /// request exactly as received, an incomplete one, or bytes a canary saw.

@@ -1,0 +1,27 @@
+import NIOHTTP1
+
+/// An authorized request, ready to send.
+package struct UpstreamRequest {
+    package let upstream: String
+    package let head: HTTPRequestHead
+    package let framing: RequestGuard.BodyFraming
+    package var outcome: RequestOutcome
+
+    package init(upstream: String, head: HTTPRequestHead, framing: RequestGuard.BodyFraming, outcome: RequestOutcome) {
+        self.upstream = upstream
+        self.head = head
+        self.framing = framing
+        self.outcome = outcome
+    }
+}
+
+/// The facts about the client connection the gateway vouches for.
+package struct ClientConnection: Sendable {
+    package let address: String
+    package let isHTTP2: Bool
+
+    package init(address: String, isHTTP2: Bool) {
+        self.address = address
+        self.isHTTP2 = isHTTP2
+    }
+}

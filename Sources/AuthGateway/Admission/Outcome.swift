@@ -1,0 +1,106 @@
+import GatewayPolicy
+import JOSE
+
+/// A stable code of the gateway's own: in its answers' problem documents, the access log's `reason` and the
+/// metrics. Codes never change meaning. The policy's codes are ``DenyReason``s; the token verifier's are
+/// ``JOSEError/Code``s; these are the rest.
+public struct GatewayCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// The answer's code for a policy denial.
+    public init(_ reason: DenyReason) { self.init(rawValue: reason.rawValue) }
+
+    // Requests the gateway cannot take (400, 413, 414, 431, 501, 505): the connection closes.
+    public static let badRequest = GatewayCode(rawValue: "bad_request")
+    public static let badPath = GatewayCode(rawValue: "bad_path")
+    public static let badHost = GatewayCode(rawValue: "bad_host")
+    public static let badFraming = GatewayCode(rawValue: "bad_framing")
+    public static let httpVersion = GatewayCode(rawValue: "http_version")
+    public static let uriTooLong = GatewayCode(rawValue: "uri_too_long")
+    public static let tooManyHeaders = GatewayCode(rawValue: "too_many_headers")
+    public static let headersTooLarge = GatewayCode(rawValue: "headers_too_large")
+    public static let bodyTooLarge = GatewayCode(rawValue: "body_too_large")
+    /// Two credentials, or a token in the query (RFC 6750 §3.1 `invalid_request`).
+    public static let invalidRequest = GatewayCode(rawValue: "invalid_request")
+
+    // The gateway's clocks on an exchange: a body too slow or stopped (408), an answer the client does not take.
+    public static let bodyTimeout = GatewayCode(rawValue: "body_timeout")
+    public static let bodyTooSlow = GatewayCode(rawValue: "body_too_slow")
+    public static let sendTimeout = GatewayCode(rawValue: "send_timeout")
+
+    /// 503: an issuer's keys are not available.
+    public static let keysUnavailable = GatewayCode(rawValue: "keys_unavailable")
+
+    // Answers for upstream failures (see ``UpstreamFailure``).
+    public static let upstreamError = GatewayCode(rawValue: "upstream_error")
+    public static let upstreamTimeout = GatewayCode(rawValue: "upstream_timeout")
+    public static let noHealthyUpstream = GatewayCode(rawValue: "no_healthy_upstream")
+    public static let upstreamSaturated = GatewayCode(rawValue: "upstream_saturated")
+}
+
+/// How a request ended, in one word: the access log's `decision` and a metric label.
+public enum Verdict: String, Sendable, CaseIterable {
+    /// Admitted and forwarded.
+    case allow
+    /// Refused by the policy or the token check (401, 403, 404, 405).
+    case deny
+    /// Refused as malformed or over a limit (400, 408, 413, 414, 431, ...).
+    case reject
+    /// The gateway or an upstream failed it (502, 503, 504).
+    case error
+}
+
+/// Why a request ended as it did: one typed vocabulary from admission to the access log and the metrics.
+public enum OutcomeReason: Hashable, Sendable, CustomStringConvertible {
+    /// The policy denied it (its reason code).
+    case denied(DenyReason)
+    /// The token verifier refused the token (its reason code).
+    case token(JOSEError.Code)
+    /// The gateway refused the request, or cut an exchange it had admitted.
+    case gateway(GatewayCode)
+    /// The issuer's keys were not available.
+    case keysUnavailable
+    /// The upstream exchange failed.
+    case upstream(UpstreamFailure)
+
+    /// The stable code, as the access log prints it.
+    public var code: String {
+        switch self {
+        case .denied(let reason): return reason.rawValue
+        case .token(let code): return code.rawValue
+        case .gateway(let code): return code.rawValue
+        case .keysUnavailable: return GatewayCode.keysUnavailable.rawValue
+        case .upstream(let failure): return failure.label
+        }
+    }
+
+    public var description: String { code }
+}
+
+/// What the access log and the metrics record about a request's admission.
+package struct RequestOutcome: Sendable {
+    package var route: String?
+    package var verdict: Verdict
+    package var reason: OutcomeReason?
+    /// The verified token's `sub` and `iss`, when a token was verified (allowed or not).
+    package var subject: String?
+    package var issuer: String?
+    package var path: String?
+    /// The `Host` the request was routed on, once validated.
+    package var host: String?
+
+    package init(
+        route: String? = nil, verdict: Verdict, reason: OutcomeReason? = nil, path: String? = nil, host: String? = nil,
+        claims: [String: JSONValue]? = nil
+    ) {
+        self.route = route
+        self.verdict = verdict
+        self.reason = reason
+        self.path = path
+        self.host = host
+        self.subject = claims?["sub"]?.stringValue
+        self.issuer = claims?["iss"]?.stringValue
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import JOSE
+import GatewayPolicy
+import GatewayConfig
+import GatewayAdmission
+import GatewayAuth
+
+/// Everything a request needs, validated and immutable: configuration, compiled policy, key sets.
+///
+/// Built whole or not at all; each event loop holds a reference and a reload swaps in a new one.
+public final class GatewaySnapshot: Sendable {
+    public let configuration: GatewayConfiguration
+    public let policy: Policy
+    /// Keys and rules per accepted issuer (`iss`), each with only that issuer's keys.
+    let issuers: [String: IssuerKeys]
+    /// Which client headers to strip before forwarding.
+    let headerFilter: ClientHeaderFilter
+    /// Changes whenever keys may have changed, so cached verifications never outlive their key.
+    public let keyGeneration: UInt64
+    /// What the token authenticator verifies with.
+    let tokenKeys: TokenKeys
+
+    init(configuration: GatewayConfiguration, policy: Policy, issuers: [String: IssuerKeys], keyGeneration: UInt64) {
+        self.configuration = configuration
+        self.policy = policy
+        self.issuers = issuers
+        self.keyGeneration = keyGeneration
+        self.tokenKeys = TokenKeys(issuers: issuers, generation: keyGeneration, cached: configuration.tokenCache.enabled)
+        self.headerFilter = ClientHeaderFilter(identity: configuration.identity, policyHeaders: policy.identityHeaderNames)
+    }
+
+    /// Loads the policy directory and every issuer's keys; collects every problem before failing.
+    /// The remote key sets, for the refreshers and for readiness.
+    public var remoteKeySets: [RemoteKeySet] { issuers.values.compactMap(\.remote) }
+
+    /// Loads the policy directory and every issuer's keys; collects every problem before failing.
+    /// Remote key sets come from `remoteKeys`, so a reload keeps the ones whose settings did not change.
+    public static func load(
+        configuration: GatewayConfiguration, keyGeneration: UInt64, remoteKeys: RemoteKeyRegistry = RemoteKeyRegistry()
+    ) throws -> GatewaySnapshot {
+        var problems: [String] = []
+        var issuers: [String: IssuerKeys] = [:]
+        for issuer in configuration.issuers {
+            do {
+                issuers[issuer.issuer] = try keys(for: issuer, registry: remoteKeys)
+            } catch let error as GatewayConfigurationError {
+                problems += error.problems
+            }
+        }
+        let environment = PolicyEnvironment(
+            upstreams: Array(configuration.upstreams.keys), issuers: configuration.issuers.map(\.issuer)
+        )
+        var policy: Policy?
+        do {
+            policy = try PolicyLoader.load(directory: configuration.policyDirectory, environment: environment)
+        } catch {
+            problems += error.diagnostics.map(\.description)
+        }
+        guard problems.isEmpty, let policy else { throw GatewayConfigurationError(problems: problems) }
+        return GatewaySnapshot(
+            configuration: configuration, policy: policy, issuers: issuers, keyGeneration: keyGeneration
+        )
+    }
+
+    static func keys(for issuer: GatewayConfiguration.Issuer, registry: RemoteKeyRegistry) throws -> IssuerKeys {
+        var keys: [JWSKey] = []
+        var problems: [String] = []
+        for source in issuer.keys {
+            guard let bytes = FileManager.default.contents(atPath: source.file) else {
+                problems.append("\(source.file): cannot read the key file of issuer \(issuer.issuer)")
+                continue
+            }
+            do {
+                keys += try KeyFile.keys(from: [UInt8](bytes), algorithm: source.algorithm, keyID: source.keyID)
+            } catch {
+                problems.append("\(source.file): \(error.reason) (issuer \(issuer.issuer))")
+            }
+        }
+        var remote: RemoteKeySet?
+        if let remoteKeys = issuer.remoteKeys {
+            do {
+                remote = try registry.keySet(issuer: issuer.issuer, configuration: remoteKeys)
+            } catch let error as GatewayConfigurationError {
+                problems += error.problems
+            } catch {
+                problems.append("issuer \(issuer.issuer): jwks_url \(remoteKeys.url): \(error)")
+            }
+        }
+        if keys.isEmpty && issuer.remoteKeys == nil && problems.isEmpty {
+            problems.append("issuer \(issuer.issuer) has no keys")
+        }
+        guard problems.isEmpty else { throw GatewayConfigurationError(problems: problems) }
+        let validation = ClaimsValidation(
+            issuers: [issuer.issuer], audiences: issuer.audiences, leeway: issuer.leeway,
+            maxLifetime: issuer.maxLifetime, requiredClaims: issuer.requiredClaims, acceptedTypes: issuer.tokenTypes
+        )
+        return IssuerKeys(validation: validation, localKeys: JWKSet(keys), remote: remote)
+    }
+}

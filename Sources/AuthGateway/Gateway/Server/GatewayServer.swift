@@ -1,0 +1,200 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import GatewayObservability
+
+/// The running gateway: TLS listeners whose connections are served on the event loops of `group`.
+///
+/// Each loop owns a ``LoopContext``; ``reload(_:)`` hands every loop the new snapshot, and
+/// ``shutdown()`` stops accepting, lets in-flight requests finish up to the drain timeout, then closes.
+public final class GatewayServer: Sendable {
+    private let group: EventLoopGroup
+    private let contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>]
+    private let listeners: [Channel]
+    private let limiter: ConnectionLimiter
+    private let connections: ConnectionRegistry
+    private let tlsContexts: NIOLockedValueBox<[NIOSSLContext]>
+    private let current: NIOLockedValueBox<GatewaySnapshot>
+    private let logger: Logger
+    private let draining = NIOLockedValueBox(false)
+    private let watchedKeySets = NIOLockedValueBox(Set<ObjectIdentifier>())
+    private let refreshers = NIOLockedValueBox([Task<Void, Never>]())
+    private let metrics: GatewayMetrics?
+
+    /// The bound port of each listener, in configuration order (useful with port 0).
+    public let ports: [Int]
+
+    private init(
+        group: EventLoopGroup, contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>], listeners: [Channel],
+        limiter: ConnectionLimiter, connections: ConnectionRegistry, tlsContexts: NIOLockedValueBox<[NIOSSLContext]>,
+        snapshot: GatewaySnapshot, metrics: GatewayMetrics?, logger: Logger
+    ) {
+        self.metrics = metrics
+        self.group = group
+        self.contexts = contexts
+        self.listeners = listeners
+        self.limiter = limiter
+        self.connections = connections
+        self.tlsContexts = tlsContexts
+        self.current = NIOLockedValueBox(snapshot)
+        self.logger = logger
+        self.ports = listeners.map { $0.localAddress?.port ?? 0 }
+    }
+
+    /// Binds every listener of the snapshot's configuration and starts serving.
+    public static func start(
+        snapshot: GatewaySnapshot, group: EventLoopGroup, observer: GatewayObserver = SilentObserver(),
+        metrics: GatewayMetrics? = nil, logger: Logger = Logger(label: "auth-gateway")
+    ) async throws -> GatewayServer {
+        let configuration = snapshot.configuration
+        let tls = try configuration.listeners.map { try TLSContextFactory.makeContext($0.tls, http2: $0.http2) }
+        let tlsContexts = NIOLockedValueBox(tls)
+        var contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>] = [:]
+        for loop in group.makeIterator() {
+            let bound = try await loop.submit {
+                NIOLoopBound(
+                    LoopContext(eventLoop: loop, snapshot: snapshot, observer: observer, metrics: metrics), eventLoop: loop)
+            }.get()
+            contexts[ObjectIdentifier(loop)] = bound
+        }
+        let limiter = ConnectionLimiter(maximum: configuration.limits.maxConnections, metrics: metrics)
+        let connections = ConnectionRegistry()
+        let frozenContexts = contexts
+        var channels: [Channel] = []
+        for (index, listener) in configuration.listeners.enumerated() {
+            let initializer = ConnectionInitializer(
+                listenerIndex: index, http2: listener.http2, limits: configuration.limits, tlsContexts: tlsContexts,
+                contexts: frozenContexts, limiter: limiter, connections: connections)
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer(initializer.initialize)
+                .bind(host: listener.address, port: listener.port)
+                .get()
+            channels.append(channel)
+            logger.info("listening", metadata: ["listener.address": "\(listener.address)", "listener.port": "\(channel.localAddress?.port ?? 0)"])
+        }
+        let server = GatewayServer(
+            group: group, contexts: frozenContexts, listeners: channels, limiter: limiter, connections: connections,
+            tlsContexts: tlsContexts, snapshot: snapshot, metrics: metrics, logger: logger)
+        server.watchRemoteKeys(of: snapshot)
+        await server.fetchMissingRemoteKeys()
+        return server
+    }
+
+    /// Fetches remote key sets that have no keys yet, each bounded by its fetch timeout.
+    private func fetchMissingRemoteKeys() async {
+        for remote in snapshot.remoteKeySets where remote.currentKeys() == nil {
+            try? await remote.refresh(on: group.next()).get()
+            if remote.currentKeys() == nil {
+                logger.error("no keys yet for an issuer; its tokens get 503 until a fetch succeeds",
+                             metadata: ["issuer": "\(remote.issuer)", "error": "\(remote.lastError ?? "-")"])
+            }
+        }
+    }
+
+    /// Cached verifications never outlive the key that made them: when a provider's key set changes,
+    /// every loop drops its cache.
+    /// Also starts each new set's background refresher, stopped by ``shutdown(drainTimeout:)``.
+    private func watchRemoteKeys(of snapshot: GatewaySnapshot) {
+        for remote in snapshot.remoteKeySets where watchedKeySets.withLockedValue({ $0.insert(ObjectIdentifier(remote)).inserted }) {
+            if let metrics { remote.attach(metrics: metrics) }
+            remote.observe { [weak self] in self?.flushTokenCaches() }
+            let refresher = Task { [group, logger] in await remote.runRefresher(group: group, logger: logger) }
+            refreshers.withLockedValue { $0.append(refresher) }
+        }
+    }
+
+    /// Drops every loop's verified-token cache.
+    public func flushTokenCaches() {
+        for bound in contexts.values {
+            bound.eventLoop.execute { bound.value.authenticator.cache.flush() }
+        }
+    }
+
+    /// The snapshot requests are served with.
+    public var snapshot: GatewaySnapshot { current.withLockedValue { $0 } }
+
+    /// Open client connections.
+    public var openConnections: Int { limiter.current }
+
+    /// Swaps in a new snapshot on every loop (and new TLS contexts when given). In-flight requests finish
+    /// with the snapshot they started with.
+    public func reload(_ snapshot: GatewaySnapshot, tls: [NIOSSLContext]? = nil) async throws {
+        if let tls { tlsContexts.withLockedValue { $0 = tls } }
+        current.withLockedValue { $0 = snapshot }
+        watchRemoteKeys(of: snapshot)
+        for bound in contexts.values {
+            try await bound.eventLoop.submit { bound.value.install(snapshot) }.get()
+        }
+    }
+
+    /// Whether the gateway should receive traffic: not draining, and at least one upstream has a target
+    /// that no event loop is currently skipping as unhealthy.
+    public func readiness() async -> (ready: Bool, reason: String) {
+        if draining.withLockedValue({ $0 }) { return (false, "draining") }
+        for remote in snapshot.remoteKeySets where remote.currentKeys() == nil {
+            return (false, "no keys for issuer \(remote.issuer): \(remote.lastError ?? "not fetched yet")")
+        }
+        var unhealthy = Set<UpstreamPool.Endpoint>()
+        for bound in contexts.values {
+            let endpoints = try? await bound.eventLoop.submit { bound.value.pool.unhealthyEndpoints() }.get()
+            unhealthy.formUnion(endpoints ?? [])
+        }
+        let upstreams = snapshot.configuration.upstreams
+        let healthy = upstreams.filter { name, upstream in
+            upstream.targets.contains { !unhealthy.contains(UpstreamPool.Endpoint(upstream: name, target: $0)) }
+        }
+        guard !healthy.isEmpty || upstreams.isEmpty else { return (false, "no upstream has a healthy target") }
+        return (true, "ready")
+    }
+
+    /// Upstream connections and waiting requests per upstream and target, summed over the event loops.
+    /// In use means leased to a request: once no request is in flight it must be zero everywhere, or a
+    /// connection leaked.
+    public func upstreamConnectionCounts() async -> [UpstreamTargetCounts] {
+        var sums: [UpstreamPool.Endpoint: UpstreamPoolCounts] = [:]
+        for bound in contexts.values {
+            let counts = (try? await bound.eventLoop.submit { bound.value.pool.counts() }.get()) ?? [:]
+            for (endpoint, count) in counts { sums[endpoint, default: UpstreamPoolCounts()] = sums[endpoint, default: UpstreamPoolCounts()] + count }
+        }
+        return sums.map { UpstreamTargetCounts(upstream: $0.key.upstream, target: $0.key.target.description, counts: $0.value) }
+            .sorted { ($0.upstream, $0.target) < ($1.upstream, $1.target) }
+    }
+
+    /// Stops accepting, lets in-flight requests finish for up to `drainTimeout` seconds, then closes
+    /// what is left. Returns the number of connections that had to be cut.
+    @discardableResult
+    public func shutdown(drainTimeout: Double? = nil) async -> Int {
+        for listener in listeners {
+            try? await listener.close()
+        }
+        refreshers.withLockedValue { tasks in
+            tasks.forEach { $0.cancel() }
+            tasks.removeAll()
+        }
+        draining.withLockedValue { $0 = true }
+        let timeout = drainTimeout ?? snapshot.configuration.limits.drainTimeout
+        connections.quiesceAll()
+        let deadline = NIODeadline.now() + .milliseconds(Int64(timeout * 1000))
+        while connections.count > 0, NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        let remaining = connections.count
+        connections.closeAll()
+        for bound in contexts.values {
+            try? await bound.eventLoop.submit {
+                bound.value.pool.closeIdle()
+                bound.value.observer.flush()
+            }.get()
+        }
+        logger.info("stopped", metadata: ["connections.cut": "\(remaining)"])
+        return remaining
+    }
+}

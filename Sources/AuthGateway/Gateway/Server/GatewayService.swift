@@ -1,0 +1,161 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import UnixSignals
+import GatewayConfig
+import GatewayObservability
+import GatewayAuth
+
+/// The gateway as a long-running `Service`: loads everything, serves, reloads on SIGHUP, and on
+/// graceful shutdown (SIGTERM/SIGINT via the `ServiceGroup`) drains in-flight requests.
+public struct GatewayService: Service {
+    let source: ConfigurationSource
+    let observer: GatewayObserver?
+    let logger: Logger
+    /// How often files are checked for changes (0 turns watching off).
+    let watchInterval: Double
+
+    /// Where the configuration comes from: a YAML file (reloadable) or a value built in code (the demo).
+    public enum ConfigurationSource: Sendable {
+        case file(String)
+        case value(GatewayConfiguration)
+    }
+
+    public init(source: ConfigurationSource, observer: GatewayObserver? = nil, watchInterval: Double = 2, logger: Logger) {
+        self.source = source
+        self.observer = observer
+        self.watchInterval = watchInterval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let loader = SnapshotLoader(source: source)
+        let snapshot = try loader.load(keyGeneration: 1)
+        var logger = self.logger
+        let logging = snapshot.configuration.logging
+        if let level = Logger.Level(rawValue: logging.level) { logger.logLevel = level }
+        GatewayLogging.standardError.format = logging.format
+        let metrics = GatewayMetrics()
+        metrics.countDrops(of: GatewayLogging.standardError.writer, as: "gateway_application_log_dropped_total")
+        let accessLog = logging.accessLog == "off" || self.observer != nil
+            ? nil : try AccessLog(destination: logging.accessLog, bufferBytes: logging.maxPendingBytes)
+        if let accessLog {
+            metrics.countDrops(of: accessLog.writer, as: "gateway_access_log_dropped_total")
+            accessLog.writer.setDropHandler { [logger] dropped in
+                logger.warning("the access log's destination is not keeping up; lines are dropped and counted in gateway_access_log_dropped_total",
+                               metadata: ["access_log.dropped": "\(dropped)"])
+            }
+        }
+        let observer = CompositeObserver([self.observer ?? accessLog ?? SilentObserver(), MetricsObserver(metrics: metrics)])
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: EventLoopCount.automatic)
+        let server = try await GatewayServer.start(
+            snapshot: snapshot, group: group, observer: observer, metrics: metrics, logger: logger)
+
+        var admin: AdminServer?
+        if let listener = snapshot.configuration.admin {
+            admin = try await AdminServer.start(
+                address: listener.address, port: listener.port, group: group, metrics: metrics, gateway: server)
+            logger.info("admin listening", metadata: ["admin.address": "\(listener.address)", "admin.port": "\(admin?.port ?? 0)"])
+        }
+        logger.info("ready", metadata: ["routes": "\(snapshot.policy.routes.count)", "ports": "\(server.ports)"])
+        await withTaskGroup(of: Void.self) { tasks in
+            let reloader = Reloader(server: server, loader: loader, metrics: metrics, logger: logger)
+            tasks.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    await reloader.reload(reason: "SIGHUP")
+                }
+            }
+            if let accessLog {
+                tasks.addTask { [logger] in
+                    // logrotate: the file was moved away; write to a new one at the configured path.
+                    for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
+                        accessLog.writer.reopen()
+                        logger.info("access log reopened", metadata: ["reason": "SIGUSR1"])
+                    }
+                }
+            }
+            if watchInterval > 0, case .file(let path) = source {
+                tasks.addTask {
+                    await reloader.watch(configurationFile: path, every: watchInterval)
+                }
+            }
+
+            try? await gracefulShutdown()
+            tasks.cancelAll()
+        }
+        let cut = await server.shutdown()
+        await admin?.stop()
+        // Bounded: a log reader that stopped reading must not keep the process from exiting.
+        accessLog?.writer.close(timeout: 2)
+        logger.info("drained", metadata: ["connections.cut": "\(cut)"])
+        try await group.shutdownGracefully()
+        GatewayLogging.standardError.writer.flush(timeout: 2)
+    }
+}
+
+/// Reloads: validate everything, then swap; a broken file keeps the old snapshot serving, is logged
+/// with its file:line, and is counted. One reload at a time.
+actor Reloader {
+    let server: GatewayServer
+    let loader: SnapshotLoader
+    let metrics: GatewayMetrics
+    let logger: Logger
+    private var generation: UInt64 = 1
+
+    init(server: GatewayServer, loader: SnapshotLoader, metrics: GatewayMetrics, logger: Logger) {
+        self.server = server
+        self.loader = loader
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func reload(reason: String) async {
+        generation += 1
+        do {
+            let snapshot = try loader.load(keyGeneration: generation)
+            let tls = try snapshot.configuration.listeners.map { try TLSContextFactory.makeContext($0.tls, http2: $0.http2) }
+            try await server.reload(snapshot, tls: tls)
+            metrics.recordReload(succeeded: true)
+            logger.info("reloaded", metadata: [
+                "reason": "\(reason)", "routes": "\(snapshot.policy.routes.count)", "generation": "\(generation)",
+            ])
+        } catch {
+            metrics.recordReload(succeeded: false)
+            logger.error("reload failed; the previous configuration keeps serving", metadata: [
+                "reason": "\(reason)", "error": "\(error)",
+            ])
+        }
+    }
+
+    /// Polls the configuration's files and reloads when any changes (written, replaced, added, removed).
+    func watch(configurationFile: String, every interval: Double) async {
+        var last = ConfigurationFiles(configurationFile: configurationFile, configuration: server.snapshot.configuration)
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+            let current = ConfigurationFiles(configurationFile: configurationFile, configuration: server.snapshot.configuration)
+            guard current != last else { continue }
+            last = current
+            await reload(reason: "files changed")
+            // Files read by the new configuration (a new key file, say) are watched from now on.
+            last = ConfigurationFiles(configurationFile: configurationFile, configuration: server.snapshot.configuration)
+        }
+    }
+}
+
+/// Reads the configuration (file or value) and builds a snapshot from it; remote key sets survive reloads.
+struct SnapshotLoader: Sendable {
+    let source: GatewayService.ConfigurationSource
+    let remoteKeys = RemoteKeyRegistry()
+
+    func load(keyGeneration: UInt64) throws -> GatewaySnapshot {
+        let configuration: GatewayConfiguration
+        switch source {
+        case .file(let path): configuration = try GatewayConfigurationLoader.load(file: path)
+        case .value(let value): configuration = value
+        }
+        return try GatewaySnapshot.load(configuration: configuration, keyGeneration: keyGeneration, remoteKeys: remoteKeys)
+    }
+}
+
+
