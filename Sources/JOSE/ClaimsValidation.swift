@@ -37,8 +37,9 @@ public struct ClaimsValidation: Sendable, Hashable {
     ]
 
     /// Values of a payload `typ` claim that mark a token of another kind (Keycloak writes `Bearer` into its
-    /// access tokens, `ID`, `Refresh` and `Logout` into the others), compared without case.
-    public static let nonAccessTokenClaimTypes = ["id", "refresh", "logout"]
+    /// access tokens; `ID`, `Refresh`, `Offline` (offline refresh tokens), `Logout` and `Serialized-ID` into
+    /// the others), compared without case.
+    public static let nonAccessTokenClaimTypes = ["id", "refresh", "offline", "logout", "serialized-id"]
 
     /// The latest instant a time claim may name: 9999-12-31T23:59:59Z.
     private static let latestTime: Double = 253_402_300_799

@@ -62,8 +62,8 @@ struct TokenTypeTests {
         #expect(Self.outcome(try Self.token(typ: typ, key: key), accepting: [typ], key: key) == .badType)
     }
 
-    @Test("ID, refresh and logout tokens recognisable by their claims are bad_type", arguments: [
-        ["typ": "ID"], ["typ": "Refresh"], ["typ": "logout"],
+    @Test("ID, refresh, offline and logout tokens recognisable by their claims are bad_type", arguments: [
+        ["typ": "ID"], ["typ": "Refresh"], ["typ": "Offline"], ["typ": "logout"], ["typ": "Serialized-ID"],
         ["events": ["http://schemas.openid.net/event/backchannel-logout": [:]]],
         ["events": [:]],
     ] as [[String: JSONValue]])

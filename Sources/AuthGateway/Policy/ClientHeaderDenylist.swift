@@ -63,7 +63,7 @@ package enum ClientHeaderDenylist {
     ]
 
     static let urlOverrides = [
-        "x-rewrite-url", "x-url-scheme", "front-end-https", "cf-visitor",
+        "x-rewrite-url", "x-url-scheme", "x-scheme", "front-end-https", "cf-visitor",
         "x-proxyscheme", "x-proxyhost", "x-proxyport", "x-proxycontextpath",
     ]
 

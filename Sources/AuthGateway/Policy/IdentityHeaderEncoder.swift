@@ -23,8 +23,10 @@ package enum IdentityHeaderEncoder {
 
     package static func encode(_ source: IdentityHeaderRule.Source, _ claims: [String: JSONValue]) -> Encoded {
         switch source {
-        case .claim(let path), .roles(let path):
+        case .claim(let path):
             return encode(path.value(in: claims))
+        case .roles(let path):
+            return encodeRoles(path.value(in: claims))
         case .scopes:
             return encodeScopes(claims)
         }
@@ -35,19 +37,35 @@ package enum IdentityHeaderEncoder {
         case nil, .null?:
             return .omitted
         case .array(let items)?:
-            if items.isEmpty { return .omitted }
-            var pieces: [String] = []
-            pieces.reserveCapacity(items.count)
-            for item in items {
-                guard let piece = scalarText(item), isListElement(piece.utf8) else { return .unencodable }
-                pieces.append(piece)
-            }
-            return .value(pieces.joined(separator: ", "))
+            return encodeList(items, scalarText)
         case let value?:
             guard let text = scalarText(value) else { return .unencodable }
             if text.isEmpty { return .omitted }
             return isSafe(text.utf8) ? .value(text) : .unencodable
         }
+    }
+
+    /// The roles claim is read as the policy reads it (``ClaimTests/roles``): only an array of strings is a
+    /// list of roles. Anything else — a string such as `"viewer admin"` above all, which an upstream might
+    /// split into two roles that no `roles` clause ever granted — cannot be sent.
+    private static func encodeRoles(_ value: JSONValue?) -> Encoded {
+        switch value {
+        case nil, .null?: return .omitted
+        case .array(let items)?: return encodeList(items, \.stringValue)
+        default: return .unencodable
+        }
+    }
+
+    /// Elements joined with `, `, each a list element; omitted when empty.
+    private static func encodeList(_ items: [JSONValue], _ text: (JSONValue) -> String?) -> Encoded {
+        if items.isEmpty { return .omitted }
+        var pieces: [String] = []
+        pieces.reserveCapacity(items.count)
+        for item in items {
+            guard let piece = text(item), isListElement(piece.utf8) else { return .unencodable }
+            pieces.append(piece)
+        }
+        return .value(pieces.joined(separator: ", "))
     }
 
     /// `scope` then `scp` (a space-separated string, or an array of scopes), duplicates dropped, joined with
@@ -138,20 +156,12 @@ package enum IdentityHeaderEncoder {
 
     /// The characters a list element may hold besides letters and digits: RFC 9110 `tchar` symbols, and `:`,
     /// `/` and `@` (scopes such as `read:data` or `https://api.example/read`, groups such as `team@example`).
-    static let listSymbols = Array("!#$%&'*+-.^_`|~:/@".utf8)
+    static let listSymbols = HTTPSyntax.tokenSymbols + Array(":/@".utf8)
 
     /// A non-empty token of letters, digits and ``listSymbols``.
     static func isListElement<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
         guard !bytes.isEmpty else { return false }
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                continue
-            default:
-                guard listSymbols.contains(byte) else { return false }
-            }
-        }
-        return true
+        return bytes.allSatisfy { HTTPSyntax.isAlphanumeric($0) || listSymbols.contains($0) }
     }
 
     /// Printable ASCII, no comma, no leading or trailing space.

@@ -154,6 +154,8 @@ struct IdentityHeaderAttackTests {
         .unencodable("semicolon in a role: denied", .own("RFC 9110 §5.6.1; parsers that split on ';'"), ["roles": ["analyst;admin"]]),
         .unencodable("space in a role: denied (\"user admin\" would be two roles)", .own("issue: list separators"),
                      ["roles": ["user admin"]]),
+        .unencodable("roles as a string: denied (\"viewer admin\" would read as two roles the policy never granted)",
+                     .own("review: roles claim type"), ["roles": "viewer admin"]),
         .unencodable("quote in a role: denied", .own("RFC 8941 §3.3.3 (quoted strings)"), ["roles": ["\"admin\""]]),
         .unencodable("space inside an scp element: denied", .own("issue: list separators"), ["scp": ["read:data admin"]]),
     ]

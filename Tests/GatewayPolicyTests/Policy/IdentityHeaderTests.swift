@@ -109,6 +109,19 @@ struct IdentityHeaderTests {
         ("realm_access", ["roles": ["a=b(c)"]]),
         ("scope", "read:data write;admin"),
         ("scp", ["read data"]),
+        // Roles are read as the policy reads them: only an array of strings. A string would reach the upstream
+        // as one value that splits into roles no `roles` clause granted.
+        ("realm_access", ["roles": "viewer admin"]),
+        ("realm_access", ["roles": "admin"]),
+        ("realm_access", ["roles": [.int(1)]]),
+        ("realm_access", ["roles": [.bool(true)]]),
+        ("realm_access", ["roles": .object(["admin": true])]),
+    ]
+
+    /// The header each claim of ``unsafeValues`` feeds in the `custom` route.
+    static let headerOfClaim = [
+        "sub": "X-User-Id", "groups": "X-User-Groups", "scope": "X-User-Scopes", "scp": "X-User-Scopes",
+        "realm_access": "X-User-Roles",
     ]
 
     /// A required identity header whose claim is missing, null or empty denies (401 claim_missing): the
@@ -146,7 +159,7 @@ struct IdentityHeaderTests {
         #expect(denial.reason == .claimUnencodable)
         #expect(denial.challenge == .invalidToken)
         if case .identityHeader(let header)? = denial.cause {
-            #expect(header.hasPrefix("X-"))
+            #expect(header == Self.headerOfClaim[name])
         } else {
             Issue.record("cause is \(String(describing: denial.cause))")
         }
