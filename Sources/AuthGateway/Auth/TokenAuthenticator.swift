@@ -30,8 +30,9 @@ package final class TokenAuthenticator {
         case verified([String: JSONValue])
         /// 401 `invalid_token` with the verifier's reason code.
         case rejected(JOSEError)
-        /// 400 `invalid_request`.
-        case malformed(String)
+        /// 400 `invalid_request`: the request carries credentials in a way no token can be read from (two
+        /// credentials, a token in the query). A credential that is there but is no token is `rejected`.
+        case invalidRequest(String)
         /// 503: the issuer's keys are not available (provider unreachable beyond the stale limit).
         case keysUnavailable
         /// The token names a key the provider may just have published: ask again when this completes.
@@ -55,7 +56,7 @@ package final class TokenAuthenticator {
         case .absent:
             return .anonymous
         case .invalidRequest(let why):
-            return .malformed(why)
+            return .invalidRequest(why)
         case .malformed(let why):
             metrics?.rejected(.malformedToken)
             return .rejected(JOSEError(.malformedToken, why))

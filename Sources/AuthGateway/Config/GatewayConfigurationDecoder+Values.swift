@@ -171,12 +171,8 @@ extension GatewayConfigurationDecoder {
     mutating func headerNames(_ node: Node, _ what: String) -> [String]? {
         guard let items = reader.strings(node, what, allowEmpty: true) else { return nil }
         var failed = false
-        let symbols = "!#$%&'*+-.^_`|~".unicodeScalars
         for (name, item) in items {
-            let valid = !name.isEmpty && name.unicodeScalars.allSatisfy {
-                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || symbols.contains($0))
-            }
-            if !valid {
+            if !HTTPSyntax.isToken(name) {
                 reader.error(
                     "`\(name)` is not a header name in \(what)", at: item,
                     hint: "use letters, digits and `-`, as in `X-User-`")

@@ -107,7 +107,11 @@ public struct Policy: Sendable {
     /// for other methods the client may learn of (public ones; protected ones only once `authenticated`,
     /// so that anonymous clients learn nothing a 404 would not tell them), else 404 `no_route`.
     public func unrouted(host: String?, path: String, authenticated: Bool) -> Decision {
-        let routed = routedMethods(host: host, path: path)
+        unrouted(routedMethods(host: host, path: path), authenticated: authenticated)
+    }
+
+    /// ``unrouted(host:path:authenticated:)`` for a caller that already has ``routedMethods(host:path:)``.
+    public func unrouted(_ routed: (public: HTTPMethodSet, protected: HTTPMethodSet), authenticated: Bool) -> Decision {
         let allow = authenticated ? routed.public.union(routed.protected) : routed.public
         guard !allow.isEmpty else {
             return .deny(Denial(route: nil, status: 404, reason: .noRoute, cause: nil, challenge: nil))

@@ -56,7 +56,7 @@ struct RequestAdmission {
                 return .answer(response, RequestOutcome(route: route.name, verdict: .error, reason: .keysUnavailable, path: path, host: accepted.host))
             case .awaitingKeys(let refetch):
                 return .retryAfter(refetch)
-            case .malformed:
+            case .invalidRequest:
                 let response = GatewayResponse(
                     status: .badRequest, code: .invalidRequest,
                     challenge: BearerChallenge.invalidRequest.headerValue(realm: configuration.identity.realm), close: true)
@@ -92,17 +92,18 @@ struct RequestAdmission {
     ) -> Admission {
         let path = accepted.target.path
         var authenticated = false
-        if !snapshot.policy.routedMethods(host: accepted.host, path: path).protected.isEmpty {
+        let routed = snapshot.policy.routedMethods(host: accepted.host, path: path)
+        if !routed.protected.isEmpty {
             let result = authenticator.authenticate(
                 headers: head.headers, query: accepted.target.query, keys: snapshot.tokenKeys, now: now, eventLoop: eventLoop,
                 mayRefetch: mayRefetchKeys)
             switch result {
             case .verified: authenticated = true
             case .awaitingKeys(let refetch): return .retryAfter(refetch)
-            case .anonymous, .rejected, .malformed, .keysUnavailable: break
+            case .anonymous, .rejected, .invalidRequest, .keysUnavailable: break
             }
         }
-        let decision = snapshot.policy.unrouted(host: accepted.host, path: path, authenticated: authenticated)
+        let decision = snapshot.policy.unrouted(routed, authenticated: authenticated)
         guard case .deny(let denial) = decision else { preconditionFailure("an unrouted request is never allowed") }
         let response = GatewayResponse(denial: denial, realm: snapshot.configuration.identity.realm, close: false)
         return .answer(response, RequestOutcome(verdict: .deny, reason: .denied(denial.reason), path: path, host: accepted.host))

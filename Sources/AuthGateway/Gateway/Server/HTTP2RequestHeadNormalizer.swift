@@ -2,6 +2,7 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 import GatewayAdmission
+import GatewayPolicy
 
 /// Gives an HTTP/2 request head the meaning it has once translated to HTTP/1.1, where NIO's
 /// `HTTP2FramePayloadToHTTP1ServerCodec` drops part of it. Sits right before that codec on each stream.
@@ -53,24 +54,12 @@ final class HTTP2RequestHeadNormalizer: ChannelInboundHandler {
             if let first = value.utf8.first, first == 0x20 || first == 0x09 { return "\(name): leading white space" }
             if let last = value.utf8.last, last == 0x20 || last == 0x09 { return "\(name): trailing white space" }
             switch name {
-            case ":method" where !isToken(value): return ":method is not a token"
+            case ":method" where !HTTPSyntax.isToken(value): return ":method is not a token"
             case ":scheme" where value != "https" && value != "http": return ":scheme is not https"
             default: break
             }
         }
         return nil
-    }
-
-    /// RFC 9110 §5.6.2 token: one or more `tchar`.
-    private static func isToken(_ value: String) -> Bool {
-        !value.isEmpty && value.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                return true
-            default:
-                return Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
-            }
-        }
     }
 
     /// The head's fields as HTTP/1.1 should see them, or `nil` when nothing changes (the common case).

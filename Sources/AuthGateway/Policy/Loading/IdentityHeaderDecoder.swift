@@ -21,10 +21,7 @@ struct IdentityHeaderDecoder {
         var seen: [String: Node] = [:]
         for entry in entries {
             let name = entry.key
-            let isToken = !name.isEmpty && name.unicodeScalars.allSatisfy {
-                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-")
-            }
-            if !isToken {
+            if !HTTPSyntax.isPlainHeaderName(name) {
                 reader.error(
                     "`\(name)` is not a valid identity header name", at: entry.keyNode,
                     hint: "use letters, digits and `-` (`_` and `.` are refused: some servers treat them as `-`)")

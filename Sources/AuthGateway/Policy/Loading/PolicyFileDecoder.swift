@@ -137,14 +137,11 @@ struct PolicyFileDecoder {
         guard let names = reader.strings(node, "`forward_headers`") else { return nil }
         var result: [String] = []
         for (name, item) in names {
-            let isToken = !name.isEmpty && name.unicodeScalars.allSatisfy {
-                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-")
-            }
-            if !isToken {
+            if !HTTPSyntax.isPlainHeaderName(name) {
                 reader.error(
                     "`\(name)` is not a header name `forward_headers` can list", at: item,
                     hint: "use letters, digits and `-` (`_` and `.` are refused: some servers treat them as `-`)")
-            } else if let why = Self.gatewayManagedHeaders[name.lowercased()], !why.isEmpty {
+            } else if let why = Self.gatewayManagedHeaders[name.lowercased()] {
                 reader.error("`\(name)` cannot be in `forward_headers`", at: item, hint: why)
             } else if ClientHeaderDenylist.covers(name) {
                 reader.error(
