@@ -21,6 +21,8 @@ Behaviour:
   --cut-after-bytes N  with --response-bytes, for requests whose target starts with --cut-path: send the
                        head and N body bytes, then reset the connection (an upstream that dies mid-answer)
   --canary             record the connection and the first bytes, then close: nothing should come here
+  --read-rate N        read request bodies at about N bytes per second, with a small receive buffer (an
+                       upstream that takes uploads slowly: the gateway must wait for it, not blame the client)
 
 Raw sockets and asyncio only: no framework between the gateway's bytes and the record.
 """
@@ -29,6 +31,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import socket
 import sys
 
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 404: "Not Found",
@@ -77,6 +80,18 @@ def header_values(headers, name):
     return [value for key, value in headers if key.lower() == name]
 
 
+READ_RATE = None
+
+
+async def read_some(reader, limit):
+    """Up to `limit` bytes; at most READ_RATE bytes per second when it is set."""
+    if READ_RATE is None:
+        return await reader.read(limit)
+    data = await reader.read(min(limit, 16 * 1024))
+    await asyncio.sleep(len(data) / READ_RATE)
+    return data
+
+
 async def read_body(reader, headers, digest):
     """Reads the body into `digest`; returns (length, chunked)."""
     if any("chunked" in value.lower() for value in header_values(headers, "transfer-encoding")):
@@ -90,7 +105,7 @@ async def read_body(reader, headers, digest):
                 return length, True
             remaining = size
             while remaining:
-                data = await reader.read(min(remaining, 1 << 20))
+                data = await read_some(reader, min(remaining, 1 << 20))
                 if not data:
                     raise BadRequest("connection closed inside a chunk")
                 digest.update(data)
@@ -106,7 +121,7 @@ async def read_body(reader, headers, digest):
     remaining = int(lengths[0])
     total = remaining
     while remaining:
-        data = await reader.read(min(remaining, 1 << 20))
+        data = await read_some(reader, min(remaining, 1 << 20))
         if not data:
             raise BadRequest("connection closed inside the body")
         digest.update(data)
@@ -213,10 +228,20 @@ async def main():
     parser.add_argument("--canary", action="store_true")
     parser.add_argument("--cut-after-bytes", type=int, default=None)
     parser.add_argument("--cut-path", default="/public/cut")
+    parser.add_argument("--read-rate", type=int, default=None)
     args = parser.parse_args()
+    global READ_RATE
+    READ_RATE = args.read_rate
     recorder = Recorder(args.records)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if READ_RATE is not None:
+        # A fixed, small receive buffer (inherited by accepted sockets): the kernel cannot absorb the body.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+    listener.bind(("127.0.0.1", args.port))
     server = await asyncio.start_server(
-        lambda r, w: serve_connection(r, w, args, recorder), "127.0.0.1", args.port, limit=MAX_HEAD)
+        lambda r, w: serve_connection(r, w, args, recorder), sock=listener,
+        limit=MAX_HEAD if READ_RATE is None else 64 * 1024)
     port = server.sockets[0].getsockname()[1]
     sys.stdout.write("%d\n" % port)
     sys.stdout.flush()

@@ -18,10 +18,14 @@ package struct UpstreamRequest {
 /// The facts about the client connection the gateway vouches for.
 package struct ClientConnection: Sendable {
     package let address: String
+    /// The unit of the per-client upstream share: the address, or for IPv6 its /64 (one host usually owns a
+    /// whole /64, so single addresses would make the share worthless against it).
+    package let poolKey: String
     package let isHTTP2: Bool
 
-    package init(address: String, isHTTP2: Bool) {
+    package init(address: String, poolKey: String? = nil, isHTTP2: Bool) {
         self.address = address
+        self.poolKey = poolKey ?? address
         self.isHTTP2 = isHTTP2
     }
 }

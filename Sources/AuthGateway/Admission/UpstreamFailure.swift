@@ -6,7 +6,8 @@ public enum UpstreamFailure: Error, Equatable, CaseIterable {
     case reset
     /// The upstream sent something that is not HTTP/1.1.
     case protocolError
-    /// No response head within the response timeout.
+    /// No response head within the response timeout, or the upstream took none of the request body for
+    /// `body_read_timeout`.
     case timeout
     /// No upstream or target to send the request to.
     case unavailable

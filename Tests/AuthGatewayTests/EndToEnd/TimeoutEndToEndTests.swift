@@ -104,4 +104,35 @@ struct RateLimitEndToEndTests {
             await gateway.expectUpstreamConnectionsReturned()
         }
     }
+
+    /// The body clock is the client's only while the gateway reads: an upstream that takes an upload slowly
+    /// makes the gateway stop reading, and that time must not count against the client's `min_body_rate`.
+    /// Here the client sends 12 MiB at once; the upstream reads about 1 MiB/s through small buffers, so what
+    /// the kernel's buffers cannot hold (measured: 4–6 MiB of it) waits on the upstream. Counted against the
+    /// client, 16 MiB/s would fail it (408) within 2.75 s, long before the upstream has taken 12 MiB.
+    @Test("an upstream that takes an upload slowly is waited for: the client is not blamed (no 408 body_too_slow)")
+    func slowUpstreamIsNotTheClientsFault() async throws {
+        var options = GatewayHarness.Options()
+        options.upstreams = ["svc": [.recording(.init(name: "slow-reader", readBytesPerSecond: 1 << 20))]]
+        options.configure = { configuration in
+            configuration.limits.bodyReadTimeout = 2
+            configuration.limits.minBodyRate = 16 << 20
+            configuration.limits.maxBodyBytes = 64 << 20
+            configuration.limits.idleTimeout = 30
+        }
+        try await GatewayHarness.with(options) { gateway in
+            let token = try gateway.token(scope: "write:data")
+            let connection = try await RawTLSConnection.open(gateway)
+            defer { connection.close() }
+            let body = 12 << 20
+            try await connection.send(
+                "POST /upload/slow HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\nContent-Length: \(body)\r\n\r\n")
+            try await connection.send(Array(repeating: UInt8(ascii: "x"), count: body))
+            let response = await connection.response(timeout: 30)
+            #expect(response?.status == 200, "\(connection.receivedText.prefix(300))")
+            let requests = gateway.upstream.requests()
+            #expect(requests.last?.bodyLength == body)
+            await gateway.expectUpstreamConnectionsReturned()
+        }
+    }
 }

@@ -68,9 +68,9 @@ struct UpstreamPoolStateMachineTests {
         var machine = Self.machine(leased: 2)
         #expect(machine.request(Self.w(3), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
             == [.armQueueTimer(Self.w(3), Self.t0 + .seconds(2))])
-        _ = machine.request(Self.w(4), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
-        _ = machine.request(Self.w(5), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
-        #expect(machine.request(Self.w(6), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0) == [.fail(Self.w(6), .saturated)])
+        _ = machine.request(Self.w(4), client: "b", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        _ = machine.request(Self.w(5), client: "c", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        #expect(machine.request(Self.w(6), client: "d", target: Self.endpoint, limits: Self.limits(), now: Self.t0) == [.fail(Self.w(6), .saturated)])
         #expect(machine.counts(Self.endpoint).queued == 3)
         #expect(machine.release(Self.c(1), reusable: true, now: Self.t0) == [.lease(Self.c(1), Self.w(3))])
         #expect(machine.release(Self.c(2), reusable: true, now: Self.t0) == [.lease(Self.c(2), Self.w(4))])
@@ -82,7 +82,7 @@ struct UpstreamPoolStateMachineTests {
     func queueTimeout() {
         var machine = Self.machine(leased: 2)
         _ = machine.request(Self.w(3), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
-        _ = machine.request(Self.w(4), client: "a", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
+        _ = machine.request(Self.w(4), client: "b", target: Self.endpoint, limits: Self.limits(), now: Self.t0)
         #expect(machine.waiterTimedOut(Self.w(3)) == [.fail(Self.w(3), .saturated)])
         #expect(machine.release(Self.c(1), reusable: true, now: Self.t0) == [.lease(Self.c(1), Self.w(4))])
         #expect(machine.waiterTimedOut(Self.w(4)).isEmpty)
@@ -129,6 +129,58 @@ struct UpstreamPoolStateMachineTests {
         #expect(machine.unhealthyEndpoints(now: Self.t0 + .seconds(4)) == [Self.endpoint])
         #expect(machine.unhealthyEndpoints(now: Self.t0 + .seconds(5)).isEmpty)
         #expect(machine.counts(Self.endpoint) == UpstreamPoolCounts())
+        #expect(machine.invariantViolations().isEmpty)
+    }
+
+    @Test("a refused connection fails every queued request whose client is under its share, not only as many as there is room")
+    func connectFailedFailsEveryEligibleWaiter() {
+        let limits = Self.limits(max: 4, queued: 16)
+        var machine = Self.machine(leased: 3, limits: limits)
+        #expect(machine.request(Self.w(4), client: "b", target: Self.endpoint, limits: limits, now: Self.t0)
+            == [.connect(Self.c(4), Self.endpoint, timeout: .seconds(2))])
+        for index in 5...12 {
+            _ = machine.request(Self.w(index), client: "client-\(index)", target: Self.endpoint, limits: limits, now: Self.t0)
+        }
+        // They may try another target at once rather than wait behind one that just refused a connection.
+        #expect(machine.connectFailed(Self.c(4), now: Self.t0) == (4...12).map { .fail(Self.w($0), .connectFailed) })
+        #expect(machine.counts(Self.endpoint) == UpstreamPoolCounts(inUse: 3))
+        #expect(machine.invariantViolations().isEmpty)
+    }
+
+    @Test("limits raised by a reload serve the requests queued under the old ones first")
+    func raisedLimitsServeTheQueueFirst() {
+        var machine = Machine()
+        _ = machine.request(Self.w(1), client: "a", target: Self.endpoint, limits: Self.limits(max: 1), now: Self.t0)
+        _ = machine.connected(Self.c(1), now: Self.t0)
+        _ = machine.request(Self.w(2), client: "b", target: Self.endpoint, limits: Self.limits(max: 1), now: Self.t0)
+        // Room for one more: the queued request gets it, the new one queues behind.
+        #expect(machine.request(Self.w(3), client: "c", target: Self.endpoint, limits: Self.limits(max: 2), now: Self.t0)
+            == [.connect(Self.c(2), Self.endpoint, timeout: .seconds(2)), .armQueueTimer(Self.w(3), Self.t0 + .seconds(2))])
+        #expect(machine.invariantViolations().isEmpty)
+        // Room for two more: both proceed, the queued one first.
+        #expect(machine.request(Self.w(4), client: "d", target: Self.endpoint, limits: Self.limits(max: 4), now: Self.t0)
+            == [.connect(Self.c(3), Self.endpoint, timeout: .seconds(2)), .connect(Self.c(4), Self.endpoint, timeout: .seconds(2))])
+        #expect(machine.connected(Self.c(2), now: Self.t0) == [.lease(Self.c(2), Self.w(2))])
+        #expect(machine.connected(Self.c(3), now: Self.t0) == [.lease(Self.c(3), Self.w(3))])
+        #expect(machine.invariantViolations().isEmpty)
+    }
+
+    @Test("one client's queued requests fill at most half of the queue; others still find room")
+    func clientQueueShare() {
+        let limits = Self.limits(max: 1, queued: 8)
+        var machine = Self.machine(leased: 1, limits: limits)
+        var answers: [Action] = []
+        for index in 2...9 {
+            answers += machine.request(Self.w(index), client: "greedy", target: Self.endpoint, limits: limits, now: Self.t0)
+        }
+        #expect(answers.filter { if case .armQueueTimer = $0 { true } else { false } }.count == 4)
+        #expect(answers.filter { if case .fail(_, .saturated) = $0 { true } else { false } }.count == 4)
+        for index in 10...13 {
+            #expect(machine.request(Self.w(index), client: "other-\(index)", target: Self.endpoint, limits: limits, now: Self.t0)
+                == [.armQueueTimer(Self.w(index), Self.t0 + .seconds(2))])
+        }
+        #expect(machine.request(Self.w(14), client: "late", target: Self.endpoint, limits: limits, now: Self.t0)
+            == [.fail(Self.w(14), .saturated)])
         #expect(machine.invariantViolations().isEmpty)
     }
 
@@ -303,7 +355,8 @@ struct PoolModel {
         Machine.Endpoint(upstream: "a", target: .init(host: "127.0.0.1", port: 2)),
     ]
     let clients = ["a", "b", "c"]
-    let limits = Machine.Limits(
+    /// Changed now and then, as a reload changes them.
+    var limits = Machine.Limits(
         maxConnections: 4, maxPerClient: 2, maxQueued: 6, connectTimeout: .seconds(1), idleTimeout: .seconds(1),
         unhealthyCooldown: .seconds(1))
     var now = NIODeadline.uptimeNanoseconds(1)
@@ -321,6 +374,12 @@ struct PoolModel {
             let endpoint = endpoints[random.next(upTo: endpoints.count)]
             waiting.insert(waiter)
             let client = clients[random.next(upTo: clients.count)]
+            if random.next(upTo: 40) == 0, limits.maxConnections < 8 {
+                // A reload raises the limits (a lowered limit only stops new connections: the invariants'
+                // bounds would not hold for the ones already open).
+                limits.maxConnections += 1 + random.next(upTo: 2)
+                limits.maxPerClient = max(1, limits.maxConnections / 2)
+            }
             apply(machine.request(waiter, client: client, target: endpoint, limits: limits, now: now), "request \(waiter) \(client) \(endpoint)")
         case 3:
             if let waiter = pick(waiting) {
@@ -411,5 +470,34 @@ struct PoolModel {
         guard !set.isEmpty else { return nil }
         let ordered = Array(set).sorted { "\($0)" < "\($1)" }
         return ordered[random.next(upTo: ordered.count)]
+    }
+}
+
+@Suite("Client share key")
+struct ClientShareKeyTests {
+    static func bytes(_ text: String) throws -> [UInt8] {
+        let address = try SocketAddress(ipAddress: text, port: 1)
+        guard case .v6(let v6) = address else { throw SocketAddressError.unsupported }
+        return withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+    }
+
+    @Test("an IPv4 address is its own key, also when it arrives IPv4-mapped on a dual-stack listener")
+    func ipv4() throws {
+        #expect(ClientShareKey.of(try SocketAddress(ipAddress: "192.0.2.7", port: 443)) == "192.0.2.7")
+        #expect(ClientShareKey.of(try SocketAddress(ipAddress: "::ffff:192.0.2.7", port: 443)) == "192.0.2.7")
+        #expect(ClientShareKey.of(nil) == "unknown")
+    }
+
+    @Test("IPv6 addresses of one /64 share a key; other networks do not")
+    func ipv6() throws {
+        let first = ClientShareKey.of(try SocketAddress(ipAddress: "2001:db8:1:2::1", port: 443))
+        let second = ClientShareKey.of(try SocketAddress(ipAddress: "2001:db8:1:2:ffff:1234:5678:9abc", port: 443))
+        let other = ClientShareKey.of(try SocketAddress(ipAddress: "2001:db8:1:3::1", port: 443))
+        #expect(first == "2001:db8:1:2::/64")
+        #expect(first == second)
+        #expect(first != other)
+        #expect(ClientShareKey.of(try SocketAddress(ipAddress: "::1", port: 443)) == "0:0:0:0::/64")
+        #expect(ClientShareKey.of(ipv6: try Self.bytes("::ffff:10.0.0.1")) == "10.0.0.1")
+        #expect(ClientShareKey.of(ipv6: [1, 2, 3]) == nil)
     }
 }

@@ -88,10 +88,15 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             if case .body(let buffer) = part { pausedBytes -= buffer.readableBytes }
             receive(part)
         }
-        if paused.isEmpty, heldRead {
-            heldRead = false
-            context?.read()
-        }
+        if paused.isEmpty { retryHeldRead() }
+    }
+
+    /// A read that ``read(context:)`` held back goes through its gate again, which holds it anew if it must
+    /// (never around it: a read let through here would bypass the backpressure on the upstream side).
+    private func retryHeldRead() {
+        guard heldRead, let context else { return }
+        heldRead = false
+        read(context: context)
     }
 
     private func receive(_ part: HTTPServerRequestPart) {
@@ -238,8 +243,12 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         // The pool keeps a request's ticket until it answers; every way the exchange ends withdraws it
         // (``releaseConnection(_:reusable:)``). Should an answer still find the exchange gone, the
         // connection goes straight back: the pool is captured strongly, the handler may be gone by then.
-        exchange.ticket = loop.pool.connection(to: target, of: request.upstream, upstream, for: client.address) {
+        // The answer may come before `connection(...)` returns (an idle connection; a connect that fails at
+        // once, whose retry then holds a ticket of its own): the ticket is kept only while it is unanswered.
+        var answered = false
+        let ticket = loop.pool.connection(to: target, of: request.upstream, upstream, for: client.poolKey) {
             [weak self, pool = loop.pool] result in
+            answered = true
             exchange.ticket = nil
             guard let self, case .proxying(let current) = self.state, current === exchange, !exchange.finished else {
                 if case .success(let connection) = result { pool.release(connection, reusable: true) }
@@ -256,6 +265,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
                 self.fail(exchange, failure)
             }
         }
+        if !answered { exchange.ticket = ticket }
     }
 
     /// Sends the head once connected and once the body framing is known: an HTTP/2 request without
@@ -265,10 +275,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         if client.isHTTP2, exchange.request?.framing == .streamed {
             guard let first = exchange.pending.first else {
                 // The framing waits for the first part: read it (see ``read(context:)``).
-                if heldRead {
-                    heldRead = false
-                    context?.read()
-                }
+                retryHeldRead()
                 return
             }
             if case .end = first { head.headers.remove(name: "transfer-encoding") }
@@ -288,10 +295,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         }
         connection.channel.flush()
         if exchange.requestEnded { startResponseTimer(exchange) }
-        if heldRead, connection.channel.isWritable {
-            heldRead = false
-            context?.read()
-        }
+        retryHeldRead()
     }
 
     /// Writes a body part upstream. A body framed by `Content-Length` keeps its latest part back until the
@@ -312,15 +316,38 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     /// `min_body_rate` after its first `body_read_timeout`, loses the request (408) or, once the response
     /// started, the connection. One deadline serves both: the earlier of the pause limit and the time by
     /// which the bytes so far would fall below the rate; every part moves it later.
+    ///
+    /// Time in which the gateway itself did not read because the upstream did not take the body (or was
+    /// not connected yet) is not the client's: it is credited to the rate, and while it lasts the clock
+    /// times the upstream instead, which gets `body_read_timeout` to take bytes again (else 504).
     private func armBodyTimer(_ exchange: ProxyExchange) {
         let limits = loop.snapshot.configuration.limits
         let pause = TimeAmount(seconds: limits.bodyReadTimeout)
+        if let since = exchange.upstreamHeldSince {
+            bodyClock.arm(at: since + pause)
+            return
+        }
         var deadline = loop.eventLoop.now + pause
         if limits.minBodyRate > 0, let started = exchange.bodyStarted {
             let earned = TimeAmount.nanoseconds(Int64(Double(exchange.bytesIn) / Double(limits.minBodyRate) * 1e9))
-            deadline = min(deadline, started + pause + earned)
+            deadline = min(deadline, started + pause + earned + exchange.upstreamHeldFor)
         }
         bodyClock.arm(at: deadline)
+    }
+
+    /// Reads stop because the upstream does not take the body: the body clock times the upstream.
+    private func upstreamHoldsBody(_ exchange: ProxyExchange) {
+        guard exchange.upstreamHeldSince == nil, !exchange.requestEnded, !exchange.finished else { return }
+        exchange.upstreamHeldSince = loop.eventLoop.now
+        armBodyTimer(exchange)
+    }
+
+    /// Reads resume: the time the upstream held them is credited, and the clock times the client again.
+    private func upstreamTakesBody(_ exchange: ProxyExchange) {
+        guard let since = exchange.upstreamHeldSince else { return }
+        exchange.upstreamHeldFor = exchange.upstreamHeldFor + (loop.eventLoop.now - since)
+        exchange.upstreamHeldSince = nil
+        if !exchange.requestEnded, !exchange.finished { armBodyTimer(exchange) }
     }
 
     private func bodyTimedOut() {
@@ -331,6 +358,11 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             return
         }
         guard case .proxying(let exchange) = state, !exchange.requestEnded, !exchange.finished else { return }
+        if exchange.upstreamHeldSince != nil {
+            // The upstream took none of the body for `body_read_timeout`: its fault, not the client's.
+            fail(exchange, .timeout)
+            return
+        }
         let pause = TimeAmount(seconds: loop.snapshot.configuration.limits.bodyReadTimeout)
         let paused = loop.eventLoop.now - (exchange.lastBodyAt ?? exchange.bodyStarted ?? loop.eventLoop.now) >= pause
         abort(exchange, answer: GatewayResponse(status: .requestTimeout, code: paused ? .bodyTimeout : .bodyTooSlow, close: true))
@@ -406,9 +438,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     }
 
     func upstreamWritabilityChanged(_ isWritable: Bool) {
-        guard isWritable, heldRead else { return }
-        heldRead = false
-        context?.read()
+        if isWritable { retryHeldRead() }
     }
 
     var clientIsWritable: Bool {
@@ -556,8 +586,10 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             }
             guard let connection = exchange.connection, exchange.headSent, connection.channel.isWritable else {
                 heldRead = true
+                upstreamHoldsBody(exchange)
                 return
             }
+            upstreamTakesBody(exchange)
         }
         context.read()
     }
@@ -650,6 +682,10 @@ final class ProxyExchange {
     }
     /// When the request was admitted (the body's clock starts here) and its last body part arrived.
     var bodyStarted: NIODeadline?
+    /// Since when reads wait for the upstream to take the body (see ``GatewayRequestHandler/armBodyTimer(_:)``).
+    var upstreamHeldSince: NIODeadline?
+    /// How long reads waited for the upstream so far; not counted against the client's body rate.
+    var upstreamHeldFor = TimeAmount.zero
     var lastBodyAt: NIODeadline?
     var headSent = false
     var requestEnded = false

@@ -16,7 +16,8 @@ import GatewayObservability
 /// Fairness: one client address may hold (lease or have opened for it) at most `maxPerClient` of a
 /// target's connections. Its further requests queue; a connection that comes free goes to the first queued
 /// request whose client is under its share. So a client that holds connections at its own pace (slow
-/// readers of large answers, slow uploads) cannot take a whole target from everyone else.
+/// readers of large answers, slow uploads) cannot take a whole target from everyone else. Nor can it take
+/// the whole queue: one client's queued requests fill at most half of it (``Limits/maxQueuedPerClient``).
 ///
 /// ``invariantViolations()`` states the invariants; the tests check them after every step of random event
 /// sequences.
@@ -54,6 +55,9 @@ struct UpstreamPoolStateMachine {
     /// What a target allows; taken from the upstream's configuration with every request (a reload may
     /// change it).
     struct Limits: Equatable {
+        /// A client's own queued requests may fill this much of the queue, so that others still find room.
+        var maxQueuedPerClient: Int { max(1, maxQueued / 2) }
+
         var maxConnections: Int
         var maxPerClient: Int
         var maxQueued: Int
@@ -197,22 +201,31 @@ struct UpstreamPoolStateMachine {
         precondition(waiterTargets[id] == nil, "\(id) asked twice")
         let waiter = Waiter(id: id, client: client)
         var state = takeState(target)
-        state.limits = limits
         defer { targets[target] = state }
+        var actions: [Action] = []
+        if state.limits != limits {
+            // A reload changed the limits: waiters queued under the old ones may proceed first.
+            state.limits = limits
+            actions = rebalance(target, state: &state)
+        }
+        // Eligible queued waiters never sit beside an idle connection or room (the invariants), so the new
+        // waiter cannot overtake one.
         if state.underShare(client) {
             if let connection = state.idle.popLast() {
                 lease(connection, to: waiter, state: &state)
-                return [.lease(connection, id)]
+                return actions + [.lease(connection, id)]
             }
             if state.connections.count < limits.maxConnections {
                 waiterTargets[id] = target
-                return [open(for: waiter, target: target, state: &state)]
+                return actions + [open(for: waiter, target: target, state: &state)]
             }
         }
-        guard state.queue.count < limits.maxQueued else { return [.fail(id, .saturated)] }
+        guard state.queue.count < limits.maxQueued,
+            state.queue.count < limits.maxQueuedPerClient || queued(by: client, state) < limits.maxQueuedPerClient
+        else { return actions + [.fail(id, .saturated)] }
         waiterTargets[id] = target
         state.queue.append(waiter)
-        return [.armQueueTimer(id, now + limits.connectTimeout)]
+        return actions + [.armQueueTimer(id, now + limits.connectTimeout)]
     }
 
     /// `waiter` no longer wants a connection (its client left, its exchange ended). A connection being
@@ -254,9 +267,11 @@ struct UpstreamPoolStateMachine {
     }
 
     /// A connection could not be opened: the target is skipped for its cooldown, and the waiter it was for
-    /// fails with `connectFailed` (it may try another target). So does every queued waiter that would
-    /// otherwise open the next connection (the target just refused one), and every queued waiter when no
-    /// connection to the target is left to serve it; the others wait for their client's own connections.
+    /// fails with `connectFailed` (it may try another target). So does every queued waiter whose client is
+    /// under its share — the target just refused a connection, so rather than wait behind it they may try
+    /// another target at once (Envoy purges its pending requests on a connect failure for the same reason)
+    /// — and every queued waiter when no connection to the target is left to serve it. The others, whose
+    /// clients are at their share, wait for their clients' own connections.
     mutating func connectFailed(_ connection: ConnectionID, now: NIODeadline) -> [Action] {
         guard let target = connectionTargets[connection],
             case .connecting(let waiter) = targets[target]?.connections[connection]
@@ -370,6 +385,11 @@ struct UpstreamPoolStateMachine {
 
     /// Whether `waiter` is still waiting (queued or bound to a connection being opened).
     func isWaiting(_ waiter: WaiterID) -> Bool { waiterTargets[waiter] != nil }
+
+    /// Requests of `client` in the target's queue (queueing is the slow path: a scan is fine).
+    private func queued(by client: String, _ state: TargetState) -> Int {
+        state.queue.reduce(0) { $0 + ($1.client == client ? 1 : 0) }
+    }
 
     /// Connections `client` holds on `target` (leased, or being opened for it).
     func held(by client: String, on target: Endpoint) -> Int { targets[target]?.held[client] ?? 0 }

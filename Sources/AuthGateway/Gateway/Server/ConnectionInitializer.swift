@@ -25,7 +25,9 @@ struct ConnectionInitializer: Sendable {
         channel.closeFuture.whenComplete { [limiter] _ in limiter.release() }
         connections.add(channel)
         let tls = tlsContexts.withLockedValue { $0[listenerIndex] }
-        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        let client = ClientConnection(
+            address: channel.remoteAddress?.ipAddress ?? "unknown", poolKey: ClientShareKey.of(channel.remoteAddress),
+            isHTTP2: false)
         do {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(NIOSSLServerHandler(context: tls))
@@ -35,10 +37,10 @@ struct ConnectionInitializer: Sendable {
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
-        guard http2 else { return configureHTTP1(channel, address: address) }
+        guard http2 else { return configureHTTP1(channel, client: client) }
         return channel.configureHTTP2SecureUpgrade(
-            h2ChannelConfigurator: { channel in configureHTTP2(channel, address: address) },
-            http1ChannelConfigurator: { channel in configureHTTP1(channel, address: address) }
+            h2ChannelConfigurator: { channel in configureHTTP2(channel, client: client) },
+            http1ChannelConfigurator: { channel in configureHTTP1(channel, client: client) }
         )
     }
 
@@ -50,7 +52,7 @@ struct ConnectionInitializer: Sendable {
         return bound.value
     }
 
-    private func configureHTTP1(_ channel: Channel, address: String) -> EventLoopFuture<Void> {
+    private func configureHTTP1(_ channel: Channel, client: ClientConnection) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
             var decoderLimits = NIOHTTPDecoderLimitConfiguration()
             decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
@@ -65,12 +67,13 @@ struct ConnectionInitializer: Sendable {
             try sync.addHandler(HTTP1PipelineDepthHandler(maximum: limits.maxPipelinedRequests))
             try sync.addHandler(HTTPServerPipelineHandler())
             try sync.addHandler(GatewayRequestHandler(
-                loop: loopContext(channel), client: ClientConnection(address: address, isHTTP2: false), headTimer: headTimer))
+                loop: loopContext(channel), client: client, headTimer: headTimer))
         }
     }
 
-    private func configureHTTP2(_ channel: Channel, address: String) -> EventLoopFuture<Void> {
+    private func configureHTTP2(_ channel: Channel, client: ClientConnection) -> EventLoopFuture<Void> {
         let configuration = Self.http2Configuration(limits)
+        let streamClient = ClientConnection(address: client.address, poolKey: client.poolKey, isHTTP2: true)
         let idle: NIOLoopBound<HTTP2IdleConnectionTimer>
         do {
             try channel.pipeline.syncOperations.addHandler(HTTP2GoAwayCloseHandler())
@@ -90,7 +93,7 @@ struct ConnectionInitializer: Sendable {
                 try sync.addHandler(HTTP2RequestHeadNormalizer())
                 try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                 try sync.addHandler(GatewayRequestHandler(
-                    loop: loopContext(stream), client: ClientConnection(address: address, isHTTP2: true)))
+                    loop: loopContext(stream), client: streamClient))
             }
         }.map { _ in }
     }

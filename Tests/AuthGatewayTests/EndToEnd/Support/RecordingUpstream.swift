@@ -59,6 +59,8 @@ final class RecordingUpstream: @unchecked Sendable {
         /// With `responseBytes`: answers to targets under `/public/cut` stop after this many body bytes and
         /// the connection is reset.
         var cutAfterBytes: Int?
+        /// Read request bodies at about this many bytes per second, through a small receive buffer.
+        var readBytesPerSecond: Int?
 
         var arguments: [String] {
             var result = ["--name", name, "--status", String(status)]
@@ -66,6 +68,7 @@ final class RecordingUpstream: @unchecked Sendable {
             if let responseBytes { result += ["--response-bytes", String(responseBytes)] }
             if canary { result.append("--canary") }
             if let cutAfterBytes { result += ["--cut-after-bytes", String(cutAfterBytes)] }
+            if let readBytesPerSecond { result += ["--read-rate", String(readBytesPerSecond)] }
             return result
         }
     }
