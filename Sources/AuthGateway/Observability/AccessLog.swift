@@ -3,7 +3,7 @@ import NIOCore
 
 /// The JSON access log: one line per request, batched by each event loop and written by a ``LogWriter``.
 ///
-/// Lines are batched per loop and handed to the writer every 100 ms (or at 64 KiB), so a request costs an
+/// Lines are batched per loop and handed to the writer every 100 ms (or at ``LogWriter/batchBytes``), so a request costs an
 /// append to a loop-local buffer, never a lock or a system call; the writer's own thread does the writing,
 /// so a destination that stops reading drops lines (counted) instead of stopping traffic. Fields: time,
 /// request id, client, method, canonical path, route, decision, reason, subject, status, upstream,
@@ -23,18 +23,20 @@ public struct AccessLog: GatewayObserver {
     final class Buffer: LoopObserver {
         private let writer: LogWriter
         private let eventLoop: EventLoop
+        private let batchBytes: Int
         private var bytes: [UInt8] = []
         private var flushScheduled = false
 
         init(writer: LogWriter, eventLoop: EventLoop) {
             self.writer = writer
             self.eventLoop = eventLoop
-            bytes.reserveCapacity(64 * 1024)
+            batchBytes = writer.batchBytes
+            bytes.reserveCapacity(batchBytes)
         }
 
         func requestFinished(_ record: RequestRecord) {
             bytes += AccessLog.line(for: record).utf8
-            if bytes.count >= 64 * 1024 {
+            if bytes.count >= batchBytes {
                 flush()
             } else if !flushScheduled {
                 flushScheduled = true

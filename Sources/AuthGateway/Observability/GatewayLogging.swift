@@ -17,11 +17,13 @@ public enum GatewayLogging {
         init(writer: LogWriter, format: Format = .text) {
             self.writer = writer
             self.formatBox = NIOLockedValueBox(format)
-            writer.setDropHandler { [writer] dropped in
+            writer.setDropHandler { [writer, formatBox] dropped in
                 // Said in the stream itself, whatever the queue holds, so that the gap is visible where it is.
-                let notice = "\(AccessLog.timestamp(Date().timeIntervalSince1970)) warning auth-gateway: "
-                    + "log.dropped=\(dropped) [AuthGateway] the application log's destination is not keeping up; "
-                    + "records are dropped and counted in gateway_application_log_dropped_total\n"
+                let notice = GatewayLogHandler.line(
+                    format: formatBox.withLockedValue { $0 }, label: "auth-gateway", level: .warning, source: "AuthGateway",
+                    message: "the application log's destination is not keeping up; records are dropped and counted "
+                        + "in gateway_application_log_dropped_total",
+                    metadata: ["log.dropped": "\(dropped)"])
                 writer.append(Array(notice.utf8), force: true)
             }
         }
@@ -65,17 +67,25 @@ struct GatewayLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
-        let time = AccessLog.timestamp(Date().timeIntervalSince1970)
-        let line: String
-        switch sink.format {
-        case .text:
-            let pretty = merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-            line = "\(time) \(event.level) \(label):\(pretty) [\(event.source)] \(event.message)\n"
-        case .json:
-            line = Self.json(time: time, level: event.level, label: label, source: event.source,
-                             message: event.message.description, metadata: merged)
-        }
+        let line = Self.line(
+            format: sink.format, label: label, level: event.level, source: event.source,
+            message: event.message.description, metadata: merged)
         sink.writer.append(Array(line.utf8))
+    }
+
+    /// One record as a line in `format`, stamped now.
+    static func line(
+        format: GatewayLogging.Format, label: String, level: Logger.Level, source: String, message: String,
+        metadata: Logger.Metadata
+    ) -> String {
+        let time = AccessLog.timestamp(Date().timeIntervalSince1970)
+        switch format {
+        case .text:
+            let pretty = metadata.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+            return "\(time) \(level) \(label):\(pretty) [\(source)] \(message)\n"
+        case .json:
+            return json(time: time, level: level, label: label, source: source, message: message, metadata: metadata)
+        }
     }
 
     /// The record as one JSON line; metadata keys that would shadow a record field get a `metadata.` prefix.

@@ -102,6 +102,12 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
+    /// `gateway_event_loops`: the event loops serving traffic (each has its own upstream pools, so per-loop
+    /// limits such as `max_connections` multiply by it).
+    public func recordEventLoops(_ count: Int) {
+        CoreMetrics.Gauge(label: "gateway_event_loops", factory: factory).record(count)
+    }
+
     public func recordReload(succeeded: Bool) {
         succeeded ? reloads.increment() : reloadFailures.increment()
     }

@@ -21,6 +21,7 @@ public final class LogWriter: Sendable {
     }
 
     private struct State {
+        var capacity: Int
         var queue: [[UInt8]] = []
         var queuedBytes = 0
         var droppedLines = 0
@@ -32,8 +33,6 @@ public final class LogWriter: Sendable {
     }
 
     public let destination: Destination
-    /// The most bytes waiting to be written; lines beyond it are dropped.
-    public let capacity: Int
     private let state: NIOLockedValueBox<State>
     private let condition = ConditionLock(value: 0)
     private let descriptor: NIOLockedValueBox<Int32>
@@ -42,8 +41,7 @@ public final class LogWriter: Sendable {
     /// Opens the destination (a file is created if missing) and starts the writer thread.
     public init(_ destination: Destination, capacity: Int = 4 * 1024 * 1024) throws {
         self.destination = destination
-        self.capacity = capacity
-        self.state = NIOLockedValueBox(State())
+        self.state = NIOLockedValueBox(State(capacity: capacity))
         self.descriptor = NIOLockedValueBox(try Self.open(destination))
         self.onFirstDrop = NIOLockedValueBox(nil)
         let thread = Thread { [self] in self.run() }
@@ -56,6 +54,16 @@ public final class LogWriter: Sendable {
         onFirstDrop.withLockedValue { $0 = handler }
     }
 
+    /// The most bytes waiting to be written; lines beyond it are dropped (`logging.max_pending`).
+    public var capacity: Int {
+        get { state.withLockedValue { $0.capacity } }
+        set { state.withLockedValue { $0.capacity = newValue } }
+    }
+
+    /// How many bytes a producer should gather before handing them over: small enough that a batch always
+    /// fits an empty queue, whatever the capacity.
+    public var batchBytes: Int { min(64 * 1024, capacity / 4) }
+
     /// Lines dropped because the queue was full (or the destination failed).
     public var droppedLines: Int { state.withLockedValue { $0.droppedLines } }
 
@@ -65,24 +73,32 @@ public final class LogWriter: Sendable {
     @discardableResult
     public func append(_ bytes: [UInt8], force: Bool = false) -> Bool {
         guard !bytes.isEmpty else { return true }
-        let (accepted, firstDrop) = state.withLockedValue { state -> (Bool, Int?) in
-            guard !state.stopping, force || state.queuedBytes + bytes.count <= capacity else {
-                state.droppedLines += Self.lineCount(bytes)
-                guard !state.dropReported else { return (false, nil) }
-                state.dropReported = true
-                return (false, state.droppedLines)
-            }
+        let accepted = state.withLockedValue { state in
+            guard !state.stopping, force || state.queuedBytes + bytes.count <= state.capacity else { return false }
             state.queue.append(bytes)
             state.queuedBytes += bytes.count
-            return (true, nil)
+            return true
         }
         if accepted {
             condition.lock()
             condition.unlock(withValue: 1)
-        } else if let firstDrop, let handler = onFirstDrop.withLockedValue({ $0 }) {
-            handler(firstDrop)
+        } else {
+            dropped(Self.lineCount(bytes))
         }
         return accepted
+    }
+
+    /// Counts lost lines (a full queue, or a destination that failed) and says so once.
+    private func dropped(_ lines: Int) {
+        let firstDrop = state.withLockedValue { state -> Int? in
+            state.droppedLines += lines
+            guard !state.dropReported else { return nil }
+            state.dropReported = true
+            return state.droppedLines
+        }
+        if let firstDrop, let handler = onFirstDrop.withLockedValue({ $0 }) {
+            handler(firstDrop)
+        }
     }
 
     /// Closes and reopens a file destination on the writer thread (after logrotate moved the file).
@@ -97,17 +113,34 @@ public final class LogWriter: Sendable {
     @discardableResult
     public func flush(timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if state.withLockedValue({ $0.queue.isEmpty && !$0.writing }) { return true }
-            usleep(2_000)
-        }
-        return state.withLockedValue { $0.queue.isEmpty && !$0.writing }
+        while !isDrained, Date() < deadline { usleep(2_000) }
+        return isDrained
     }
+
+    /// ``flush(timeout:)`` for async code: it sleeps between looks instead of holding a thread.
+    @discardableResult
+    public func waitUntilWritten(timeout: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !isDrained, Date() < deadline { try? await Task.sleep(for: .milliseconds(2)) }
+        return isDrained
+    }
+
+    private var isDrained: Bool { state.withLockedValue { $0.queue.isEmpty && !$0.writing } }
 
     /// Writes what is queued (waiting at most `timeout` seconds), then stops the writer thread and closes a
     /// file destination. Lines appended afterwards are dropped.
     public func close(timeout: Double) {
         flush(timeout: timeout)
+        stop()
+    }
+
+    /// ``close(timeout:)`` for async code.
+    public func shutdown(timeout: Double) async {
+        await waitUntilWritten(timeout: timeout)
+        stop()
+    }
+
+    private func stop() {
         state.withLockedValue { $0.stopping = true }
         condition.lock()
         condition.unlock(withValue: 1)
@@ -116,6 +149,9 @@ public final class LogWriter: Sendable {
     // MARK: The writer thread
 
     private func run() {
+        // A write that failed midway left a line without its end: the next write ends it first, so that the
+        // next line is not glued onto it (a JSON consumer then loses one line, not two).
+        var partialLine = false
         while true {
             condition.lock(whenValue: 1)
             condition.unlock(withValue: 0)
@@ -129,14 +165,17 @@ public final class LogWriter: Sendable {
             if reopen { reopenFile() }
             let fd = descriptor.withLockedValue { $0 }
             var failedLines = 0
-            for bytes in batch where !Self.writeAll(fd, bytes) {
-                failedLines += Self.lineCount(bytes)
+            for bytes in batch {
+                switch Self.writeAll(fd, bytes, afterPartialLine: &partialLine) {
+                case .written: break
+                case .failed(lines: let unwritten): failedLines += unwritten
+                }
             }
             state.withLockedValue { state in
                 state.queuedBytes -= batch.reduce(0) { $0 + $1.count }
-                state.droppedLines += failedLines
                 state.writing = false
             }
+            if failedLines > 0 { dropped(failedLines) }
             if stop {
                 if case .file = destination { Foundation.close(descriptor.withLockedValue { $0 }) }
                 return
@@ -153,16 +192,42 @@ public final class LogWriter: Sendable {
         Foundation.close(old)
     }
 
-    /// Writes every byte (retrying short writes and interrupts); false when the destination failed.
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    private enum WriteResult {
+        case written
+        /// The destination failed; this many lines (whole or cut) were lost.
+        case failed(lines: Int)
+    }
+
+    /// Writes every byte, retrying short writes and interrupts, and waiting for a destination left
+    /// non-blocking (`EAGAIN`: a supervisor's pipe) to take more instead of dropping.
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], afterPartialLine partial: inout Bool) -> WriteResult {
+        if partial {
+            guard writeBytes(fd, [UInt8(ascii: "\n")]) == 1 else { return .failed(lines: lineCount(bytes)) }
+            partial = false
+        }
+        let written = writeBytes(fd, bytes)
+        guard written < bytes.count else { return .written }
+        partial = written > 0 && bytes[written - 1] != UInt8(ascii: "\n")
+        return .failed(lines: lineCount(Array(bytes[written...])))
+    }
+
+    /// How many bytes of `bytes` reached the destination before it failed (all of them when it did not).
+    private static func writeBytes(_ fd: Int32, _ bytes: [UInt8]) -> Int {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0, errno == EINTR { continue }
-            guard written > 0 else { return false }
-            offset += written
+            if written > 0 {
+                offset += written
+            } else if written < 0, errno == EINTR {
+                continue
+            } else if written < 0, errno == EAGAIN || errno == EWOULDBLOCK {
+                var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&poller, 1, 1000)
+            } else {
+                break
+            }
         }
-        return true
+        return offset
     }
 
     private static func lineCount(_ bytes: [UInt8]) -> Int {

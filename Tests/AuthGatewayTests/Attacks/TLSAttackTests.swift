@@ -4,9 +4,10 @@ import NIOCore
 import NIOPosix
 import Testing
 
+import GatewayConfig
+
 #if canImport(Glibc)
 import Glibc
-import GatewayConfig
 #endif
 
 /// ATTACKS.md "TLS", plus our own cases: `openssl s_client` for what a real client can be made to offer,

@@ -36,6 +36,7 @@ public struct GatewayService: Service {
         let logging = snapshot.configuration.logging
         if let level = Logger.Level(rawValue: logging.level) { logger.logLevel = level }
         GatewayLogging.standardError.format = logging.format
+        GatewayLogging.standardError.writer.capacity = logging.maxPendingBytes
         let metrics = GatewayMetrics()
         metrics.countDrops(of: GatewayLogging.standardError.writer, as: "gateway_application_log_dropped_total")
         let accessLog = logging.accessLog == "off" || self.observer != nil
@@ -48,7 +49,9 @@ public struct GatewayService: Service {
             }
         }
         let observer = CompositeObserver([self.observer ?? accessLog ?? SilentObserver(), MetricsObserver(metrics: metrics)])
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: EventLoopCount.automatic)
+        let loops = EventLoopCount.automatic
+        metrics.recordEventLoops(loops)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: loops)
         let server = try await GatewayServer.start(
             snapshot: snapshot, group: group, observer: observer, metrics: metrics, logger: logger)
 
@@ -66,12 +69,15 @@ public struct GatewayService: Service {
                     await reloader.reload(reason: "SIGHUP")
                 }
             }
-            if let accessLog {
-                tasks.addTask { [logger] in
-                    // logrotate: the file was moved away; write to a new one at the configured path.
-                    for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
+            tasks.addTask { [logger] in
+                // logrotate: the file was moved away; write to a new one at the configured path. Trapped
+                // whatever the destination: SIGUSR1's default action would end the process.
+                for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
+                    if let accessLog, case .file = accessLog.writer.destination {
                         accessLog.writer.reopen()
                         logger.info("access log reopened", metadata: ["reason": "SIGUSR1"])
+                    } else {
+                        logger.info("SIGUSR1: no access log file to reopen", metadata: ["reason": "SIGUSR1"])
                     }
                 }
             }
@@ -87,10 +93,10 @@ public struct GatewayService: Service {
         let cut = await server.shutdown()
         await admin?.stop()
         // Bounded: a log reader that stopped reading must not keep the process from exiting.
-        accessLog?.writer.close(timeout: 2)
+        await accessLog?.writer.shutdown(timeout: 2)
         logger.info("drained", metadata: ["connections.cut": "\(cut)"])
         try await group.shutdownGracefully()
-        GatewayLogging.standardError.writer.flush(timeout: 2)
+        await GatewayLogging.standardError.writer.waitUntilWritten(timeout: 2)
     }
 }
 

@@ -2,9 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
+import GatewayPolicy
+
 #if canImport(Glibc)
 import Glibc
-import GatewayPolicy
 #endif
 
 /// The real `auth-gateway` executable, configured by a YAML file in a temp dir.
