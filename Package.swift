@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "GatewayAuth",
             dependencies: [
-                "GatewayAdmission", "GatewayConfig", "GatewayObservability", "JOSE",
+                "GatewayPolicy", "GatewayAdmission", "GatewayConfig", "GatewayObservability", "JOSE",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

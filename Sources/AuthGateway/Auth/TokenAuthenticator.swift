@@ -2,6 +2,7 @@ import JOSE
 import NIOCore
 import NIOHTTP1
 import GatewayAdmission
+import GatewayPolicy
 import GatewayObservability
 
 /// The keys the authenticator verifies with: each accepted issuer's keys, and the generation that changes
@@ -24,20 +25,8 @@ package struct TokenKeys: Sendable {
 /// The issuer is read from the (not yet trusted) token only to pick that issuer's keys and rules; the
 /// signature and every claim are then checked by that issuer's verifier. Loop-confined.
 package final class TokenAuthenticator {
-    package enum Result {
-        /// No token: the policy decides whether the route needs one.
-        case anonymous
-        case verified([String: JSONValue])
-        /// 401 `invalid_token` with the verifier's reason code.
-        case rejected(JOSEError)
-        /// 400 `invalid_request`: the request carries credentials in a way no token can be read from (two
-        /// credentials, a token in the query). A credential that is there but is no token is `rejected`.
-        case invalidRequest(String)
-        /// 503: the issuer's keys are not available (provider unreachable beyond the stale limit).
-        case keysUnavailable
-        /// The token names a key the provider may just have published: ask again when this completes.
-        case awaitingKeys(EventLoopFuture<Void>)
-    }
+    /// The token check, waiting for a key re-fetch with a future on the loop (see ``AdmissionCore``).
+    package typealias Result = TokenCheck<EventLoopFuture<Void>>
 
     package let cache: VerifiedTokenCache
     private let metrics: AuthenticatorMetrics?
@@ -95,7 +84,7 @@ package final class TokenAuthenticator {
                 verified = try verifier.verify(parsed: parsed, now: now)
             } catch {
                 if error.code == .unknownKey, mayRefetch, let refetch = issuerKeys.remote?.refreshForUnknownKey(on: eventLoop) {
-                    return .awaitingKeys(refetch)
+                    return .needsKeys(refetch)
                 }
                 throw error
             }

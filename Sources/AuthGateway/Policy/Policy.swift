@@ -83,12 +83,9 @@ public struct Policy: Sendable {
         return .allow(route: route, identityHeaders: headers)
     }
 
-    /// Routing and authorization in one call: the entry point for one request.
+    /// Routing and authorization in one call, for claims already verified (or none): ``AdmissionCore``'s order.
     public func decide(method: String, host: String?, path: String, claims: [String: JSONValue]?) -> Decision {
-        guard let route = route(method: method, host: host, path: path) else {
-            return unrouted(host: host, path: path, authenticated: claims != nil)
-        }
-        return authorize(route, claims: claims)
+        AdmissionCore.decide(self, method: method, host: host, path: path) { .success(claims) }
     }
 
     /// The methods routes take `path` for on `host`: those of public routes, and those needing a token.

@@ -28,7 +28,7 @@ package enum PolicyExplainer {
                 return "\(other) → `\(route.name)`"
             }
             if !others.isEmpty { lines.append("             other methods would match: " + others.joined(separator: ", ")) }
-            return finish(lines, policy.decide(method: method, host: host, path: path, claims: claims), realm: realm)
+            return finish(lines, decide(policy, method, host, path, claims), realm: realm)
         }
         lines.append("route:       \(route.name)  [\(route.location)]")
         lines.append("             \(route.methods) \(route.host.map { "\($0) " } ?? "")\(route.pattern) → upstream \(route.upstream)")
@@ -57,7 +57,14 @@ package enum PolicyExplainer {
                 }
             }
         }
-        return finish(lines, policy.authorize(route, claims: claims), realm: realm)
+        return finish(lines, decide(policy, method, host, path, claims), realm: realm)
+    }
+
+    /// The decision, through the gateway's own order of checks (``AdmissionCore``).
+    private static func decide(
+        _ policy: Policy, _ method: String, _ host: String?, _ path: String, _ claims: [String: JSONValue]?
+    ) -> Decision {
+        policy.decide(method: method, host: host, path: path, claims: claims)
     }
 
     private static func explainIssuers(_ issuers: [String]?, _ claims: [String: JSONValue], into lines: inout [String]) {

@@ -31,5 +31,22 @@ package struct PolicyTestCase: Sendable {
         case claims([String: JSONValue])
         /// A compact JWT, verified as the gateway would, with these keys, at time `now`.
         case token(String, verifier: JWTVerifier, now: Double)
+
+        /// The credential as the gateway's token check would find it: no token, verified claims, or the
+        /// verifier's error.
+        package func check() -> Result<[String: JSONValue]?, JOSEError> {
+            switch self {
+            case .none:
+                return .success(nil)
+            case .claims(let claims):
+                return .success(claims)
+            case .token(let token, let verifier, let now):
+                do throws(JOSEError) {
+                    return .success(try verifier.verify(token, now: now).claims.fields)
+                } catch {
+                    return .failure(error)
+                }
+            }
+        }
     }
 }

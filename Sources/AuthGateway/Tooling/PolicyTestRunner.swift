@@ -3,30 +3,15 @@ import GatewayPolicy
 
 /// Runs policy test cases the way the gateway would decide the requests, and reports like a test runner.
 package enum PolicyTestRunner {
-    /// The decision the gateway would make: canonicalize the target (400 if rejected), then decide.
+    /// The decision the gateway would make: canonicalize the target (400 if rejected), then decide through
+    /// the gateway's own ``AdmissionCore``, with the case's token verified (or its claims taken as verified).
     package static func decision(for testCase: PolicyTestCase, policy: Policy) -> Decision {
         switch CanonicalPath.canonicalize(testCase.target) {
         case .failure(let rejection):
             return .badPath(rejection)
         case .success(let target):
-            switch testCase.credential {
-            case .none:
-                return policy.decide(method: testCase.method, host: testCase.host, path: target.path, claims: nil)
-            case .claims(let claims):
-                return policy.decide(method: testCase.method, host: testCase.host, path: target.path, claims: claims)
-            case .token(let token, let verifier, let now):
-                // As the gateway does: route first, verify only for a protected route.
-                guard let route = policy.route(method: testCase.method, host: testCase.host, path: target.path),
-                    !route.isPublic
-                else {
-                    return policy.decide(method: testCase.method, host: testCase.host, path: target.path, claims: nil)
-                }
-                do {
-                    let verified = try verifier.verify(token, now: now)
-                    return policy.authorize(route, claims: verified.claims.fields)
-                } catch {
-                    return .invalidToken(route: route, code: error.code.rawValue)
-                }
+            return AdmissionCore.decide(policy, method: testCase.method, host: testCase.host, path: target.path) {
+                testCase.credential.check()
             }
         }
     }

@@ -33,42 +33,26 @@ struct RequestAdmission {
             return .answer(response, RequestOutcome(verdict: .reject, reason: .gateway(rejection.code)))
         }
         let path = accepted.target.path
-        guard let route = snapshot.policy.route(method: head.method.rawValue, host: accepted.host, path: path) else {
-            return unrouted(head, accepted: accepted, now: now, eventLoop: eventLoop, mayRefetchKeys: mayRefetchKeys)
-        }
-        let claims: [String: JSONValue]?
-        if route.isPublic {
-            claims = nil
-        } else {
-            let result = authenticator.authenticate(
+        let outcome = AdmissionCore.decide(snapshot.policy, method: head.method.rawValue, host: accepted.host, path: path) {
+            authenticator.authenticate(
                 headers: head.headers, query: accepted.target.query, keys: snapshot.tokenKeys, now: now, eventLoop: eventLoop,
                 mayRefetch: mayRefetchKeys)
-            switch result {
-            case .anonymous:
-                claims = nil
-            case .verified(let verified):
-                claims = verified
-            case .rejected(let error):
-                return deny(
-                    .invalidToken(route: route, code: error.code.rawValue), accepted, reason: .token(error.code), claims: nil)
-            case .keysUnavailable:
-                let response = GatewayResponse(status: .serviceUnavailable, code: .keysUnavailable)
-                return .answer(response, RequestOutcome(route: route.name, verdict: .error, reason: .keysUnavailable, path: path, host: accepted.host))
-            case .awaitingKeys(let refetch):
-                return .retryAfter(refetch)
-            case .invalidRequest:
-                let response = GatewayResponse(
-                    status: .badRequest, code: .invalidRequest,
-                    challenge: BearerChallenge.invalidRequest.headerValue(realm: configuration.identity.realm), close: true)
-                return .answer(response, RequestOutcome(
-                    route: route.name, verdict: .deny, reason: .gateway(.invalidRequest), path: path, host: accepted.host))
-            }
         }
-        let decision = snapshot.policy.authorize(route, claims: claims)
-        switch decision {
-        case .deny:
-            return deny(decision, accepted, reason: nil, claims: claims)
-        case .allow(_, let identity):
+        switch outcome {
+        case .needsKeys(let refetch):
+            return .retryAfter(refetch)
+        case .keysUnavailable(let route):
+            let response = GatewayResponse(status: .serviceUnavailable, code: .keysUnavailable)
+            return .answer(response, RequestOutcome(route: route.name, verdict: .error, reason: .keysUnavailable, path: path, host: accepted.host))
+        case .invalidRequest(let route):
+            let response = GatewayResponse(
+                status: .badRequest, code: .invalidRequest,
+                challenge: BearerChallenge.invalidRequest.headerValue(realm: configuration.identity.realm), close: true)
+            return .answer(response, RequestOutcome(
+                route: route.name, verdict: .deny, reason: .gateway(.invalidRequest), path: path, host: accepted.host))
+        case .decided(.deny(let denial), let claims, let tokenError):
+            return deny(denial, accepted, reason: tokenError.map { .token($0.code) }, claims: claims)
+        case .decided(.allow(let route, let identity), let claims, _):
             if let rejection = RequestGuard.checkBodySize(accepted.framing, limits: configuration.limits) {
                 let response = GatewayResponse(status: rejection.status, code: rejection.code, close: true)
                 return .answer(response, RequestOutcome(
@@ -79,41 +63,15 @@ struct RequestAdmission {
             let rewritten = HeaderRewriter(filter: snapshot.headerFilter).upstreamHeaders(
                 from: head.headers, route: route, identity: identity, host: accepted.host,
                 client: client, requestID: requestID, framing: accepted.framing)
-            var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: accepted.target.description, headers: rewritten)
-            upstreamHead.headers = rewritten
+            let upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: accepted.target.description, headers: rewritten)
             return .forward(UpstreamRequest(upstream: route.upstream, head: upstreamHead, framing: accepted.framing, outcome: outcome))
         }
     }
 
-    /// No route for the method: 405 with the methods the client may learn of (protected routes' methods only
-    /// with a valid token, which is then verified), else 404.
-    private func unrouted(
-        _ head: HTTPRequestHead, accepted: RequestGuard.Accepted, now: Double, eventLoop: EventLoop, mayRefetchKeys: Bool
-    ) -> Admission {
-        let path = accepted.target.path
-        var authenticated = false
-        let routed = snapshot.policy.routedMethods(host: accepted.host, path: path)
-        if !routed.protected.isEmpty {
-            let result = authenticator.authenticate(
-                headers: head.headers, query: accepted.target.query, keys: snapshot.tokenKeys, now: now, eventLoop: eventLoop,
-                mayRefetch: mayRefetchKeys)
-            switch result {
-            case .verified: authenticated = true
-            case .awaitingKeys(let refetch): return .retryAfter(refetch)
-            case .anonymous, .rejected, .invalidRequest, .keysUnavailable: break
-            }
-        }
-        let decision = snapshot.policy.unrouted(routed, authenticated: authenticated)
-        guard case .deny(let denial) = decision else { preconditionFailure("an unrouted request is never allowed") }
-        let response = GatewayResponse(denial: denial, realm: snapshot.configuration.identity.realm, close: false)
-        return .answer(response, RequestOutcome(verdict: .deny, reason: .denied(denial.reason), path: path, host: accepted.host))
-    }
-
     /// A denial; `claims` (once a token was verified) name the subject and issuer in the record.
     private func deny(
-        _ decision: Decision, _ accepted: RequestGuard.Accepted, reason: OutcomeReason?, claims: [String: JSONValue]?
+        _ denial: Denial, _ accepted: RequestGuard.Accepted, reason: OutcomeReason?, claims: [String: JSONValue]?
     ) -> Admission {
-        guard case .deny(let denial) = decision else { preconditionFailure("deny called with an allow") }
         let response = GatewayResponse(denial: denial, realm: snapshot.configuration.identity.realm, close: false)
         let outcome = RequestOutcome(
             route: denial.route?.name, verdict: .deny, reason: reason ?? .denied(denial.reason),
