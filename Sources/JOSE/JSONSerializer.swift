@@ -1,14 +1,23 @@
 /// Writes ``JSONValue``s as JSON text, deterministically.
 ///
 /// Object members are sorted by the UTF-8 bytes of their names, so equal values always produce equal
-/// bytes (stable test vectors, stable token payloads). Strings escape `"`, `\` and control characters
-/// (as `\u00XX`) and keep everything else, non-ASCII included, as UTF-8. Doubles print in the shortest
+/// bytes (stable test vectors, stable token payloads). Strings escape `"`, `\`, control characters and DEL
+/// (as `\u00XX`) and keep everything else, non-ASCII included, as UTF-8. The one JSON string escaper of the
+/// package: tokens, the access and application logs, and the tools' messages all quote through it. Doubles print in the shortest
 /// form that reads back to the same value, always with a fraction or exponent (`1.0`), so they re-parse
 /// as doubles; a non-finite double, which JSON cannot express, is written as `null`.
 public enum JSONSerializer {
     /// The JSON text of `value`: compact by default, or indented by two spaces for people to read.
     public static func serialize(_ value: JSONValue, pretty: Bool = false) -> String {
         String(decoding: bytes(value, pretty: pretty), as: UTF8.self)
+    }
+
+    /// `text` as a JSON string, quotes included.
+    public static func quote(_ text: String) -> String {
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count + 2)
+        writeString(text, to: &output)
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// The UTF-8 bytes of the JSON text of `value`.
@@ -94,7 +103,7 @@ public enum JSONSerializer {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
                 output.append(UInt8(ascii: "\\"))
                 output.append(byte)
-            case 0..<0x20:
+            case 0..<0x20, 0x7F:
                 output.append(contentsOf: "\\u00".utf8)
                 output.append(hexDigits[Int(byte >> 4)])
                 output.append(hexDigits[Int(byte & 0x0F)])

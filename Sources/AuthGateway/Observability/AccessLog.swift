@@ -1,3 +1,4 @@
+import JOSE
 import Foundation
 import NIOCore
 
@@ -55,12 +56,13 @@ public struct AccessLog: GatewayObserver {
 
     /// The JSON line for one request.
     static func line(for record: RequestRecord) -> String {
-        func text(_ value: String?) -> String { value.map(quoted) ?? "null" }
+        let quote = JSONSerializer.quote
+        func text(_ value: String?) -> String { value.map(quote) ?? "null" }
         let fields: [(String, String)] = [
-            ("time", quoted(timestamp(record.startedAt))), ("request_id", quoted(record.requestID)),
-            ("client", quoted(record.clientAddress)), ("protocol", quoted(record.protocolName)),
-            ("method", quoted(record.method)), ("host", text(record.host)), ("path", quoted(record.path)),
-            ("route", text(record.route)), ("decision", quoted(record.verdict.rawValue)),
+            ("time", quote(timestamp(record.startedAt))), ("request_id", quote(record.requestID)),
+            ("client", quote(record.clientAddress)), ("protocol", quote(record.protocolName)),
+            ("method", quote(record.method)), ("host", text(record.host)), ("path", quote(record.path)),
+            ("route", text(record.route)), ("decision", quote(record.verdict.rawValue)),
             ("reason", text(record.reason?.code)), ("subject", text(record.subject)), ("issuer", text(record.issuer)),
             ("status", String(record.status)), ("upstream", text(record.upstream)),
             ("upstream_target", text(record.upstreamTarget)),
@@ -70,21 +72,6 @@ public struct AccessLog: GatewayObserver {
             ("user_agent", text(record.userAgent.map { String($0.prefix(256)) })),
         ]
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n"
-    }
-
-    /// A JSON string: quotes, backslashes and control characters escaped.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     /// RFC 3339 UTC with milliseconds.

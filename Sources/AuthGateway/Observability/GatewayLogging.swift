@@ -1,3 +1,4 @@
+import JOSE
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -94,22 +95,22 @@ struct GatewayLogHandler: LogHandler {
     ) -> String {
         let reserved: Set<String> = ["time", "level", "label", "source", "message"]
         var fields = [
-            ("time", AccessLog.quoted(time)), ("level", AccessLog.quoted(level.rawValue)), ("label", AccessLog.quoted(label)),
-            ("source", AccessLog.quoted(source)), ("message", AccessLog.quoted(message)),
+            ("time", JSONSerializer.quote(time)), ("level", JSONSerializer.quote(level.rawValue)), ("label", JSONSerializer.quote(label)),
+            ("source", JSONSerializer.quote(source)), ("message", JSONSerializer.quote(message)),
         ]
         for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
             fields.append((reserved.contains(key) ? "metadata." + key : key, json(value)))
         }
-        return "{" + fields.map { AccessLog.quoted($0.0) + ":" + $0.1 }.joined(separator: ",") + "}\n"
+        return "{" + fields.map { JSONSerializer.quote($0.0) + ":" + $0.1 }.joined(separator: ",") + "}\n"
     }
 
     private static func json(_ value: Logger.Metadata.Value) -> String {
         switch value {
-        case .string(let text): return AccessLog.quoted(text)
-        case .stringConvertible(let convertible): return AccessLog.quoted(convertible.description)
+        case .string(let text): return JSONSerializer.quote(text)
+        case .stringConvertible(let convertible): return JSONSerializer.quote(convertible.description)
         case .array(let values): return "[" + values.map(json).joined(separator: ",") + "]"
         case .dictionary(let values):
-            return "{" + values.sorted { $0.key < $1.key }.map { AccessLog.quoted($0.key) + ":" + json($0.value) }
+            return "{" + values.sorted { $0.key < $1.key }.map { JSONSerializer.quote($0.key) + ":" + json($0.value) }
                 .joined(separator: ",") + "}"
         }
     }

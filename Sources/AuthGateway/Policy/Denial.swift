@@ -1,3 +1,4 @@
+import JOSE
 /// Why and how a request is refused: the status to answer, a stable reason code, what failed,
 /// and the `WWW-Authenticate` challenge to send.
 public struct Denial: Sendable, CustomStringConvertible {
@@ -51,7 +52,7 @@ public struct Denial: Sendable, CustomStringConvertible {
         if let allow { text += ": allowed methods \(allow.methodNames.joined(separator: ", "))" }
         switch cause {
         case .clause(let clause)?: text += ": \(clause) at \(clause.location)"
-        case .issuer(let issuer)?: text += ": issuer \(issuer.map(JSONText.quote) ?? "missing") is not accepted"
+        case .issuer(let issuer)?: text += ": issuer \(issuer.map(JSONSerializer.quote) ?? "missing") is not accepted"
         case .identityHeader(let name)? where reason == .claimMissing:
             text += ": the token has no value for the required identity header \(name)"
         case .identityHeader(let name)?: text += ": the claim for \(name) cannot be sent as a header"

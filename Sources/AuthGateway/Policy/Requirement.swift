@@ -86,8 +86,8 @@ public struct Requirement: Sendable, CustomStringConvertible {
 
     static func describe(_ condition: Condition) -> String {
         switch condition {
-        case .equals(let value): return "equals \(JSONText.render(value))"
-        case .oneOf(let values): return "in [\(values.map(JSONText.render).joined(separator: ", "))]"
+        case .equals(let value): return "equals \(JSONSerializer.serialize(value))"
+        case .oneOf(let values): return "in [\(values.map { JSONSerializer.serialize($0) }.joined(separator: ", "))]"
         case .exists(let present): return "exists \(present)"
         }
     }

@@ -18,7 +18,7 @@ package enum PolicyExplainer {
         case .success(let canonical):
             path = canonical.path
             var line = "canonical:   \(canonical.path)" + (canonical.path == target ? "" : "  (normalized)")
-            if let query = canonical.query { line += "  (query \(JSONText.quote(query)) is not used for routing)" }
+            if let query = canonical.query { line += "  (query \(JSONSerializer.quote(query)) is not used for routing)" }
             lines.append(line)
         }
         guard let route = policy.route(method: method, host: host, path: path) else {
@@ -68,7 +68,7 @@ package enum PolicyExplainer {
     }
 
     private static func explainIssuers(_ issuers: [String]?, _ claims: [String: JSONValue], into lines: inout [String]) {
-        let iss = claims["iss"].map(JSONText.render) ?? "absent"
+        let iss = claims["iss"].map { JSONSerializer.serialize($0) } ?? "absent"
         guard let issuers else {
             lines.append("issuer:      \(iss) (the route accepts every issuer the gateway trusts)")
             return

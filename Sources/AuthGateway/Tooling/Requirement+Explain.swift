@@ -13,15 +13,15 @@ extension Requirement {
         switch kind {
         case .scopes(let quantifier, let scopes):
             outcome = ClaimTests.scopes(claims, quantifier, scopes)
-            let scope = claims["scope"].map(JSONText.render) ?? "absent"
-            let scp = claims["scp"].map(JSONText.render) ?? "absent"
+            let scope = claims["scope"].map { JSONSerializer.serialize($0) } ?? "absent"
+            let scp = claims["scp"].map { JSONSerializer.serialize($0) } ?? "absent"
             detail = "scope: \(scope), scp: \(scp)"
         case .roles(let path, let quantifier, let roles):
             outcome = ClaimTests.roles(claims, path: path, quantifier, roles)
-            detail = "\(path): " + (path.value(in: claims).map(JSONText.render) ?? "absent")
+            detail = "\(path): " + (path.value(in: claims).map { JSONSerializer.serialize($0) } ?? "absent")
         case .claim(let path, let condition):
             outcome = ClaimTests.condition(path.value(in: claims), condition)
-            detail = "\(path): " + (path.value(in: claims).map(JSONText.render) ?? "absent")
+            detail = "\(path): " + (path.value(in: claims).map { JSONSerializer.serialize($0) } ?? "absent")
         case .all(let clauses):
             let outcomes = clauses.map { $0.explain(claims, depth: depth + 1, into: &lines) }
             outcome = outcomes.contains(.failed) ? .failed : outcomes.contains(.undetermined) ? .undetermined : .held

@@ -422,7 +422,7 @@ struct DeployManifestTests {
         }
         let accessLog = try String(
             contentsOfFile: DeployManifests.root + "/Sources/AuthGateway/Observability/AccessLog.swift", encoding: .utf8)
-        let fields = DeployManifests.matches(of: #"\("([a-z_]+)", (?:quoted|record|String|text)"#, in: accessLog)
+        let fields = DeployManifests.matches(of: #"\("([a-z_]+)", (?:quote|record|String|text)"#, in: accessLog)
         #expect(fields.count >= 20)
         for field in fields {
             #expect(guide.contains("`\(field)`"), "OPERATIONS.md does not describe the access log field \(field)")
