@@ -10,6 +10,7 @@
 import JOSE
 
 @testable import GatewayPolicy
+@testable import GatewayTooling
 
 private let file = "fuzz.yaml"
 private let environment = PolicyEnvironment(
