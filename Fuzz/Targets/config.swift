@@ -2,8 +2,8 @@
 //
 // Invariants: a configuration or at least one error diagnostic, each naming the file and a line/column in
 // the text; loading is deterministic; an accepted configuration only holds values the server can use
-// without trapping: ports in range, durations finite, positive and small enough for NIO's TimeAmount in
-// milliseconds, sizes and counts positive and within UInt32 (HTTP/2 settings), absolute file paths, header
+// without trapping: ports in range, durations positive and small enough for NIO's TimeAmount in
+// nanoseconds, sizes and counts positive and within UInt32 (HTTP/2 settings), absolute file paths, header
 // names that are tokens and a realm that is safe in a quoted `WWW-Authenticate` parameter.
 
 @testable import GatewayConfig
@@ -124,10 +124,9 @@ private func checkFile(_ file: String) {
 }
 
 /// Durations become `TimeAmount.milliseconds(Int64(seconds * 1000))`, which traps beyond ~292 years.
-private func checkDuration(_ seconds: Double, _ name: String, allowZero: Bool = false) {
-    invariant(seconds.isFinite, "\(name) is not finite")
-    invariant(allowZero ? seconds >= 0 : seconds > 0, "\(name) is \(seconds)")
-    invariant(seconds * 1000 < 9.2e15, "\(name) overflows milliseconds")
+private func checkDuration(_ duration: Duration, _ name: String, allowZero: Bool = false) {
+    invariant(allowZero ? duration >= .zero : duration > .zero, "\(name) is \(duration)")
+    invariant(duration.components.seconds < 9_000_000_000, "\(name) overflows TimeAmount's nanoseconds")
 }
 
 private func checkCount(_ value: Int, _ name: String) {

@@ -75,7 +75,7 @@ private let snapshot: GatewaySnapshot = {
         try Data(hmacJWK.utf8).write(to: keyFile)
         let configuration = GatewayConfiguration(
             listeners: [], admin: nil,
-            issuers: [.init(issuer: issuer, audiences: ["api"], keys: [.init(file: keyFile.path)], leeway: 60)],
+            issuers: [.init(issuer: issuer, audiences: ["api"], keys: [.init(file: keyFile.path)], leeway: .seconds(60))],
             upstreams: [
                 "service-a": .init(targets: [.init(host: "127.0.0.1", port: 9)]),
                 "service-b": .init(targets: [.init(host: "127.0.0.1", port: 9)]),

@@ -21,7 +21,7 @@ struct JWKSFetcher: Sendable {
 
     let url: ParsedURL
     let tls: NIOSSLContext?
-    let timeout: Double
+    let timeout: TimeAmount
 
     init(_ remote: GatewayConfiguration.RemoteKeys) throws {
         guard let url = ParsedURL(remote.url) else {
@@ -31,7 +31,7 @@ struct JWKSFetcher: Sendable {
             throw GatewayConfigurationError(problems: ["jwks_url \(remote.url): plain http needs `insecure: true`"])
         }
         self.url = url
-        self.timeout = remote.fetchTimeout
+        self.timeout = TimeAmount(remote.fetchTimeout)
         if url.isHTTPS {
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.minimumTLSVersion = .tlsv12
@@ -48,7 +48,7 @@ struct JWKSFetcher: Sendable {
         let url = self.url
         let tls = self.tls
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.milliseconds(Int64(timeout * 1000)))
+            .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
@@ -62,8 +62,8 @@ struct JWKSFetcher: Sendable {
         bootstrap.connect(host: url.host, port: url.port).whenFailure { error in
             promise.fail(Failure(description: "cannot connect to \(url.host):\(url.port): \(error)"))
         }
-        let deadline = eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
-            promise.fail(Failure(description: "no complete answer within \(timeout)s"))
+        let deadline = eventLoop.scheduleTask(in: timeout) {
+            promise.fail(Failure(description: "no complete answer within \(timeout)"))
         }
         promise.futureResult.whenComplete { _ in deadline.cancel() }
         return promise.futureResult

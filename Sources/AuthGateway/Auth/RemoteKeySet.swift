@@ -43,8 +43,7 @@ public final class RemoteKeySet: Sendable {
     public func currentKeys() -> JWKSet? {
         state.withLockedValue { state in
             guard let keys = state.keys, let fetchedAt = state.fetchedAt else { return nil }
-            let age = Double((NIODeadline.now() - fetchedAt).nanoseconds) / 1e9
-            return age <= configuration.maxStale ? keys : nil
+            return NIODeadline.now() - fetchedAt <= TimeAmount(configuration.maxStale) ? keys : nil
         }
     }
 
@@ -78,7 +77,7 @@ public final class RemoteKeySet: Sendable {
             if state.inFlight != nil { return true }
             let now = NIODeadline.now()
             if let last = state.lastUnknownKeyFetch,
-                now - last < .milliseconds(Int64(configuration.unknownKeyCooldown * 1000))
+                now - last < TimeAmount(configuration.unknownKeyCooldown)
             {
                 return false
             }
@@ -117,7 +116,8 @@ public final class RemoteKeySet: Sendable {
 
     /// Installs a fetched set; returns whether the keys changed.
     private func install(_ keys: JWKSet, maxAge: Double?) -> Bool {
-        let refresh = min(max(maxAge ?? configuration.maxRefresh, configuration.minRefresh), configuration.maxRefresh)
+        let advertised = maxAge.map { Duration.nanoseconds(Int64(min($0, 1e9) * 1e9)) }
+        let refresh = min(max(advertised ?? configuration.maxRefresh, configuration.minRefresh), configuration.maxRefresh)
         let fingerprint = keys.keys.map { "\($0.keyID)|\($0.algorithm)|\((try? $0.thumbprint()) ?? "")" }.sorted()
         return state.withLockedValue { state in
             let changed = state.fingerprint != fingerprint
@@ -125,7 +125,7 @@ public final class RemoteKeySet: Sendable {
             state.fingerprint = fingerprint
             state.fetchedAt = .now()
             state.lastError = nil
-            state.nextRefresh = .now() + .milliseconds(Int64(refresh * 1000))
+            state.nextRefresh = .now() + TimeAmount(refresh)
             return changed
         }
     }
@@ -135,7 +135,7 @@ public final class RemoteKeySet: Sendable {
         state.withLockedValue { state in
             state.lastError = reason
             // Retry sooner than a full refresh interval, but not in a tight loop.
-            state.nextRefresh = .now() + .milliseconds(Int64(min(configuration.minRefresh, 10) * 1000))
+            state.nextRefresh = .now() + TimeAmount(min(configuration.minRefresh, .seconds(10)))
         }
     }
 

@@ -32,3 +32,11 @@ enum DurationParser {
         return .seconds(value * scale)
     }
 }
+
+extension Duration {
+    /// The duration in seconds, for APIs that take seconds as a `Double` (JOSE's clock, timers' rates).
+    package var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) * 1e-18
+    }
+}

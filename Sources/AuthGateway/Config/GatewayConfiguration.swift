@@ -3,7 +3,7 @@ import JOSE
 /// The operators' configuration: listeners, TLS, issuers and keys, upstreams, limits, logging.
 ///
 /// A plain value: ``GatewayConfigurationLoader`` builds it from YAML, tests and the demo build it in code.
-/// Durations are in seconds, sizes in bytes.
+/// Durations are `Duration`s, sizes in bytes.
 public struct GatewayConfiguration: Sendable {
     public var listeners: [Listener]
     public var admin: AdminListener?
@@ -86,8 +86,8 @@ public struct GatewayConfiguration: Sendable {
         public var keys: [KeySource]
         /// Keys published by the identity provider, fetched and refreshed in the background.
         public var remoteKeys: RemoteKeys?
-        public var leeway: Double
-        public var maxLifetime: Double?
+        public var leeway: Duration
+        public var maxLifetime: Duration?
         public var requiredClaims: [String]
         /// Accepted header `typ` values (e.g. `at+jwt`); empty: any. Keeps the issuer's other kinds of JWT
         /// (ID tokens, logout tokens) from being used as access tokens (RFC 8725 section 3.11).
@@ -95,7 +95,7 @@ public struct GatewayConfiguration: Sendable {
 
         public init(
             issuer: String, audiences: [String] = [], keys: [KeySource], remoteKeys: RemoteKeys? = nil,
-            leeway: Double = 60, maxLifetime: Double? = nil, requiredClaims: [String] = [], tokenTypes: [String] = []
+            leeway: Duration = .seconds(60), maxLifetime: Duration? = nil, requiredClaims: [String] = [], tokenTypes: [String] = []
         ) {
             self.issuer = issuer
             self.audiences = audiences
@@ -118,18 +118,18 @@ public struct GatewayConfiguration: Sendable {
         /// The algorithm of published keys that carry no `alg` (some providers omit it).
         public var defaultAlgorithm: JWSAlgorithm?
         /// Refresh interval bounds; `Cache-Control: max-age` is honoured within them.
-        public var minRefresh: Double
-        public var maxRefresh: Double
+        public var minRefresh: Duration
+        public var maxRefresh: Duration
         /// How long the last good key set keeps serving while the provider is unreachable.
-        public var maxStale: Double
+        public var maxStale: Duration
         /// The least time between two re-fetches caused by an unknown `kid`.
-        public var unknownKeyCooldown: Double
-        public var fetchTimeout: Double
+        public var unknownKeyCooldown: Duration
+        public var fetchTimeout: Duration
 
         public init(
             url: String, allowInsecure: Bool = false, caFile: String? = nil, defaultAlgorithm: JWSAlgorithm? = nil,
-            minRefresh: Double = 60, maxRefresh: Double = 3600, maxStale: Double = 86_400,
-            unknownKeyCooldown: Double = 30, fetchTimeout: Double = 5
+            minRefresh: Duration = .seconds(60), maxRefresh: Duration = .seconds(3600), maxStale: Duration = .seconds(86_400),
+            unknownKeyCooldown: Duration = .seconds(30), fetchTimeout: Duration = .seconds(5)
         ) {
             self.url = url
             self.allowInsecure = allowInsecure
@@ -161,18 +161,18 @@ public struct GatewayConfiguration: Sendable {
     public struct Upstream: Sendable {
         public var targets: [Target]
         public var balancing: Balancing
-        public var connectTimeout: Double
+        public var connectTimeout: Duration
         /// From the request's last byte to the response head.
-        public var responseTimeout: Double
+        public var responseTimeout: Duration
         /// How long a pooled keep-alive connection may stay unused.
-        public var idleTimeout: Double
+        public var idleTimeout: Duration
         /// Connections per target per event loop.
         public var maxConnections: Int
         /// Connections of one target (per event loop) that one client address may hold at once; further
         /// requests from it queue behind everyone else's. `nil`: half of ``maxConnections``, rounded up.
         public var maxConnectionsPerClient: Int?
         /// How long a target that refused a connection is skipped.
-        public var unhealthyCooldown: Double
+        public var unhealthyCooldown: Duration
 
         /// The per-client share in force: the configured one, at most ``maxConnections``.
         public var effectiveMaxConnectionsPerClient: Int {
@@ -185,9 +185,9 @@ public struct GatewayConfiguration: Sendable {
         }
 
         public init(
-            targets: [Target], balancing: Balancing = .roundRobin, connectTimeout: Double = 2,
-            responseTimeout: Double = 30, idleTimeout: Double = 60, maxConnections: Int = 256,
-            maxConnectionsPerClient: Int? = nil, unhealthyCooldown: Double = 5
+            targets: [Target], balancing: Balancing = .roundRobin, connectTimeout: Duration = .seconds(2),
+            responseTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(60), maxConnections: Int = 256,
+            maxConnectionsPerClient: Int? = nil, unhealthyCooldown: Duration = .seconds(5)
         ) {
             self.maxConnectionsPerClient = maxConnectionsPerClient
             self.targets = targets
@@ -232,11 +232,11 @@ public struct GatewayConfiguration: Sendable {
         public var maxURIBytes: Int = 8 * 1024
         public var maxBodyBytes: Int = 10 * 1024 * 1024
         /// From a connection's first byte (or its previous response) to a complete request head.
-        public var headerReadTimeout: Double = 10
+        public var headerReadTimeout: Duration = .seconds(10)
         /// A keep-alive connection with no traffic is closed after this.
-        public var idleTimeout: Double = 60
+        public var idleTimeout: Duration = .seconds(60)
         /// Longest pause between two reads of a request body.
-        public var bodyReadTimeout: Double = 30
+        public var bodyReadTimeout: Duration = .seconds(30)
         /// Request bodies are read into memory up to this size before an upstream connection is taken, so a
         /// client that sends its body slowly never holds an upstream connection for it; larger bodies are
         /// streamed once this much has arrived. 0 streams every body at once.
@@ -246,16 +246,16 @@ public struct GatewayConfiguration: Sendable {
         public var minBodyRate: Int = 1024
         /// How long a response may wait on a client that does not read it (its connection or stream takes
         /// no more bytes) before the exchange is cut and the upstream connection closed.
-        public var sendTimeout: Double = 30
+        public var sendTimeout: Duration = .seconds(30)
         /// HTTP/1.1 requests one connection may send ahead of their answers; beyond it the rest is dropped
         /// and the connection closes once the accepted ones are answered.
         public var maxPipelinedRequests: Int = 32
         public var maxConnections: Int = 10_000
         public var http2MaxConcurrentStreams: Int = 100
         /// How long SIGTERM waits for in-flight requests.
-        public var drainTimeout: Double = 30
+        public var drainTimeout: Duration = .seconds(30)
         /// From TCP accept to a finished TLS handshake; half-open handshakes are closed after this.
-        public var tlsHandshakeTimeout: Double = 10
+        public var tlsHandshakeTimeout: Duration = .seconds(10)
         /// RST_STREAM frames an HTTP/2 client may send per ``http2RateWindow`` (rapid reset,
         /// CVE-2023-44487); one more and the connection gets GOAWAY `ENHANCE_YOUR_CALM` and is closed.
         public var http2MaxResets: Int = 200
@@ -264,7 +264,7 @@ public struct GatewayConfiguration: Sendable {
         /// PING, SETTINGS and PRIORITY frames per ``http2RateWindow`` (CVE-2019-9512, CVE-2019-9515).
         public var http2MaxControlFrames: Int = 200
         /// The sliding window of the three HTTP/2 rates above.
-        public var http2RateWindow: Double = 30
+        public var http2RateWindow: Duration = .seconds(30)
         /// CONTINUATION frames after one HEADERS frame (CVE-2024-27316 class floods).
         public var http2MaxContinuationFrames: Int = 5
 

@@ -31,9 +31,9 @@ extension GatewayConfigurationDecoder {
         return reader.bool(node, what)
     }
 
-    /// A duration in seconds: `500ms`, `2s`, `1.5s`, `5m`, `1h`, `1d`. Zero only where `allowZero`
-    /// (written `0` or with a unit); otherwise at least a millisecond, at most a year.
-    mutating func duration(_ node: Node, _ what: String, allowZero: Bool = false) -> Double? {
+    /// A duration: `500ms`, `2s`, `1.5s`, `5m`, `1h`, `1d`. Zero only where `allowZero` (written `0` or with
+    /// a unit); otherwise at least a millisecond, at most a year.
+    mutating func duration(_ node: Node, _ what: String, allowZero: Bool = false) -> Duration? {
         let text: String
         if node.anchor == nil, case .scalar(let scalar) = node, scalar.style == .plain,
             [Tag.Name.int.rawValue, Tag.Name.float.rawValue].contains(node.tag.rawValue)
@@ -48,16 +48,16 @@ extension GatewayConfigurationDecoder {
         let format = "write a number and a unit: `500ms`, `2s`, `5m`, `1h` or `1d`"
         switch DurationParser.parse(text) {
         case .seconds(let seconds) where seconds == 0:
-            if allowZero { return 0 }
+            if allowZero { return .zero }
             reader.error("\(what) must be longer than 0", at: node, hint: format)
         case .seconds(let seconds) where seconds < 0.001:
             reader.error("\(what) `\(text)` is shorter than a millisecond", at: node)
         case .seconds(let seconds) where seconds > DurationParser.maximum:
             reader.error("\(what) `\(text)` is longer than a year", at: node)
         case .seconds(let seconds):
-            return seconds
+            return .nanoseconds(Int64((seconds * 1e9).rounded()))
         case .missingUnit(let number) where Double(number) == 0:
-            if allowZero { return 0 }
+            if allowZero { return .zero }
             reader.error("\(what) must be longer than 0", at: node, hint: format)
         case .missingUnit(let number):
             reader.error(

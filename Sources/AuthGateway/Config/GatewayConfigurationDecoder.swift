@@ -10,36 +10,6 @@ import GatewayPolicy
 struct GatewayConfigurationDecoder {
     typealias Configuration = GatewayConfiguration
 
-    static let fileKeys = [
-        "listeners", "admin", "issuers", "upstreams", "limits", "policies", "identity", "token_cache", "logging",
-    ]
-    static let requiredFileKeys = ["listeners", "issuers", "upstreams", "policies"]
-    static let listenerKeys = ["address", "port", "tls", "http2"]
-    static let tlsKeys = ["certificate_chain", "private_key", "min_version"]
-    static let adminKeys = ["address", "port"]
-    static let issuerKeys = [
-        "issuer", "audiences", "keys", "remote_keys", "leeway", "max_lifetime", "required_claims", "token_types",
-    ]
-    static let keyKeys = ["file", "alg", "kid"]
-    static let remoteKeysKeys = [
-        "jwks_url", "insecure", "ca_file", "default_alg", "min_refresh", "max_refresh", "max_stale",
-        "unknown_key_cooldown", "fetch_timeout",
-    ]
-    static let upstreamKeys = [
-        "targets", "balancing", "connect_timeout", "response_timeout", "idle_timeout", "max_connections",
-        "max_connections_per_client", "unhealthy_cooldown",
-    ]
-    static let limitsKeys = [
-        "max_header_bytes", "max_header_count", "max_uri_bytes", "max_body_bytes", "header_read_timeout",
-        "idle_timeout", "body_read_timeout", "max_connections", "http2_max_concurrent_streams", "drain_timeout",
-        "tls_handshake_timeout", "http2_max_resets", "http2_max_stream_errors", "http2_max_control_frames",
-        "http2_rate_window", "http2_max_continuation_frames", "body_buffer_bytes", "min_body_rate", "send_timeout",
-        "max_pipelined_requests",
-    ]
-    static let identityKeys = ["strip_prefixes", "strip_headers", "realm"]
-    static let tokenCacheKeys = ["enabled", "max_entries"]
-    static let loggingKeys = ["level", "format", "access_log", "max_pending"]
-
     /// An address and port something listens on, remembered to find two listeners on one socket.
     struct Binding {
         let address: String
@@ -74,25 +44,12 @@ struct GatewayConfigurationDecoder {
                 hint: "a gateway configuration needs `listeners`, `issuers`, `upstreams` and `policies`")
             return nil
         }
-        guard let entries = reader.mapping(root, "the configuration") else { return nil }
-        reader.checkKeys(entries, allowed: Self.fileKeys, in: "the configuration")
-        reader.requireKeys(entries, Self.requiredFileKeys, in: "the configuration", at: root)
-
         var configuration = Configuration(listeners: [], issuers: [], upstreams: [:], policyDirectory: "")
-        for entry in entries {
-            switch entry.key {
-            case "listeners": configuration.listeners = decodeListeners(entry.value)
-            case "admin": configuration.admin = decodeAdmin(entry.value)
-            case "issuers": configuration.issuers = decodeIssuers(entry.value)
-            case "upstreams": configuration.upstreams = decodeUpstreams(entry.value)
-            case "limits": configuration.limits = decodeLimits(entry.value)
-            case "policies": configuration.policyDirectory = path(entry.value, "`policies`") ?? ""
-            case "identity": configuration.identity = decodeIdentity(entry.value)
-            case "token_cache": configuration.tokenCache = decodeTokenCache(entry.value)
-            case "logging": configuration.logging = decodeLogging(entry.value)
-            default: break
-            }
-        }
+        guard
+            let entries = decodeSection(
+                root, "the configuration", into: &configuration, Self.fileFields,
+                required: ["listeners", "issuers", "upstreams", "policies"])
+        else { return nil }
         if configuration.admin != nil, !entries.contains(where: { $0.key == "admin" }) {
             // The default admin listener takes a port too.
             let admin = configuration.admin ?? Configuration.AdminListener()
@@ -102,60 +59,81 @@ struct GatewayConfigurationDecoder {
         return reader.errorCount == 0 ? configuration : nil
     }
 
+    static var fileFields: [ConfigurationField<Configuration>] {
+        [
+            .custom("listeners") { $2.listeners = $0.decodeListeners($1) },
+            .custom("admin") { $2.admin = $0.decodeAdmin($1) },
+            .custom("issuers") { $2.issuers = $0.decodeIssuers($1) },
+            .custom("upstreams") { $2.upstreams = $0.decodeUpstreams($1) },
+            .custom("limits") { $2.limits = $0.decodeLimits($1) },
+            .custom("policies") { $2.policyDirectory = $0.path($1, "`policies`") ?? "" },
+            .custom("identity") { $2.identity = $0.decodeIdentity($1) },
+            .custom("token_cache") { $2.tokenCache = $0.decodeTokenCache($1) },
+            .custom("logging") { $2.logging = $0.decodeLogging($1) },
+        ]
+    }
+
     // MARK: - Listeners
 
-    private mutating func decodeListeners(_ node: Node) -> [Configuration.Listener] {
+    mutating func decodeListeners(_ node: Node) -> [Configuration.Listener] {
         guard let items = reader.sequence(node, "`listeners`") else { return [] }
         return items.compactMap { decodeListener($0) }
     }
 
-    private mutating func decodeListener(_ node: Node) -> Configuration.Listener? {
-        let errorsBefore = reader.errorCount
-        guard let entries = reader.mapping(node, "a listener") else { return nil }
-        reader.checkKeys(entries, allowed: Self.listenerKeys, in: "a listener")
-        reader.requireKeys(entries, ["port", "tls"], in: "a listener", at: node)
+    /// A listener or its TLS settings as read so far; required keys stay `nil` until read.
+    struct ListenerDraft {
         var address = "0.0.0.0"
         var port: Int?
         var tls: Configuration.TLS?
         var http2 = true
-        for entry in entries {
-            switch entry.key {
-            case "address": address = self.address(entry.value, "`address`") ?? address
-            case "port": port = integer(entry.value, "`port`", in: 0...65535)
-            case "tls": tls = decodeTLS(entry.value)
-            case "http2": http2 = flag(entry.value, "`http2`") ?? http2
-            default: break
-            }
-        }
-        if let port, let portNode = entries.first(where: { $0.key == "port" })?.value {
-            bindings.append(Binding(address: address, port: port, what: "a listener", node: portNode))
-        }
-        guard reader.errorCount == errorsBefore, let port, let tls else { return nil }
-        return Configuration.Listener(address: address, port: port, tls: tls, http2: http2)
     }
 
-    private mutating func decodeTLS(_ node: Node) -> Configuration.TLS? {
+    static var listenerFields: [ConfigurationField<ListenerDraft>] {
+        [
+            .value("address", \.address) { $0.address($1, $2) },
+            .optional("port", \.port) { $0.integer($1, $2, in: 0...65535) },
+            .optional("tls", \.tls) { decoder, node, _ in decoder.decodeTLS(node) },
+            .flag("http2", \.http2),
+        ]
+    }
+
+    private mutating func decodeListener(_ node: Node) -> Configuration.Listener? {
         let errorsBefore = reader.errorCount
-        guard let entries = reader.mapping(node, "`tls`") else { return nil }
-        reader.checkKeys(entries, allowed: Self.tlsKeys, in: "`tls`")
-        reader.requireKeys(entries, ["certificate_chain", "private_key"], in: "`tls`", at: node)
+        var draft = ListenerDraft()
+        guard let entries = decodeSection(node, "a listener", into: &draft, Self.listenerFields, required: ["port", "tls"])
+        else { return nil }
+        if let port = draft.port, let portNode = entries.first(where: { $0.key == "port" })?.value {
+            bindings.append(Binding(address: draft.address, port: port, what: "a listener", node: portNode))
+        }
+        guard reader.errorCount == errorsBefore, let port = draft.port, let tls = draft.tls else { return nil }
+        return Configuration.Listener(address: draft.address, port: port, tls: tls, http2: draft.http2)
+    }
+
+    struct TLSDraft {
         var chain: String?
         var key: String?
         var version = Configuration.TLS.Version.tls12
-        for entry in entries {
-            switch entry.key {
-            case "certificate_chain": chain = path(entry.value, "`certificate_chain`")
-            case "private_key": key = path(entry.value, "`private_key`")
-            case "min_version": version = tlsVersion(entry.value) ?? version
-            default: break
-            }
-        }
-        guard reader.errorCount == errorsBefore, let chain, let key else { return nil }
-        return Configuration.TLS(certificateChainFile: chain, privateKeyFile: key, minimumVersion: version)
+    }
+
+    static var tlsFields: [ConfigurationField<TLSDraft>] {
+        [
+            .optional("certificate_chain", \.chain) { $0.path($1, $2) },
+            .optional("private_key", \.key) { $0.path($1, $2) },
+            .value("min_version", \.version) { decoder, node, _ in decoder.tlsVersion(node) },
+        ]
+    }
+
+    mutating func decodeTLS(_ node: Node) -> Configuration.TLS? {
+        let errorsBefore = reader.errorCount
+        var draft = TLSDraft()
+        guard decodeSection(node, "`tls`", into: &draft, Self.tlsFields, required: ["certificate_chain", "private_key"]) != nil
+        else { return nil }
+        guard reader.errorCount == errorsBefore, let chain = draft.chain, let key = draft.key else { return nil }
+        return Configuration.TLS(certificateChainFile: chain, privateKeyFile: key, minimumVersion: draft.version)
     }
 
     /// `"1.2"` or `"1.3"`; unquoted `1.2` (a YAML number) is accepted too, since it cannot mean anything else.
-    private mutating func tlsVersion(_ node: Node) -> Configuration.TLS.Version? {
+    mutating func tlsVersion(_ node: Node) -> Configuration.TLS.Version? {
         if node.anchor == nil, case .scalar(let scalar) = node, node.tag.rawValue == Tag.Name.float.rawValue,
             let version = Configuration.TLS.Version(rawValue: scalar.string)
         {
@@ -165,7 +143,7 @@ struct GatewayConfigurationDecoder {
     }
 
     /// `admin: off` (or `false`) disables the admin listener.
-    private mutating func decodeAdmin(_ node: Node) -> Configuration.AdminListener? {
+    mutating func decodeAdmin(_ node: Node) -> Configuration.AdminListener? {
         if node.anchor == nil, case .scalar(let scalar) = node, ["off", "false"].contains(scalar.string),
             [Tag.Name.bool.rawValue, Tag.Name.str.rawValue].contains(node.tag.rawValue)
         {
@@ -178,18 +156,14 @@ struct GatewayConfigurationDecoder {
             return nil
         }
         var admin = Configuration.AdminListener()
-        guard let entries = reader.mapping(node, "`admin`") else { return admin }
-        reader.checkKeys(entries, allowed: Self.adminKeys, in: "`admin`")
-        for entry in entries {
-            switch entry.key {
-            case "address": admin.address = address(entry.value, "`address`") ?? admin.address
-            case "port": admin.port = integer(entry.value, "`port`", in: 0...65535) ?? admin.port
-            default: break
-            }
-        }
+        guard let entries = decodeSection(node, "`admin`", into: &admin, Self.adminFields) else { return admin }
         let portNode = entries.first(where: { $0.key == "port" })?.value ?? node
         bindings.append(Binding(address: admin.address, port: admin.port, what: "the admin listener", node: portNode))
         return admin
+    }
+
+    static var adminFields: [ConfigurationField<Configuration.AdminListener>] {
+        [.value("address", \.address) { $0.address($1, $2) }, .integer("port", \.port, in: 0...65535)]
     }
 
     /// Reports every listener whose socket another one, declared earlier, already takes.
@@ -206,7 +180,7 @@ struct GatewayConfigurationDecoder {
 
     // MARK: - Issuers
 
-    private mutating func decodeIssuers(_ node: Node) -> [Configuration.Issuer] {
+    mutating func decodeIssuers(_ node: Node) -> [Configuration.Issuer] {
         guard let items = reader.sequence(node, "`issuers`") else { return [] }
         var issuers: [Configuration.Issuer] = []
         var seen: [String: Node] = [:]
@@ -225,46 +199,34 @@ struct GatewayConfigurationDecoder {
         return issuers
     }
 
+    static var issuerFields: [ConfigurationField<Configuration.Issuer>] {
+        [
+            .value("issuer", \.issuer) { $0.nonEmptyString($1, $2) },
+            .custom("audiences") { $2.audiences = $0.names($1, "`audiences`") ?? [] },
+            .custom("keys") { $2.keys = $0.decodeKeys($1) },
+            .custom("remote_keys") { $2.remoteKeys = $0.decodeRemoteKeys($1) },
+            .duration("leeway", \.leeway, allowZero: true),
+            .optional("max_lifetime", \.maxLifetime) { $0.duration($1, $2) },
+            .custom("required_claims") { $2.requiredClaims = $0.names($1, "`required_claims`") ?? [] },
+            .custom("token_types") { $2.tokenTypes = $0.names($1, "`token_types`") ?? [] },
+        ]
+    }
+
     private mutating func decodeIssuer(_ node: Node) -> (Configuration.Issuer, Node)? {
         let errorsBefore = reader.errorCount
-        guard let entries = reader.mapping(node, "an issuer") else { return nil }
-        reader.checkKeys(entries, allowed: Self.issuerKeys, in: "an issuer")
-        reader.requireKeys(entries, ["issuer"], in: "an issuer", at: node)
+        var issuer = Configuration.Issuer(issuer: "", keys: [])
+        guard let entries = decodeSection(node, "an issuer", into: &issuer, Self.issuerFields, required: ["issuer"])
+        else { return nil }
         if !entries.contains(where: { $0.key == "keys" || $0.key == "remote_keys" }) {
             reader.error(
                 "an issuer needs `keys` or `remote_keys`", at: node,
                 hint: "list key files under `keys`, or give the provider's JWKS under `remote_keys: { jwks_url: ... }`")
         }
-        var issuer = Configuration.Issuer(issuer: "", keys: [])
-        var issuerNode = node
-        for entry in entries {
-            switch entry.key {
-            case "issuer":
-                issuerNode = entry.value
-                issuer.issuer = nonEmptyString(entry.value, "`issuer`") ?? ""
-            case "audiences":
-                issuer.audiences = names(entry.value, "`audiences`") ?? []
-            case "keys":
-                issuer.keys = decodeKeys(entry.value)
-            case "remote_keys":
-                issuer.remoteKeys = decodeRemoteKeys(entry.value)
-            case "leeway":
-                issuer.leeway = duration(entry.value, "`leeway`", allowZero: true) ?? issuer.leeway
-            case "max_lifetime":
-                issuer.maxLifetime = duration(entry.value, "`max_lifetime`")
-            case "required_claims":
-                issuer.requiredClaims = names(entry.value, "`required_claims`") ?? []
-            case "token_types":
-                issuer.tokenTypes = names(entry.value, "`token_types`") ?? []
-            default:
-                break
-            }
-        }
         guard reader.errorCount == errorsBefore else { return nil }
-        return (issuer, issuerNode)
+        return (issuer, entries.first(where: { $0.key == "issuer" })?.value ?? node)
     }
 
-    private mutating func decodeKeys(_ node: Node) -> [Configuration.KeySource] {
+    mutating func decodeKeys(_ node: Node) -> [Configuration.KeySource] {
         guard let items = reader.sequence(node, "`keys`") else { return [] }
         var keys: [Configuration.KeySource] = []
         for item in items {
@@ -278,57 +240,42 @@ struct GatewayConfigurationDecoder {
         return keys
     }
 
-    private mutating func decodeKey(_ node: Node) -> Configuration.KeySource? {
-        let errorsBefore = reader.errorCount
-        guard let entries = reader.mapping(node, "a key") else {
-            return nil
-        }
-        reader.checkKeys(entries, allowed: Self.keyKeys, in: "a key")
-        reader.requireKeys(entries, ["file"], in: "a key", at: node)
+    struct KeyDraft {
         var file: String?
         var algorithm: JWSAlgorithm?
         var keyID: String?
-        for entry in entries {
-            switch entry.key {
-            case "file": file = path(entry.value, "`file`")
-            case "alg": algorithm = choice(entry.value, "`alg`", noun: "algorithm")
-            case "kid": keyID = nonEmptyString(entry.value, "`kid`")
-            default: break
-            }
-        }
+    }
+
+    static var keyFields: [ConfigurationField<KeyDraft>] {
+        [
+            .optional("file", \.file) { $0.path($1, $2) },
+            .optional("alg", \.algorithm) { $0.choice($1, $2, noun: "algorithm") },
+            .optional("kid", \.keyID) { $0.nonEmptyString($1, $2) },
+        ]
+    }
+
+    private mutating func decodeKey(_ node: Node) -> Configuration.KeySource? {
+        let errorsBefore = reader.errorCount
+        var draft = KeyDraft()
+        guard decodeSection(node, "a key", into: &draft, Self.keyFields, required: ["file"]) != nil else { return nil }
         // PEM carries no algorithm, and the key must fix it: catch the omission now, not at the first reload.
-        if let file, algorithm == nil, [".pem", ".key", ".crt", ".cer"].contains(where: { file.lowercased().hasSuffix($0) }) {
+        if let file = draft.file, draft.algorithm == nil,
+            [".pem", ".key", ".crt", ".cer"].contains(where: { file.lowercased().hasSuffix($0) })
+        {
             reader.error(
                 "the PEM key `\(file)` needs `alg`", at: node,
                 hint: "PEM carries no algorithm: add the one the key verifies, as in `alg: RS256`; "
                     + "JWK and JWKS files carry their own")
         }
-        guard reader.errorCount == errorsBefore, let file else { return nil }
-        return Configuration.KeySource(file: file, algorithm: algorithm, keyID: keyID)
+        guard reader.errorCount == errorsBefore, let file = draft.file else { return nil }
+        return Configuration.KeySource(file: file, algorithm: draft.algorithm, keyID: draft.keyID)
     }
 
-    private mutating func decodeRemoteKeys(_ node: Node) -> Configuration.RemoteKeys? {
+    mutating func decodeRemoteKeys(_ node: Node) -> Configuration.RemoteKeys? {
         let errorsBefore = reader.errorCount
-        guard let entries = reader.mapping(node, "`remote_keys`") else { return nil }
-        reader.checkKeys(entries, allowed: Self.remoteKeysKeys, in: "`remote_keys`")
-        reader.requireKeys(entries, ["jwks_url"], in: "`remote_keys`", at: node)
         var remote = Configuration.RemoteKeys(url: "")
-        for entry in entries {
-            let value = entry.value
-            let what = "`\(entry.key)`"
-            switch entry.key {
-            case "jwks_url": remote.url = nonEmptyString(value, what) ?? ""
-            case "insecure": remote.allowInsecure = flag(value, what) ?? false
-            case "ca_file": remote.caFile = path(value, what)
-            case "default_alg": remote.defaultAlgorithm = choice(value, what, noun: "algorithm")
-            case "min_refresh": remote.minRefresh = duration(value, what) ?? remote.minRefresh
-            case "max_refresh": remote.maxRefresh = duration(value, what) ?? remote.maxRefresh
-            case "max_stale": remote.maxStale = duration(value, what) ?? remote.maxStale
-            case "unknown_key_cooldown": remote.unknownKeyCooldown = duration(value, what) ?? remote.unknownKeyCooldown
-            case "fetch_timeout": remote.fetchTimeout = duration(value, what) ?? remote.fetchTimeout
-            default: break
-            }
-        }
+        guard let entries = decodeSection(node, "`remote_keys`", into: &remote, Self.remoteKeysFields, required: ["jwks_url"])
+        else { return nil }
         if let urlNode = entries.first(where: { $0.key == "jwks_url" })?.value, !remote.url.isEmpty {
             if let url = ParsedURL(remote.url), (1...65535).contains(url.port), !url.host.isEmpty,
                 !remote.url.contains("#"), !remote.url.contains(where: { $0.isWhitespace })
@@ -351,9 +298,23 @@ struct GatewayConfigurationDecoder {
         return reader.errorCount == errorsBefore ? remote : nil
     }
 
+    static var remoteKeysFields: [ConfigurationField<Configuration.RemoteKeys>] {
+        [
+            .value("jwks_url", \.url) { $0.nonEmptyString($1, $2) },
+            .flag("insecure", \.allowInsecure),
+            .optional("ca_file", \.caFile) { $0.path($1, $2) },
+            .optional("default_alg", \.defaultAlgorithm) { $0.choice($1, $2, noun: "algorithm") },
+            .duration("min_refresh", \.minRefresh),
+            .duration("max_refresh", \.maxRefresh),
+            .duration("max_stale", \.maxStale),
+            .duration("unknown_key_cooldown", \.unknownKeyCooldown),
+            .duration("fetch_timeout", \.fetchTimeout),
+        ]
+    }
+
     // MARK: - Upstreams
 
-    private mutating func decodeUpstreams(_ node: Node) -> [String: Configuration.Upstream] {
+    mutating func decodeUpstreams(_ node: Node) -> [String: Configuration.Upstream] {
         guard let entries = reader.mapping(node, "`upstreams`") else { return [:] }
         if entries.isEmpty {
             reader.error("`upstreams` is empty", at: node, hint: "name at least one upstream and its `targets`")
@@ -375,40 +336,27 @@ struct GatewayConfigurationDecoder {
         return upstreams
     }
 
+    static var upstreamFields: [ConfigurationField<Configuration.Upstream>] {
+        [
+            .custom("targets") { $2.targets = $0.decodeTargets($1) },
+            .choice("balancing", \.balancing, noun: "balancing method"),
+            .duration("connect_timeout", \.connectTimeout),
+            .duration("response_timeout", \.responseTimeout),
+            .duration("idle_timeout", \.idleTimeout),
+            .integer("max_connections", \.maxConnections, in: 1...Int.max),
+            .optional("max_connections_per_client", \.maxConnectionsPerClient) { $0.integer($1, $2, in: 1...Int.max) },
+            .duration("unhealthy_cooldown", \.unhealthyCooldown),
+        ]
+    }
+
     private mutating func decodeUpstream(_ node: Node, name: String) -> Configuration.Upstream? {
         let errorsBefore = reader.errorCount
-        let what = "upstream `\(name)`"
-        guard let entries = reader.mapping(node, what) else { return nil }
-        reader.checkKeys(entries, allowed: Self.upstreamKeys, in: what)
-        reader.requireKeys(entries, ["targets"], in: what, at: node)
         var upstream = Configuration.Upstream(targets: [])
-        for entry in entries {
-            switch entry.key {
-            case "targets":
-                upstream.targets = decodeTargets(entry.value)
-            case "balancing":
-                upstream.balancing = choice(entry.value, "`balancing`", noun: "balancing method") ?? upstream.balancing
-            case "connect_timeout":
-                upstream.connectTimeout = duration(entry.value, "`connect_timeout`") ?? upstream.connectTimeout
-            case "response_timeout":
-                upstream.responseTimeout = duration(entry.value, "`response_timeout`") ?? upstream.responseTimeout
-            case "idle_timeout":
-                upstream.idleTimeout = duration(entry.value, "`idle_timeout`") ?? upstream.idleTimeout
-            case "max_connections":
-                upstream.maxConnections = integer(entry.value, "`max_connections`", in: 1...Int.max)
-                    ?? upstream.maxConnections
-            case "max_connections_per_client":
-                upstream.maxConnectionsPerClient = integer(entry.value, "`max_connections_per_client`", in: 1...Int.max)
-            case "unhealthy_cooldown":
-                upstream.unhealthyCooldown = duration(entry.value, "`unhealthy_cooldown`") ?? upstream.unhealthyCooldown
-            default:
-                break
-            }
-        }
+        decodeSection(node, "upstream `\(name)`", into: &upstream, Self.upstreamFields, required: ["targets"])
         return reader.errorCount == errorsBefore ? upstream : nil
     }
 
-    private mutating func decodeTargets(_ node: Node) -> [Configuration.Target] {
+    mutating func decodeTargets(_ node: Node) -> [Configuration.Target] {
         guard let urls = reader.strings(node, "`targets`") else { return [] }
         var targets: [Configuration.Target] = []
         for (url, item) in urls {
@@ -430,109 +378,80 @@ struct GatewayConfigurationDecoder {
 
     // MARK: - Limits, identity, cache, logging
 
-    private mutating func decodeLimits(_ node: Node) -> Configuration.Limits {
+    static var limitsFields: [ConfigurationField<Configuration.Limits>] {
+        [
+            .size("max_header_bytes", \.maxHeaderBytes, minimum: 1),
+            .integer("max_header_count", \.maxHeaderCount, in: 1...Int.max),
+            .size("max_uri_bytes", \.maxURIBytes, minimum: 1),
+            .size("max_body_bytes", \.maxBodyBytes, minimum: 0),
+            .duration("header_read_timeout", \.headerReadTimeout),
+            .duration("idle_timeout", \.idleTimeout),
+            .duration("body_read_timeout", \.bodyReadTimeout),
+            .integer("max_connections", \.maxConnections, in: 1...Int.max),
+            .integer("http2_max_concurrent_streams", \.http2MaxConcurrentStreams, in: 1...Int(Int32.max)),
+            .duration("drain_timeout", \.drainTimeout),
+            .duration("tls_handshake_timeout", \.tlsHandshakeTimeout),
+            .integer("http2_max_resets", \.http2MaxResets, in: 1...Int.max),
+            .integer("http2_max_stream_errors", \.http2MaxStreamErrors, in: 1...Int.max),
+            .integer("http2_max_control_frames", \.http2MaxControlFrames, in: 1...Int.max),
+            .duration("http2_rate_window", \.http2RateWindow),
+            .integer("http2_max_continuation_frames", \.http2MaxContinuationFrames, in: 0...Int.max),
+            .size("body_buffer_bytes", \.bodyBufferBytes, minimum: 0),
+            .size("min_body_rate", \.minBodyRate, minimum: 0),
+            .duration("send_timeout", \.sendTimeout),
+            .integer("max_pipelined_requests", \.maxPipelinedRequests, in: 1...Int.max),
+        ]
+    }
+
+    mutating func decodeLimits(_ node: Node) -> Configuration.Limits {
         var limits = Configuration.Limits()
-        guard let entries = reader.mapping(node, "`limits`") else { return limits }
-        reader.checkKeys(entries, allowed: Self.limitsKeys, in: "`limits`")
-        for entry in entries {
-            let value = entry.value
-            let what = "`\(entry.key)`"
-            switch entry.key {
-            case "max_header_bytes": limits.maxHeaderBytes = size(value, what, minimum: 1) ?? limits.maxHeaderBytes
-            case "max_header_count":
-                limits.maxHeaderCount = integer(value, what, in: 1...Int.max) ?? limits.maxHeaderCount
-            case "max_uri_bytes": limits.maxURIBytes = size(value, what, minimum: 1) ?? limits.maxURIBytes
-            case "max_body_bytes": limits.maxBodyBytes = size(value, what, minimum: 0) ?? limits.maxBodyBytes
-            case "header_read_timeout": limits.headerReadTimeout = duration(value, what) ?? limits.headerReadTimeout
-            case "idle_timeout": limits.idleTimeout = duration(value, what) ?? limits.idleTimeout
-            case "body_read_timeout": limits.bodyReadTimeout = duration(value, what) ?? limits.bodyReadTimeout
-            case "max_connections":
-                limits.maxConnections = integer(value, what, in: 1...Int.max) ?? limits.maxConnections
-            case "http2_max_concurrent_streams":
-                limits.http2MaxConcurrentStreams = integer(value, what, in: 1...Int(Int32.max))
-                    ?? limits.http2MaxConcurrentStreams
-            case "drain_timeout": limits.drainTimeout = duration(value, what) ?? limits.drainTimeout
-            case "tls_handshake_timeout":
-                limits.tlsHandshakeTimeout = duration(value, what) ?? limits.tlsHandshakeTimeout
-            case "http2_max_resets": limits.http2MaxResets = integer(value, what, in: 1...Int.max) ?? limits.http2MaxResets
-            case "http2_max_stream_errors":
-                limits.http2MaxStreamErrors = integer(value, what, in: 1...Int.max) ?? limits.http2MaxStreamErrors
-            case "http2_max_control_frames":
-                limits.http2MaxControlFrames = integer(value, what, in: 1...Int.max) ?? limits.http2MaxControlFrames
-            case "http2_rate_window": limits.http2RateWindow = duration(value, what) ?? limits.http2RateWindow
-            case "body_buffer_bytes": limits.bodyBufferBytes = size(value, what, minimum: 0) ?? limits.bodyBufferBytes
-            case "min_body_rate": limits.minBodyRate = size(value, what, minimum: 0) ?? limits.minBodyRate
-            case "send_timeout": limits.sendTimeout = duration(value, what) ?? limits.sendTimeout
-            case "max_pipelined_requests":
-                limits.maxPipelinedRequests = integer(value, what, in: 1...Int.max) ?? limits.maxPipelinedRequests
-            case "http2_max_continuation_frames":
-                limits.http2MaxContinuationFrames = integer(value, what, in: 0...Int.max) ?? limits.http2MaxContinuationFrames
-            default: break
-            }
-        }
+        decodeSection(node, "`limits`", into: &limits, Self.limitsFields)
         return limits
     }
 
-    private mutating func decodeIdentity(_ node: Node) -> Configuration.Identity {
+    static var identityFields: [ConfigurationField<Configuration.Identity>] {
+        [
+            .value("strip_prefixes", \.stripPrefixes) { $0.headerNames($1, $2) },
+            .value("strip_headers", \.stripHeaders) { $0.headerNames($1, $2) },
+            .value("realm", \.realm) { decoder, node, _ in decoder.realm(node) },
+        ]
+    }
+
+    mutating func decodeIdentity(_ node: Node) -> Configuration.Identity {
         var identity = Configuration.Identity()
-        guard let entries = reader.mapping(node, "`identity`") else { return identity }
-        reader.checkKeys(entries, allowed: Self.identityKeys, in: "`identity`")
-        for entry in entries {
-            switch entry.key {
-            case "strip_prefixes":
-                identity.stripPrefixes = headerNames(entry.value, "`strip_prefixes`") ?? identity.stripPrefixes
-            case "strip_headers":
-                identity.stripHeaders = headerNames(entry.value, "`strip_headers`") ?? identity.stripHeaders
-            case "realm":
-                identity.realm = realm(entry.value) ?? identity.realm
-            default:
-                break
-            }
-        }
+        decodeSection(node, "`identity`", into: &identity, Self.identityFields)
         return identity
     }
 
-    private mutating func decodeTokenCache(_ node: Node) -> Configuration.TokenCache {
+    static var tokenCacheFields: [ConfigurationField<Configuration.TokenCache>] {
+        [.flag("enabled", \.enabled), .integer("max_entries", \.maxEntries, in: 1...Int.max)]
+    }
+
+    mutating func decodeTokenCache(_ node: Node) -> Configuration.TokenCache {
         var cache = Configuration.TokenCache()
-        guard let entries = reader.mapping(node, "`token_cache`") else { return cache }
-        reader.checkKeys(entries, allowed: Self.tokenCacheKeys, in: "`token_cache`")
-        for entry in entries {
-            switch entry.key {
-            case "enabled": cache.enabled = flag(entry.value, "`enabled`") ?? cache.enabled
-            case "max_entries": cache.maxEntries = integer(entry.value, "`max_entries`", in: 1...Int.max) ?? cache.maxEntries
-            default: break
-            }
-        }
+        decodeSection(node, "`token_cache`", into: &cache, Self.tokenCacheFields)
         return cache
     }
 
-    private mutating func decodeLogging(_ node: Node) -> Configuration.Logging {
+    static var loggingFields: [ConfigurationField<Configuration.Logging>] {
+        [
+            .value("level", \.level) { decoder, node, what in
+                (decoder.choice(node, what, noun: "log level") as Logger.Level?)?.rawValue
+            },
+            .choice("format", \.format, noun: "log format"),
+            .value("access_log", \.accessLog) { decoder, node, _ in decoder.accessLog(node) },
+            .size("max_pending", \.maxPendingBytes, minimum: 64 * 1024),
+        ]
+    }
+
+    mutating func decodeLogging(_ node: Node) -> Configuration.Logging {
         var logging = Configuration.Logging()
-        guard let entries = reader.mapping(node, "`logging`") else { return logging }
-        reader.checkKeys(entries, allowed: Self.loggingKeys, in: "`logging`")
-        for entry in entries {
-            switch entry.key {
-            case "level":
-                if let level: Logger.Level = choice(entry.value, "`level`", noun: "log level") {
-                    logging.level = level.rawValue
-                }
-            case "format":
-                if let format: Configuration.LogFormat = choice(entry.value, "`format`", noun: "log format") {
-                    logging.format = format
-                }
-            case "access_log":
-                logging.accessLog = accessLog(entry.value) ?? logging.accessLog
-            case "max_pending":
-                logging.maxPendingBytes = size(entry.value, "`max_pending`", minimum: 64 * 1024) ?? logging.maxPendingBytes
-            default:
-                break
-            }
-        }
+        decodeSection(node, "`logging`", into: &logging, Self.loggingFields)
         return logging
     }
 
     /// `stdout`, `off` (also unquoted, which YAML reads as `false`), or a file path.
-    private mutating func accessLog(_ node: Node) -> String? {
+    mutating func accessLog(_ node: Node) -> String? {
         if node.anchor == nil, case .scalar(let scalar) = node, node.tag.rawValue == Tag.Name.bool.rawValue,
             ["off", "false"].contains(scalar.string)
         {

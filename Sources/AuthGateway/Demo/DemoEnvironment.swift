@@ -59,7 +59,7 @@ public struct DemoEnvironment: Sendable {
                 certificateChainFile: certificates.serverCertificateChain, privateKeyFile: certificates.serverPrivateKey))],
             issuers: [.init(
                 issuer: Self.issuer, audiences: [Self.audience],
-                keys: [.init(file: rsaJWKS), .init(file: hmacSecret)], maxLifetime: 86_400)],
+                keys: [.init(file: rsaJWKS), .init(file: hmacSecret)], maxLifetime: .seconds(86_400))],
             upstreams: [
                 "service-a": .init(targets: [.init(host: "127.0.0.1", port: servicePorts.a)]),
                 "service-b": .init(targets: [.init(host: "127.0.0.1", port: servicePorts.b)]),

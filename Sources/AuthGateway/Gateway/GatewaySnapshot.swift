@@ -91,8 +91,8 @@ public final class GatewaySnapshot: Sendable {
         }
         guard problems.isEmpty else { throw GatewayConfigurationError(problems: problems) }
         let validation = ClaimsValidation(
-            issuers: [issuer.issuer], audiences: issuer.audiences, leeway: issuer.leeway,
-            maxLifetime: issuer.maxLifetime, requiredClaims: issuer.requiredClaims, acceptedTypes: issuer.tokenTypes
+            issuers: [issuer.issuer], audiences: issuer.audiences, leeway: issuer.leeway.seconds,
+            maxLifetime: issuer.maxLifetime?.seconds, requiredClaims: issuer.requiredClaims, acceptedTypes: issuer.tokenTypes
         )
         return IssuerKeys(validation: validation, localKeys: JWKSet(keys), remote: remote)
     }

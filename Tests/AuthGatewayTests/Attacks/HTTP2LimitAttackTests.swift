@@ -107,7 +107,7 @@ struct HTTP2LimitAttackTests {
 
     @Test("body_read_timeout bounds an answered HTTP/2 stream the client never ends: it is reset, the connection serves on")
     func answeredStreamLeftOpen() async throws {
-        try await withGateway({ $0.limits.bodyReadTimeout = 1 }) { gateway, _ in
+        try await withGateway({ $0.limits.bodyReadTimeout = .seconds(1) }) { gateway, _ in
             let started = Date()
             let result = try await H2AttackClient.run(gateway, "answered_stream_left_open", timeout: 20)
             let elapsed = Date().timeIntervalSince(started)
@@ -122,7 +122,7 @@ struct HTTP2LimitAttackTests {
 
     @Test("idle_timeout on HTTP/2 counts streams, not bytes: PINGs do not keep an idle connection (and its slot) alive")
     func pingsDoNotKeepIdleConnections() async throws {
-        try await withGateway({ $0.limits.idleTimeout = 1 }) { gateway, _ in
+        try await withGateway({ $0.limits.idleTimeout = .seconds(1) }) { gateway, _ in
             let result = try await H2AttackClient.run(gateway, "ping_keepalive", timeout: 12)
             #expect(result.closedByServer, "\(result)")
             let milliseconds = try #require(result.counts["ms_until_closed"])
@@ -141,9 +141,9 @@ struct HTTP2LimitAttackTests {
         #expect(defaults.http2MaxResets == 200)
         #expect(defaults.http2MaxStreamErrors == 200)
         #expect(defaults.http2MaxControlFrames == 200)
-        #expect(defaults.http2RateWindow == 30)
+        #expect(defaults.http2RateWindow == .seconds(30))
         #expect(defaults.http2MaxContinuationFrames == 5)
-        #expect(defaults.tlsHandshakeTimeout == 10)
+        #expect(defaults.tlsHandshakeTimeout == .seconds(10))
         let yaml = GatewayBinary.configuration(
             upstream: ["http://127.0.0.1:1"],
             limits: """
@@ -160,9 +160,9 @@ struct HTTP2LimitAttackTests {
         #expect(limits.http2MaxResets == 50)
         #expect(limits.http2MaxStreamErrors == 40)
         #expect(limits.http2MaxControlFrames == 30)
-        #expect(limits.http2RateWindow == 10)
+        #expect(limits.http2RateWindow == .seconds(10))
         #expect(limits.http2MaxContinuationFrames == 2)
-        #expect(limits.tlsHandshakeTimeout == 3)
+        #expect(limits.tlsHandshakeTimeout == .seconds(3))
         let bad = GatewayBinary.configuration(upstream: ["http://127.0.0.1:1"], limits: "http2_max_resets: 0")
         #expect(throws: GatewayConfigurationLoadError.self) {
             _ = try GatewayConfigurationLoader.load(text: bad, path: "/tmp/gateway.yaml")

@@ -290,9 +290,9 @@ func resourceLimitOptions() -> GatewayHarness.Options {
         configuration.limits.maxHeaderCount = ResourceLimitAttackTests.maxHeaderCount
         configuration.limits.maxURIBytes = ResourceLimitAttackTests.maxURIBytes
         configuration.limits.maxBodyBytes = ResourceLimitAttackTests.maxBodyBytes
-        configuration.limits.headerReadTimeout = ResourceLimitAttackTests.shortTimeout
-        configuration.limits.bodyReadTimeout = ResourceLimitAttackTests.shortTimeout
-        configuration.limits.idleTimeout = ResourceLimitAttackTests.idleTimeout
+        configuration.limits.headerReadTimeout = .seconds(ResourceLimitAttackTests.shortTimeout)
+        configuration.limits.bodyReadTimeout = .seconds(ResourceLimitAttackTests.shortTimeout)
+        configuration.limits.idleTimeout = .seconds(ResourceLimitAttackTests.idleTimeout)
         configuration.limits.maxConnections = ResourceLimitAttackTests.maxConnections
     }
 }

@@ -340,8 +340,8 @@ struct TLSLimitAttackTests {
           arguments: [("nothing", [UInt8]()), ("partial ClientHello", partialHello)])
     func halfOpenHandshakes(_ name: String, _ bytes: [UInt8]) async throws {
         var options = attackOptions { configuration in
-            configuration.limits.tlsHandshakeTimeout = 1
-            configuration.limits.idleTimeout = 30
+            configuration.limits.tlsHandshakeTimeout = .seconds(1)
+            configuration.limits.idleTimeout = .seconds(30)
         }
         options.upstreams = ["svc": [.recording(.init())]]
         try await GatewayHarness.with(options) { gateway in
@@ -369,7 +369,7 @@ struct TLSLimitAttackTests {
     func connectionCap() async throws {
         let options = attackOptions { configuration in
             configuration.limits.maxConnections = 8
-            configuration.limits.tlsHandshakeTimeout = 30
+            configuration.limits.tlsHandshakeTimeout = .seconds(30)
         }
         try await GatewayHarness.with(options) { gateway in
             let halfOpen = HalfOpen()
@@ -402,8 +402,8 @@ struct TLSLimitAttackTests {
             upstream: ["http://127.0.0.1:1"], limits: "tls_handshake_timeout: 750ms\n  max_connections: 50")
         let path = try GatewayBinary.writeConfiguration(config, in: directory)
         let configuration = try GatewayConfigurationLoader.load(file: path)
-        #expect(configuration.limits.tlsHandshakeTimeout == 0.75)
-        #expect(GatewayConfiguration.Limits().tlsHandshakeTimeout == 10)
+        #expect(configuration.limits.tlsHandshakeTimeout == .seconds(0.75))
+        #expect(GatewayConfiguration.Limits().tlsHandshakeTimeout == .seconds(10))
     }
 
     // MARK: Certificate reload (ATTACKS.md)

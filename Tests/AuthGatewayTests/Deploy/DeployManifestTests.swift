@@ -155,7 +155,7 @@ struct DeployManifestTests {
 
     @Test func terminationGraceCoversPreStopAndDrain() throws {
         let deploy = try DeployManifests.load()
-        let drain = try deploy.gatewayConfiguration().limits.drainTimeout
+        let drain = try deploy.gatewayConfiguration().limits.drainTimeout.seconds
         let grace = try #require(try deploy.podTemplate()["spec"]?["terminationGracePeriodSeconds"]?.int)
         let command = try deploy.container()["lifecycle"]?["preStop"]?["exec"]?["command"]?.array().compactMap(\.string) ?? []
         #expect(command.first == "sleep", "preStop must wait for endpoint removal before SIGTERM: \(command)")
@@ -365,7 +365,7 @@ struct DeployManifestTests {
         // Longer than every drain timeout in play: the default and the shipped configurations'.
         let stop = try #require(DeploySystemdUnit.seconds(value("TimeoutStopSec") ?? ""))
         let deploy = try DeployManifests.load()
-        let drains = [GatewayConfiguration.Limits().drainTimeout, try deploy.gatewayConfiguration().limits.drainTimeout]
+        let drains = [GatewayConfiguration.Limits().drainTimeout.seconds, try deploy.gatewayConfiguration().limits.drainTimeout.seconds]
         #expect(drains.allSatisfy { stop > $0 }, "TimeoutStopSec \(stop) vs drain timeouts \(drains)")
 
         for flag in [

@@ -50,7 +50,7 @@ struct EarlyExitEndToEndTests {
         options.upstreams = ["svc": [.recording(upstream)]]
         options.configure = { configuration in
             configuration.upstreams["svc"]?.maxConnections = 4
-            configuration.upstreams["svc"]?.connectTimeout = 5
+            configuration.upstreams["svc"]?.connectTimeout = .seconds(5)
         }
         return options
     }

@@ -36,7 +36,7 @@ struct LifecycleEndToEndTests {
             let token = try gateway.token(scope: "read:data", expiresIn: 3600)
             let load = try LoadClient.run(gateway, token: token, connections: 6, duration: 5)
             try await Task.sleep(nanoseconds: 1_500_000_000)
-            let cut = await gateway.server.shutdown(drainTimeout: 5)
+            let cut = await gateway.server.shutdown(drainTimeout: .seconds(5))
             #expect(cut == 0, "connections had to be cut after the drain timeout")
             let result = try await LoadClient.result(of: load, timeout: 30)
             print("shutdown under load: \(result.total) requests answered, statuses \(result.statuses), failures \(result.failures)")

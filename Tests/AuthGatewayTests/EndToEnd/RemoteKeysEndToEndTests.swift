@@ -60,11 +60,12 @@ struct RemoteKeysEndToEndTests {
         }
 
         func remoteKeys(
-            caFile: String, maxStale: Double = 3600, refresh: Double = 3600, fetchTimeout: Double = 3
+            caFile: String, maxStale: Duration = .seconds(3600), refresh: Duration = .seconds(3600),
+            fetchTimeout: Duration = .seconds(3)
         ) -> GatewayConfiguration.RemoteKeys {
             .init(
-                url: "https://127.0.0.1:\(port)/jwks.json", caFile: caFile, minRefresh: min(refresh, 1),
-                maxRefresh: refresh, maxStale: maxStale, unknownKeyCooldown: 0.3, fetchTimeout: fetchTimeout)
+                url: "https://127.0.0.1:\(port)/jwks.json", caFile: caFile, minRefresh: min(refresh, .seconds(1)),
+                maxRefresh: refresh, maxStale: maxStale, unknownKeyCooldown: .seconds(0.3), fetchTimeout: fetchTimeout)
         }
 
         func stop() {
@@ -131,7 +132,7 @@ struct RemoteKeysEndToEndTests {
         let second = try JWSKey.generate(algorithm: .RS256, keyID: "second")
         let provider = try await Provider.start(keys: [first], directory: directory, delayMilliseconds: 5000)
         defer { provider.stop() }
-        let remote = provider.remoteKeys(caFile: E2EFixtures.shared.caFile, fetchTimeout: 10)
+        let remote = provider.remoteKeys(caFile: E2EFixtures.shared.caFile, fetchTimeout: .seconds(10))
         try await GatewayHarness.with(Self.options(remote)) { gateway in
             try provider.publish([first, second])
             let mark = gateway.upstream.mark()
@@ -161,7 +162,7 @@ struct RemoteKeysEndToEndTests {
         let provider = try await Provider.start(keys: [published], directory: directory)
         defer { provider.stop() }
         var remote = provider.remoteKeys(caFile: E2EFixtures.shared.caFile)
-        remote.unknownKeyCooldown = 30
+        remote.unknownKeyCooldown = .seconds(30)
         try await GatewayHarness.with(Self.options(remote)) { gateway in
             let before = provider.fetches
             for index in 0..<5 {
@@ -180,7 +181,7 @@ struct RemoteKeysEndToEndTests {
         let key = try JWSKey.generate(algorithm: .RS256, keyID: "k")
         let provider = try await Provider.start(keys: [key], directory: directory)
         defer { provider.stop() }
-        let remote = provider.remoteKeys(caFile: E2EFixtures.shared.caFile, maxStale: 2.5, refresh: 1)
+        let remote = provider.remoteKeys(caFile: E2EFixtures.shared.caFile, maxStale: .seconds(2.5), refresh: .seconds(1))
         try await GatewayHarness.with(Self.options(remote)) { gateway in
             // Each token differs (jti), so the verified-token cache never answers for the keys.
             func fresh() throws -> String { try gateway.token(key: key, extra: ["jti": .string(UUID().uuidString)]) }

@@ -9,9 +9,9 @@ struct TimeoutEndToEndTests {
     static func options() -> GatewayHarness.Options {
         var options = GatewayHarness.Options()
         options.configure = { configuration in
-            configuration.limits.headerReadTimeout = 1
-            configuration.limits.bodyReadTimeout = 1
-            configuration.limits.idleTimeout = 20
+            configuration.limits.headerReadTimeout = .seconds(1)
+            configuration.limits.bodyReadTimeout = .seconds(1)
+            configuration.limits.idleTimeout = .seconds(20)
         }
         return options
     }
@@ -59,9 +59,9 @@ struct RateLimitEndToEndTests {
     func bodyTooSlow() async throws {
         var options = GatewayHarness.Options()
         options.configure = { configuration in
-            configuration.limits.bodyReadTimeout = 3
+            configuration.limits.bodyReadTimeout = .seconds(3)
             configuration.limits.minBodyRate = 200
-            configuration.limits.idleTimeout = 30
+            configuration.limits.idleTimeout = .seconds(30)
         }
         try await GatewayHarness.with(options) { gateway in
             let token = try gateway.token(scope: "write:data")
@@ -87,8 +87,8 @@ struct RateLimitEndToEndTests {
         var options = GatewayHarness.Options()
         options.upstreams = ["svc": [.recording(.init(name: "big", responseBytes: 32 * 1024 * 1024))]]
         options.configure = { configuration in
-            configuration.limits.sendTimeout = 1
-            configuration.limits.idleTimeout = 30
+            configuration.limits.sendTimeout = .seconds(1)
+            configuration.limits.idleTimeout = .seconds(30)
         }
         try await GatewayHarness.with(options) { gateway in
             let connection = try await RawTLSConnection.open(gateway, receiveBufferLimit: 64 * 1024)
@@ -115,10 +115,10 @@ struct RateLimitEndToEndTests {
         var options = GatewayHarness.Options()
         options.upstreams = ["svc": [.recording(.init(name: "slow-reader", readBytesPerSecond: 1 << 20))]]
         options.configure = { configuration in
-            configuration.limits.bodyReadTimeout = 2
+            configuration.limits.bodyReadTimeout = .seconds(2)
             configuration.limits.minBodyRate = 16 << 20
             configuration.limits.maxBodyBytes = 64 << 20
-            configuration.limits.idleTimeout = 30
+            configuration.limits.idleTimeout = .seconds(30)
         }
         try await GatewayHarness.with(options) { gateway in
             let token = try gateway.token(scope: "write:data")

@@ -60,7 +60,7 @@ struct UpstreamEndToEndTests {
         options.upstreams = ["svc": [.recording(.init(name: "one-at-a-time", delayMilliseconds: 300))]]
         options.configure = { configuration in
             configuration.upstreams["svc"]?.maxConnections = 1
-            configuration.upstreams["svc"]?.connectTimeout = 10
+            configuration.upstreams["svc"]?.connectTimeout = .seconds(10)
         }
         try await GatewayHarness.with(options) { gateway in
             let token = try gateway.token()
@@ -84,7 +84,7 @@ struct UpstreamEndToEndTests {
     func slowUpstream() async throws {
         var options = GatewayHarness.Options()
         options.upstreams = ["svc": [.recording(.init(name: "slow", delayMilliseconds: 15_000))]]
-        options.configure = { $0.upstreams["svc"]?.responseTimeout = 1 }
+        options.configure = { $0.upstreams["svc"]?.responseTimeout = .seconds(1) }
         try await GatewayHarness.with(options) { gateway in
             let token = try gateway.token()
             let started = Date()

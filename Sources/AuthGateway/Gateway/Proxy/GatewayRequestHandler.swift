@@ -322,7 +322,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     /// times the upstream instead, which gets `body_read_timeout` to take bytes again (else 504).
     private func armBodyTimer(_ exchange: ProxyExchange) {
         let limits = loop.snapshot.configuration.limits
-        let pause = TimeAmount(seconds: limits.bodyReadTimeout)
+        let pause = TimeAmount(limits.bodyReadTimeout)
         if let since = exchange.upstreamHeldSince {
             bodyClock.arm(at: since + pause)
             return
@@ -363,7 +363,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             fail(exchange, .timeout)
             return
         }
-        let pause = TimeAmount(seconds: loop.snapshot.configuration.limits.bodyReadTimeout)
+        let pause = TimeAmount(loop.snapshot.configuration.limits.bodyReadTimeout)
         let paused = loop.eventLoop.now - (exchange.lastBodyAt ?? exchange.bodyStarted ?? loop.eventLoop.now) >= pause
         abort(exchange, answer: GatewayResponse(status: .requestTimeout, code: paused ? .bodyTimeout : .bodyTooSlow, close: true))
     }
@@ -386,7 +386,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         if context.channel.isWritable {
             sendClock.disarm()
         } else if !sendClock.isArmed {
-            sendClock.arm(in: TimeAmount(seconds: loop.snapshot.configuration.limits.sendTimeout))
+            sendClock.arm(in: TimeAmount(loop.snapshot.configuration.limits.sendTimeout))
         }
     }
 
@@ -394,7 +394,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         guard !responseClock.isArmed, !exchange.responseStarted,
             let name = exchange.request?.upstream, let upstream = loop.snapshot.configuration.upstreams[name]
         else { return }
-        responseClock.arm(in: .milliseconds(Int64(upstream.responseTimeout * 1000)))
+        responseClock.arm(in: TimeAmount(upstream.responseTimeout))
     }
 
     private func responseTimedOut() {

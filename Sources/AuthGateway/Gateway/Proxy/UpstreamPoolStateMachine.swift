@@ -69,9 +69,9 @@ struct UpstreamPoolStateMachine {
             maxConnections = upstream.maxConnections
             maxPerClient = upstream.effectiveMaxConnectionsPerClient
             maxQueued = max(64, upstream.maxConnections * 4)
-            connectTimeout = TimeAmount(seconds: upstream.connectTimeout)
-            idleTimeout = TimeAmount(seconds: upstream.idleTimeout)
-            unhealthyCooldown = TimeAmount(seconds: upstream.unhealthyCooldown)
+            connectTimeout = TimeAmount(upstream.connectTimeout)
+            idleTimeout = TimeAmount(upstream.idleTimeout)
+            unhealthyCooldown = TimeAmount(upstream.unhealthyCooldown)
         }
 
         init(
@@ -521,12 +521,5 @@ struct UpstreamPoolStateMachine {
             }
         }
         return actions
-    }
-}
-
-extension TimeAmount {
-    /// Seconds as configured (`Double`), to the millisecond.
-    init(seconds: Double) {
-        self = .milliseconds(Int64((seconds * 1000).rounded()))
     }
 }

@@ -31,9 +31,9 @@ struct ConnectionInitializer: Sendable {
         do {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(NIOSSLServerHandler(context: tls))
-            try sync.addHandler(TLSHandshakeTimeoutHandler(timeout: .milliseconds(Int64(limits.tlsHandshakeTimeout * 1000))))
+            try sync.addHandler(TLSHandshakeTimeoutHandler(timeout: TimeAmount(limits.tlsHandshakeTimeout)))
             // Decrypted traffic only: a connection with nothing to say after its handshake is closed.
-            try sync.addHandler(IdleTimeoutHandler(timeout: .milliseconds(Int64(limits.idleTimeout * 1000))))
+            try sync.addHandler(IdleTimeoutHandler(timeout: TimeAmount(limits.idleTimeout)))
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
@@ -78,7 +78,7 @@ struct ConnectionInitializer: Sendable {
         do {
             try channel.pipeline.syncOperations.addHandler(HTTP2GoAwayCloseHandler())
             idle = NIOLoopBound(
-                HTTP2IdleConnectionTimer(channel: channel, timeout: .milliseconds(Int64(limits.idleTimeout * 1000))),
+                HTTP2IdleConnectionTimer(channel: channel, timeout: TimeAmount(limits.idleTimeout)),
                 eventLoop: channel.eventLoop)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
@@ -106,7 +106,7 @@ struct ConnectionInitializer: Sendable {
     static func http2Configuration(
         _ limits: GatewayConfiguration.Limits
     ) -> (connection: NIOHTTP2Handler.ConnectionConfiguration, stream: NIOHTTP2Handler.StreamConfiguration) {
-        let window = TimeAmount.milliseconds(Int64(limits.http2RateWindow * 1000))
+        let window = TimeAmount(limits.http2RateWindow)
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: limits.http2MaxConcurrentStreams),

@@ -171,7 +171,7 @@ public final class GatewayServer: Sendable {
     /// Stops accepting, lets in-flight requests finish for up to `drainTimeout` seconds, then closes
     /// what is left. Returns the number of connections that had to be cut.
     @discardableResult
-    public func shutdown(drainTimeout: Double? = nil) async -> Int {
+    public func shutdown(drainTimeout: Duration? = nil) async -> Int {
         for listener in listeners {
             try? await listener.close()
         }
@@ -182,7 +182,7 @@ public final class GatewayServer: Sendable {
         draining.withLockedValue { $0 = true }
         let timeout = drainTimeout ?? snapshot.configuration.limits.drainTimeout
         connections.quiesceAll()
-        let deadline = NIODeadline.now() + .milliseconds(Int64(timeout * 1000))
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
         while connections.count > 0, NIODeadline.now() < deadline {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }

@@ -41,8 +41,8 @@ final class RequestHeadTimer {
     /// Between requests: the next byte starts the clock.
     private var waiting = true
 
-    init(timeout: Double) {
-        self.timeout = .milliseconds(Int64(timeout * 1000))
+    init(timeout: Duration) {
+        self.timeout = TimeAmount(timeout)
     }
 
     func attach(_ channel: Channel) {

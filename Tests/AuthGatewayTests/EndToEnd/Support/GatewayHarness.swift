@@ -225,7 +225,7 @@ final class GatewayHarness: GatewayEndpoint, @unchecked Sendable {
     }
 
     func shutdown() async {
-        await server.shutdown(drainTimeout: 1)
+        await server.shutdown(drainTimeout: .seconds(1))
         try? await group.shutdownGracefully()
         for process in upstreams.values.flatMap({ $0 }) { await process.stop() }
         closedPorts.forEach { $0.close() }
