@@ -6,7 +6,6 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "JOSE", targets: ["JOSE"]),
-        .library(name: "AuthGateway", targets: ["AuthGateway"]),
         .executable(name: "keytool", targets: ["keytool"]),
         .executable(name: "auth-gateway", targets: ["auth-gateway"]),
     ],

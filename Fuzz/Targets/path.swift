@@ -7,7 +7,7 @@
 // independent, slow re-implementation (decode unreserved escapes, then RFC 3986 §5.2.4 plus `//` merging).
 // Inputs with a raw `\`, `#`, space or control byte, or an escaped `/`, `\` or NUL, are always refused.
 
-import GatewayPolicy
+@testable import GatewayPolicy
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

@@ -4,44 +4,44 @@ import JOSE
 /// A stable code of the gateway's own: in its answers' problem documents, the access log's `reason` and the
 /// metrics. Codes never change meaning. The policy's codes are ``DenyReason``s; the token verifier's are
 /// ``JOSEError/Code``s; these are the rest.
-public struct GatewayCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
+package struct GatewayCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    package let rawValue: String
+    package init(rawValue: String) { self.rawValue = rawValue }
+    package var description: String { rawValue }
 
     /// The answer's code for a policy denial.
-    public init(_ reason: DenyReason) { self.init(rawValue: reason.rawValue) }
+    package init(_ reason: DenyReason) { self.init(rawValue: reason.rawValue) }
 
     // Requests the gateway cannot take (400, 413, 414, 431, 501, 505): the connection closes.
-    public static let badRequest = GatewayCode(rawValue: "bad_request")
-    public static let badPath = GatewayCode(rawValue: "bad_path")
-    public static let badHost = GatewayCode(rawValue: "bad_host")
-    public static let badFraming = GatewayCode(rawValue: "bad_framing")
-    public static let httpVersion = GatewayCode(rawValue: "http_version")
-    public static let uriTooLong = GatewayCode(rawValue: "uri_too_long")
-    public static let tooManyHeaders = GatewayCode(rawValue: "too_many_headers")
-    public static let headersTooLarge = GatewayCode(rawValue: "headers_too_large")
-    public static let bodyTooLarge = GatewayCode(rawValue: "body_too_large")
+    package static let badRequest = GatewayCode(rawValue: "bad_request")
+    package static let badPath = GatewayCode(rawValue: "bad_path")
+    package static let badHost = GatewayCode(rawValue: "bad_host")
+    package static let badFraming = GatewayCode(rawValue: "bad_framing")
+    package static let httpVersion = GatewayCode(rawValue: "http_version")
+    package static let uriTooLong = GatewayCode(rawValue: "uri_too_long")
+    package static let tooManyHeaders = GatewayCode(rawValue: "too_many_headers")
+    package static let headersTooLarge = GatewayCode(rawValue: "headers_too_large")
+    package static let bodyTooLarge = GatewayCode(rawValue: "body_too_large")
     /// Two credentials, or a token in the query (RFC 6750 §3.1 `invalid_request`).
-    public static let invalidRequest = GatewayCode(rawValue: "invalid_request")
+    package static let invalidRequest = GatewayCode(rawValue: "invalid_request")
 
     // The gateway's clocks on an exchange: a body too slow or stopped (408), an answer the client does not take.
-    public static let bodyTimeout = GatewayCode(rawValue: "body_timeout")
-    public static let bodyTooSlow = GatewayCode(rawValue: "body_too_slow")
-    public static let sendTimeout = GatewayCode(rawValue: "send_timeout")
+    package static let bodyTimeout = GatewayCode(rawValue: "body_timeout")
+    package static let bodyTooSlow = GatewayCode(rawValue: "body_too_slow")
+    package static let sendTimeout = GatewayCode(rawValue: "send_timeout")
 
     /// 503: an issuer's keys are not available.
-    public static let keysUnavailable = GatewayCode(rawValue: "keys_unavailable")
+    package static let keysUnavailable = GatewayCode(rawValue: "keys_unavailable")
 
     // Answers for upstream failures (see ``UpstreamFailure``).
-    public static let upstreamError = GatewayCode(rawValue: "upstream_error")
-    public static let upstreamTimeout = GatewayCode(rawValue: "upstream_timeout")
-    public static let noHealthyUpstream = GatewayCode(rawValue: "no_healthy_upstream")
-    public static let upstreamSaturated = GatewayCode(rawValue: "upstream_saturated")
+    package static let upstreamError = GatewayCode(rawValue: "upstream_error")
+    package static let upstreamTimeout = GatewayCode(rawValue: "upstream_timeout")
+    package static let noHealthyUpstream = GatewayCode(rawValue: "no_healthy_upstream")
+    package static let upstreamSaturated = GatewayCode(rawValue: "upstream_saturated")
 }
 
 /// How a request ended, in one word: the access log's `decision` and a metric label.
-public enum Verdict: String, Sendable, CaseIterable {
+package enum Verdict: String, Sendable, CaseIterable {
     /// Admitted and forwarded.
     case allow
     /// Refused by the policy or the token check (401, 403, 404, 405).
@@ -53,7 +53,7 @@ public enum Verdict: String, Sendable, CaseIterable {
 }
 
 /// Why a request ended as it did: one typed vocabulary from admission to the access log and the metrics.
-public enum OutcomeReason: Hashable, Sendable, CustomStringConvertible {
+package enum OutcomeReason: Hashable, Sendable, CustomStringConvertible {
     /// The policy denied it (its reason code).
     case denied(DenyReason)
     /// The token verifier refused the token (its reason code).
@@ -66,7 +66,7 @@ public enum OutcomeReason: Hashable, Sendable, CustomStringConvertible {
     case upstream(UpstreamFailure)
 
     /// The stable code, as the access log prints it.
-    public var code: String {
+    package var code: String {
         switch self {
         case .denied(let reason): return reason.rawValue
         case .token(let code): return code.rawValue
@@ -76,7 +76,7 @@ public enum OutcomeReason: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String { code }
+    package var description: String { code }
 }
 
 /// What the access log and the metrics record about a request's admission.

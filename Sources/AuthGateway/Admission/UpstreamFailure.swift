@@ -1,5 +1,5 @@
 /// Why an upstream exchange failed, mapped to 502/503/504 by ``GatewayResponse``.
-public enum UpstreamFailure: Error, Equatable, CaseIterable {
+package enum UpstreamFailure: Error, Equatable, CaseIterable {
     /// No target accepted a connection (each was tried, or skipped while unhealthy).
     case connectFailed
     /// The connection closed or reset before the response was complete.
@@ -16,7 +16,7 @@ public enum UpstreamFailure: Error, Equatable, CaseIterable {
     case saturated
 
     /// The label for metrics and the access log.
-    public var label: String {
+    package var label: String {
         switch self {
         case .connectFailed: return "connect_failed"
         case .reset: return "reset"

@@ -15,8 +15,8 @@ import GatewayObservability
 /// - Every change notifies observers, which drop cached verifications at once.
 ///
 /// The lock is taken on verification (a cache miss) and by the refresher, never on a cache hit.
-public final class RemoteKeySet: Sendable {
-    public let issuer: String
+package final class RemoteKeySet: Sendable {
+    package let issuer: String
     let configuration: GatewayConfiguration.RemoteKeys
     private let fetcher: JWKSFetcher
     private let state = NIOLockedValueBox(State())
@@ -40,7 +40,7 @@ public final class RemoteKeySet: Sendable {
     }
 
     /// The current keys, or `nil` when none were ever fetched or the last good set is too old.
-    public func currentKeys() -> JWKSet? {
+    package func currentKeys() -> JWKSet? {
         state.withLockedValue { state in
             guard let keys = state.keys, let fetchedAt = state.fetchedAt else { return nil }
             return NIODeadline.now() - fetchedAt <= TimeAmount(configuration.maxStale) ? keys : nil
@@ -48,7 +48,7 @@ public final class RemoteKeySet: Sendable {
     }
 
     /// Why there are no keys (for logs and readiness).
-    public var lastError: String? { state.withLockedValue { $0.lastError } }
+    package var lastError: String? { state.withLockedValue { $0.lastError } }
 
     package func observe(_ observer: @escaping @Sendable () -> Void) {
         observers.withLockedValue { $0.append(observer) }
@@ -157,10 +157,10 @@ public final class RemoteKeySet: Sendable {
 }
 
 /// The remote key sets of a gateway, kept across reloads while their configuration is unchanged.
-public final class RemoteKeyRegistry: Sendable {
+package final class RemoteKeyRegistry: Sendable {
     private let sets = NIOLockedValueBox([String: RemoteKeySet]())
 
-    public init() {}
+    package init() {}
 
     package func keySet(issuer: String, configuration: GatewayConfiguration.RemoteKeys) throws -> RemoteKeySet {
         let key = "\(issuer)\u{0}\(configuration.url)"

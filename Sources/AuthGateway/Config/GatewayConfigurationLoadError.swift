@@ -4,15 +4,15 @@ import GatewayPolicy
 /// Uses the same diagnostics as the policy loader, so both print `file:line:column: error: ...; hint: ...`.
 /// A configuration with errors never becomes active: at start-up the gateway stops, on reload the running
 /// configuration stays.
-public struct GatewayConfigurationLoadError: Error, Sendable, CustomStringConvertible {
-    public let diagnostics: [PolicyDiagnostic]
+package struct GatewayConfigurationLoadError: Error, Sendable, CustomStringConvertible {
+    package let diagnostics: [PolicyDiagnostic]
 
-    public init(diagnostics: [PolicyDiagnostic]) {
+    package init(diagnostics: [PolicyDiagnostic]) {
         self.diagnostics = diagnostics.normalized()
     }
 
     /// One diagnostic per line, then a count.
-    public var description: String {
+    package var description: String {
         diagnostics.report(notLoaded: "the configuration")
     }
 }

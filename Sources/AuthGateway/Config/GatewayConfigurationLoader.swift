@@ -8,9 +8,9 @@ import GatewayPolicy
 /// configuration is returned only if there are none. Relative paths in the file are resolved against the
 /// file's directory. Files the configuration names (certificates, keys, policies) are not read here; the
 /// gateway reads them when it builds its snapshot.
-public enum GatewayConfigurationLoader {
+package enum GatewayConfigurationLoader {
     /// Reads and validates the configuration file at `file`.
-    public static func load(file: String) throws(GatewayConfigurationLoadError) -> GatewayConfiguration {
+    package static func load(file: String) throws(GatewayConfigurationLoadError) -> GatewayConfiguration {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw GatewayConfigurationLoadError(diagnostics: [PolicyDiagnostic(
                 .error, at: SourceLocation(file: file, line: 0, column: 0), "cannot read the configuration file",
@@ -25,7 +25,7 @@ public enum GatewayConfigurationLoader {
 
     /// Validates configuration text as if read from `path`: diagnostics name `path`, and relative paths in
     /// the text are resolved against its directory.
-    public static func load(text: String, path: String) throws(GatewayConfigurationLoadError) -> GatewayConfiguration {
+    package static func load(text: String, path: String) throws(GatewayConfigurationLoadError) -> GatewayConfiguration {
         var diagnostics: [PolicyDiagnostic] = []
         let document = YAMLDocument(file: path, text: text, diagnostics: &diagnostics)
         // A syntax error or a duplicate key leaves no tree to check further.

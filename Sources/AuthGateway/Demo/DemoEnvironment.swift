@@ -4,22 +4,22 @@ import GatewayConfig
 
 /// The seed tutorial's system, made secure: development certificates, an RS256 and an HS256 key, two
 /// internal services and `policies/`, all under one state directory created on first run.
-public struct DemoEnvironment: Sendable {
-    public static let issuer = "https://demo.auth-gateway.local"
-    public static let audience = "demo-api"
+package struct DemoEnvironment: Sendable {
+    package static let issuer = "https://demo.auth-gateway.local"
+    package static let audience = "demo-api"
 
-    public let stateDirectory: String
-    public let policyDirectory: String
-    public let port: Int
-    public let servicePorts: (a: Int, b: Int)
-    public let certificates: DevelopmentPKI.Files
+    package let stateDirectory: String
+    package let policyDirectory: String
+    package let port: Int
+    package let servicePorts: (a: Int, b: Int)
+    package let certificates: DevelopmentPKI.Files
 
-    public var rsaPrivateKey: String { stateDirectory + "/keys/rs256/private.pem" }
-    public var rsaJWKS: String { stateDirectory + "/keys/rs256/jwks.json" }
-    public var hmacSecret: String { stateDirectory + "/keys/hs256/secret.jwk.json" }
+    package var rsaPrivateKey: String { stateDirectory + "/keys/rs256/private.pem" }
+    package var rsaJWKS: String { stateDirectory + "/keys/rs256/jwks.json" }
+    package var hmacSecret: String { stateDirectory + "/keys/hs256/secret.jwk.json" }
 
     /// Creates what is missing under `stateDirectory` (certificates, keys) and reuses the rest.
-    public static func prepare(
+    package static func prepare(
         stateDirectory: String, policyDirectory: String, port: Int = 8443, servicePorts: (a: Int, b: Int) = (8081, 8082)
     ) throws -> DemoEnvironment {
         let state = URL(fileURLWithPath: stateDirectory).standardizedFileURL.path
@@ -53,7 +53,7 @@ public struct DemoEnvironment: Sendable {
     }
 
     /// The gateway configuration of the demo.
-    public var configuration: GatewayConfiguration {
+    package var configuration: GatewayConfiguration {
         GatewayConfiguration(
             listeners: [.init(address: "127.0.0.1", port: port, tls: .init(
                 certificateChainFile: certificates.serverCertificateChain, privateKeyFile: certificates.serverPrivateKey))],
@@ -68,7 +68,7 @@ public struct DemoEnvironment: Sendable {
     }
 
     /// Ready-to-paste commands that show a 200, a 401 and a 403. `keytool` is how to run keytool here.
-    public func instructions(keytool: String) -> String {
+    package func instructions(keytool: String) -> String {
         let base = "https://localhost:\(port)"
         let cacert = "--cacert \(certificates.caCertificate)"
         let mint = "\(keytool) token mint --iss \(Self.issuer) --aud \(Self.audience) --sub alice"

@@ -10,11 +10,11 @@ import NIOSSL
 /// carried (`X-User-*`, `X-Token-*`, `X-Request-Id`, `X-Forwarded-For`), one `Name: value` per line in the order
 /// received, so a person running curl through the gateway sees exactly what it injected. Other paths get `404`.
 /// Connections are kept alive and pipelining is handled by NIO's server pipeline.
-public final class DemoService: Sendable {
+package final class DemoService: Sendable {
     /// The service's name, as in `Response from Service A`.
-    public let name: String
+    package let name: String
     /// The bound port (the real one when started on port 0).
-    public let port: Int
+    package let port: Int
 
     private let listener: Channel
     private let connections: NIOLockedValueBox<Connections>
@@ -33,7 +33,7 @@ public final class DemoService: Sendable {
 
     /// The seed tutorial's route table for service `name`: `A` serves `/api/data` and `/admin`, `B` serves
     /// `/api/info`; any other name serves nothing (every path is `404`).
-    public static func routes(forService name: String) -> [String: String] {
+    package static func routes(forService name: String) -> [String: String] {
         switch name {
         case "A": ["/api/data": "Response from Service A", "/admin": "Admin area of Service A"]
         case "B": ["/api/info": "Response from Service B"]
@@ -42,7 +42,7 @@ public final class DemoService: Sendable {
     }
 
     /// Starts service `name` with the tutorial's routes (``routes(forService:)``).
-    public static func start(
+    package static func start(
         name: String, host: String = "127.0.0.1", port: Int, group: EventLoopGroup
     ) async throws -> DemoService {
         try await start(name: name, routes: routes(forService: name), host: host, port: port, group: group)
@@ -50,7 +50,7 @@ public final class DemoService: Sendable {
 
     /// Starts a service answering each path prefix in `routes` (`"/api/data"` matches `/api/data`,
     /// `/api/data/x` and `/api/data?q`, not `/api/database`; the longest prefix wins) with its message.
-    public static func start(
+    package static func start(
         name: String, routes: [String: String], host: String = "127.0.0.1", port: Int, group: EventLoopGroup
     ) async throws -> DemoService {
         try await start(name: name, routes: routes, host: host, port: port, group: group, tls: nil)
@@ -91,7 +91,7 @@ public final class DemoService: Sendable {
 
     /// Stops listening (the port is free when this returns), lets each open connection finish the request it
     /// is serving for up to a second, then closes it. Calling it again does nothing.
-    public func stop() async throws {
+    package func stop() async throws {
         let open = connections.withLockedValue { state in
             state.stopping = true
             return Array(state.open.values)

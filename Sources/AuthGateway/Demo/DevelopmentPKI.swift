@@ -23,17 +23,17 @@ import GatewayPolicy
 /// reissued when it no longer fits: a new CA, different names, expiry within a week, or a key that does not
 /// match. A CA with only one of its two files is recreated; one that exists but cannot be read is an error,
 /// because replacing it silently would break every client that trusts it.
-public enum DevelopmentPKI {
+package enum DevelopmentPKI {
     /// Paths of the files a client and the gateway need.
-    public struct Files: Sendable, Hashable {
+    package struct Files: Sendable, Hashable {
         /// The CA certificate, for clients: `curl --cacert`, Python's `cafile=`.
-        public var caCertificate: String
+        package var caCertificate: String
         /// The server certificate, for the gateway listener's `certificateChainFile`.
-        public var serverCertificateChain: String
+        package var serverCertificateChain: String
         /// The server's private key, for the gateway listener's `privateKeyFile`.
-        public var serverPrivateKey: String
+        package var serverPrivateKey: String
 
-        public init(caCertificate: String, serverCertificateChain: String, serverPrivateKey: String) {
+        package init(caCertificate: String, serverCertificateChain: String, serverPrivateKey: String) {
             self.caCertificate = caCertificate
             self.serverCertificateChain = serverCertificateChain
             self.serverPrivateKey = serverPrivateKey
@@ -49,7 +49,7 @@ public enum DevelopmentPKI {
 
     /// Makes sure `directory` holds a development CA and a server certificate for `hostnames` and
     /// `ipAddresses`, creating only what is missing or no longer usable, and returns the paths.
-    public static func ensure(
+    package static func ensure(
         in directory: String,
         hostnames: [String] = ["localhost"],
         ipAddresses: [String] = ["127.0.0.1", "::1"]
@@ -319,33 +319,33 @@ public enum DevelopmentPKI {
 }
 
 /// Why ``DevelopmentPKI`` could not provide its files. Equality compares the code only.
-public struct DevelopmentPKIError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct DevelopmentPKIError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A stable reason code.
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+    package struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        package let rawValue: String
+        package init(rawValue: String) { self.rawValue = rawValue }
+        package var description: String { rawValue }
 
         /// A hostname or IP address that a certificate cannot carry.
-        public static let invalidName = Code(rawValue: "invalid_name")
+        package static let invalidName = Code(rawValue: "invalid_name")
         /// The existing CA files cannot be read or do not belong together.
-        public static let unusableCA = Code(rawValue: "unusable_ca")
+        package static let unusableCA = Code(rawValue: "unusable_ca")
         /// A file system operation failed.
-        public static let io = Code(rawValue: "io")
+        package static let io = Code(rawValue: "io")
         /// Generating a key or signing a certificate failed.
-        public static let cryptoFailure = Code(rawValue: "crypto_failure")
+        package static let cryptoFailure = Code(rawValue: "crypto_failure")
     }
 
-    public let code: Code
+    package let code: Code
     /// A human explanation for logs and the terminal.
-    public let reason: String
+    package let reason: String
 
-    public init(_ code: Code, _ reason: String) {
+    package init(_ code: Code, _ reason: String) {
         self.code = code
         self.reason = reason
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
-    public var description: String { "\(code): \(reason)" }
+    package static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+    package func hash(into hasher: inout Hasher) { hasher.combine(code) }
+    package var description: String { "\(code): \(reason)" }
 }

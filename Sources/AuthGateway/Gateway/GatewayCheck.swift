@@ -1,8 +1,8 @@
 import GatewayConfig
 /// `auth-gateway check`: everything `serve` would load, without binding a socket.
-public enum GatewayCheck {
+package enum GatewayCheck {
     /// A summary when everything loads; throws the collected problems otherwise.
-    public static func run(configurationFile: String) throws -> String {
+    package static func run(configurationFile: String) throws -> String {
         let configuration = try GatewayConfigurationLoader.load(file: configurationFile)
         let snapshot = try GatewaySnapshot.load(configuration: configuration, keyGeneration: 1)
         for listener in configuration.listeners {

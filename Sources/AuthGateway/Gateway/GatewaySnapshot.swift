@@ -8,15 +8,15 @@ import GatewayAuth
 /// Everything a request needs, validated and immutable: configuration, compiled policy, key sets.
 ///
 /// Built whole or not at all; each event loop holds a reference and a reload swaps in a new one.
-public final class GatewaySnapshot: Sendable {
-    public let configuration: GatewayConfiguration
-    public let policy: Policy
+package final class GatewaySnapshot: Sendable {
+    package let configuration: GatewayConfiguration
+    package let policy: Policy
     /// Keys and rules per accepted issuer (`iss`), each with only that issuer's keys.
     let issuers: [String: IssuerKeys]
     /// Which client headers to strip before forwarding.
     let headerFilter: ClientHeaderFilter
     /// Changes whenever keys may have changed, so cached verifications never outlive their key.
-    public let keyGeneration: UInt64
+    package let keyGeneration: UInt64
     /// What the token authenticator verifies with.
     let tokenKeys: TokenKeys
 
@@ -31,11 +31,11 @@ public final class GatewaySnapshot: Sendable {
 
     /// Loads the policy directory and every issuer's keys; collects every problem before failing.
     /// The remote key sets, for the refreshers and for readiness.
-    public var remoteKeySets: [RemoteKeySet] { issuers.values.compactMap(\.remote) }
+    package var remoteKeySets: [RemoteKeySet] { issuers.values.compactMap(\.remote) }
 
     /// Loads the policy directory and every issuer's keys; collects every problem before failing.
     /// Remote key sets come from `remoteKeys`, so a reload keeps the ones whose settings did not change.
-    public static func load(
+    package static func load(
         configuration: GatewayConfiguration, keyGeneration: UInt64, remoteKeys: RemoteKeyRegistry = RemoteKeyRegistry()
     ) throws -> GatewaySnapshot {
         var problems: [String] = []

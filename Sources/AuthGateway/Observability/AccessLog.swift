@@ -9,15 +9,15 @@ import NIOCore
 /// so a destination that stops reading drops lines (counted) instead of stopping traffic. Fields: time,
 /// request id, client, method, canonical path, route, decision, reason, subject, status, upstream,
 /// duration, bytes. Never a token.
-public struct AccessLog: GatewayObserver {
-    public let writer: LogWriter
+package struct AccessLog: GatewayObserver {
+    package let writer: LogWriter
 
     /// `stdout`, or a file path (appended, created 0640).
-    public init(destination: String, bufferBytes: Int = 4 * 1024 * 1024) throws {
+    package init(destination: String, bufferBytes: Int = 4 * 1024 * 1024) throws {
         writer = try LogWriter(destination == "stdout" ? .standardOutput : .file(destination), capacity: bufferBytes)
     }
 
-    public func makeLoopObserver(for eventLoop: EventLoop) -> LoopObserver {
+    package func makeLoopObserver(for eventLoop: EventLoop) -> LoopObserver {
         Buffer(writer: writer, eventLoop: eventLoop)
     }
 

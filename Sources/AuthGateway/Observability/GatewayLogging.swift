@@ -7,12 +7,12 @@ import GatewayConfig
 /// The application log (separate from the access log): structured records to standard error, as text or
 /// as one JSON object per line (`logging.format`), written by a ``LogWriter`` so that a stalled reader of
 /// standard error never blocks the thread that logs.
-public enum GatewayLogging {
-    public typealias Format = GatewayConfiguration.LogFormat
+package enum GatewayLogging {
+    package typealias Format = GatewayConfiguration.LogFormat
 
     /// Where the records go, and in which format; one per process for standard error.
-    public final class Sink: Sendable {
-        public let writer: LogWriter
+    package final class Sink: Sendable {
+        package let writer: LogWriter
         private let formatBox: NIOLockedValueBox<Format>
 
         init(writer: LogWriter, format: Format = .text) {
@@ -30,16 +30,16 @@ public enum GatewayLogging {
         }
 
         /// The format of records from now on (the configuration is read after the first records).
-        public var format: Format {
+        package var format: Format {
             get { formatBox.withLockedValue { $0 } }
             set { formatBox.withLockedValue { $0 = newValue } }
         }
     }
 
     /// Standard error, for the process.
-    public static let standardError = Sink(writer: try! LogWriter(.standardError))
+    package static let standardError = Sink(writer: try! LogWriter(.standardError))
 
-    public static func logger(label: String = "auth-gateway", level: Logger.Level = .info, sink: Sink = standardError) -> Logger {
+    package static func logger(label: String = "auth-gateway", level: Logger.Level = .info, sink: Sink = standardError) -> Logger {
         var logger = Logger(label: label) { GatewayLogHandler(label: $0, sink: sink) }
         logger.logLevel = level
         return logger

@@ -8,8 +8,8 @@ import Prometheus
 ///
 /// Per-request handles are cached per event loop (``MetricsObserver``), so recording a request is a few
 /// atomic increments, never a registry lookup.
-public final class GatewayMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+package final class GatewayMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
 
     let reloads: CoreMetrics.Counter
@@ -21,7 +21,7 @@ public final class GatewayMetrics: Sendable {
     /// The pool gauges set at the last scrape, so that a target gone since then reads 0, not its last value.
     private let poolGaugeKeys = NIOLockedValueBox(Set<[String]>())
 
-    public init() {
+    package init() {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -48,7 +48,7 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// The Prometheus text exposition of every metric.
-    public func exposition() -> [UInt8] {
+    package func exposition() -> [UInt8] {
         for collect in collectors.withLockedValue({ $0 }) { collect() }
         return registry.emitToBuffer()
     }
@@ -57,7 +57,7 @@ public final class GatewayMetrics: Sendable {
     private let collectors = NIOLockedValueBox([@Sendable () -> Void]())
 
     /// Counts the lines `writer` drops as the counter `label` (brought up to date at every scrape).
-    public func countDrops(of writer: LogWriter, as label: String) {
+    package func countDrops(of writer: LogWriter, as label: String) {
         let counter = CoreMetrics.Counter(label: label, factory: factory)
         let reported = NIOLockedValueBox(0)
         counter.increment(by: 0)
@@ -76,7 +76,7 @@ public final class GatewayMetrics: Sendable {
     /// Sets the upstream pool gauges (taken from the event loops at scrape time, so that keeping them
     /// costs the data path nothing): `gateway_upstream_connections{upstream,target,state}` for connecting,
     /// in-use and idle connections, and `gateway_upstream_queued_requests{upstream,target}`.
-    public func recordUpstreamPools(_ pools: [UpstreamTargetCounts]) {
+    package func recordUpstreamPools(_ pools: [UpstreamTargetCounts]) {
         var values: [[String]: Int] = [:]
         for pool in pools {
             values[[pool.upstream, pool.target, "connecting"]] = pool.counts.connecting
@@ -104,11 +104,11 @@ public final class GatewayMetrics: Sendable {
 
     /// `gateway_event_loops`: the event loops serving traffic (each has its own upstream pools, so per-loop
     /// limits such as `max_connections` multiply by it).
-    public func recordEventLoops(_ count: Int) {
+    package func recordEventLoops(_ count: Int) {
         CoreMetrics.Gauge(label: "gateway_event_loops", factory: factory).record(count)
     }
 
-    public func recordReload(succeeded: Bool) {
+    package func recordReload(succeeded: Bool) {
         succeeded ? reloads.increment() : reloadFailures.increment()
     }
 }

@@ -2,33 +2,33 @@ import GatewayAdmission
 import NIOCore
 
 /// One finished request, as the access log and the metrics see it. Never holds a token or a secret.
-public struct RequestRecord: Sendable {
-    public var requestID: String
-    public var clientAddress: String
-    public var method: String
-    public var path: String
-    public var route: String?
-    public var verdict: Verdict
-    public var reason: OutcomeReason?
+package struct RequestRecord: Sendable {
+    package var requestID: String
+    package var clientAddress: String
+    package var method: String
+    package var path: String
+    package var route: String?
+    package var verdict: Verdict
+    package var reason: OutcomeReason?
     /// The verified token's `sub` and `iss` (allowed or denied after verification).
-    public var subject: String?
-    public var issuer: String?
-    public var status: Int
+    package var subject: String?
+    package var issuer: String?
+    package var status: Int
     /// The upstream's name and the target that served the request.
-    public var upstream: String?
-    public var upstreamTarget: String?
-    public var startedAt: Double
-    public var duration: Double
+    package var upstream: String?
+    package var upstreamTarget: String?
+    package var startedAt: Double
+    package var duration: Double
     /// From the request head sent upstream to the end of the upstream's answer.
-    public var upstreamDuration: Double?
-    public var bytesIn: Int
-    public var bytesOut: Int
-    public var protocolName: String
+    package var upstreamDuration: Double?
+    package var bytesIn: Int
+    package var bytesOut: Int
+    package var protocolName: String
     /// The `Host` routed on, and the client's `User-Agent`.
-    public var host: String?
-    public var userAgent: String?
+    package var host: String?
+    package var userAgent: String?
 
-    public init(
+    package init(
         requestID: String, clientAddress: String, method: String, path: String, route: String?, verdict: Verdict,
         reason: OutcomeReason?, subject: String?, issuer: String?, status: Int, upstream: String?, upstreamTarget: String?,
         startedAt: Double, duration: Double, upstreamDuration: Double?, bytesIn: Int, bytesOut: Int, protocolName: String,
@@ -58,26 +58,26 @@ public struct RequestRecord: Sendable {
 }
 
 /// Makes one ``LoopObserver`` per event loop, so that recording a request never takes a lock.
-public protocol GatewayObserver: Sendable {
+package protocol GatewayObserver: Sendable {
     func makeLoopObserver(for eventLoop: EventLoop) -> LoopObserver
 }
 
 /// Receives every request finished on its event loop (access log, metrics). Loop-confined.
-public protocol LoopObserver: AnyObject {
+package protocol LoopObserver: AnyObject {
     func requestFinished(_ record: RequestRecord)
     /// Writes out anything buffered (shutdown).
     func flush()
 }
 
 extension LoopObserver {
-    public func flush() {}
+    package func flush() {}
 }
 
 /// Observes nothing.
-public struct SilentObserver: GatewayObserver {
-    public init() {}
+package struct SilentObserver: GatewayObserver {
+    package init() {}
 
-    public func makeLoopObserver(for eventLoop: EventLoop) -> LoopObserver {
+    package func makeLoopObserver(for eventLoop: EventLoop) -> LoopObserver {
         Silent()
     }
 
@@ -87,14 +87,14 @@ public struct SilentObserver: GatewayObserver {
 }
 
 /// Several observers at once (the access log and the metrics).
-public struct CompositeObserver: GatewayObserver {
+package struct CompositeObserver: GatewayObserver {
     let observers: [GatewayObserver]
 
-    public init(_ observers: [GatewayObserver]) {
+    package init(_ observers: [GatewayObserver]) {
         self.observers = observers
     }
 
-    public func makeLoopObserver(for eventLoop: EventLoop) -> LoopObserver {
+    package func makeLoopObserver(for eventLoop: EventLoop) -> LoopObserver {
         Fanout(observers.map { $0.makeLoopObserver(for: eventLoop) })
     }
 

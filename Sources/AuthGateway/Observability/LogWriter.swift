@@ -11,9 +11,9 @@ import GatewayConfig
 /// the application log. Measured: the gateway served every request while its stdout pipe had no reader
 /// (Tests/AuthGatewayTests/EndToEnd/LoggingEndToEndTests.swift); before, it stopped answering once the
 /// 64 KiB pipe buffer was full.
-public final class LogWriter: Sendable {
+package final class LogWriter: Sendable {
     /// Where the lines go.
-    public enum Destination: Sendable, Equatable {
+    package enum Destination: Sendable, Equatable {
         case standardOutput
         case standardError
         /// A file, appended to and created 0640; reopened by ``reopen()`` (log rotation).
@@ -32,14 +32,14 @@ public final class LogWriter: Sendable {
         var writing = false
     }
 
-    public let destination: Destination
+    package let destination: Destination
     private let state: NIOLockedValueBox<State>
     private let condition = ConditionLock(value: 0)
     private let descriptor: NIOLockedValueBox<Int32>
     private let onFirstDrop: NIOLockedValueBox<(@Sendable (Int) -> Void)?>
 
     /// Opens the destination (a file is created if missing) and starts the writer thread.
-    public init(_ destination: Destination, capacity: Int = 4 * 1024 * 1024) throws {
+    package init(_ destination: Destination, capacity: Int = 4 * 1024 * 1024) throws {
         self.destination = destination
         self.state = NIOLockedValueBox(State(capacity: capacity))
         self.descriptor = NIOLockedValueBox(try Self.open(destination))
@@ -50,28 +50,28 @@ public final class LogWriter: Sendable {
     }
 
     /// Called once, with the number of lines dropped so far, the first time lines are dropped.
-    public func setDropHandler(_ handler: @escaping @Sendable (Int) -> Void) {
+    package func setDropHandler(_ handler: @escaping @Sendable (Int) -> Void) {
         onFirstDrop.withLockedValue { $0 = handler }
     }
 
     /// The most bytes waiting to be written; lines beyond it are dropped (`logging.max_pending`).
-    public var capacity: Int {
+    package var capacity: Int {
         get { state.withLockedValue { $0.capacity } }
         set { state.withLockedValue { $0.capacity = newValue } }
     }
 
     /// How many bytes a producer should gather before handing them over: small enough that a batch always
     /// fits an empty queue, whatever the capacity.
-    public var batchBytes: Int { min(64 * 1024, capacity / 4) }
+    package var batchBytes: Int { min(64 * 1024, capacity / 4) }
 
     /// Lines dropped because the queue was full (or the destination failed).
-    public var droppedLines: Int { state.withLockedValue { $0.droppedLines } }
+    package var droppedLines: Int { state.withLockedValue { $0.droppedLines } }
 
     /// Queues `bytes` (one or more complete lines); never blocks on the destination. Returns whether they
     /// were queued (false: dropped and counted). `force` queues them beyond the capacity (the one notice
     /// that lines were dropped).
     @discardableResult
-    public func append(_ bytes: [UInt8], force: Bool = false) -> Bool {
+    package func append(_ bytes: [UInt8], force: Bool = false) -> Bool {
         guard !bytes.isEmpty else { return true }
         let accepted = state.withLockedValue { state in
             guard !state.stopping, force || state.queuedBytes + bytes.count <= state.capacity else { return false }
@@ -102,7 +102,7 @@ public final class LogWriter: Sendable {
     }
 
     /// Closes and reopens a file destination on the writer thread (after logrotate moved the file).
-    public func reopen() {
+    package func reopen() {
         state.withLockedValue { $0.reopenRequested = true }
         condition.lock()
         condition.unlock(withValue: 1)
@@ -111,7 +111,7 @@ public final class LogWriter: Sendable {
     /// Waits until everything queued so far is written, at most `timeout` seconds. Returns whether the
     /// queue drained (a destination that takes nothing is given up on, never waited for forever).
     @discardableResult
-    public func flush(timeout: Double) -> Bool {
+    package func flush(timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while !isDrained, Date() < deadline { usleep(2_000) }
         return isDrained
@@ -119,7 +119,7 @@ public final class LogWriter: Sendable {
 
     /// ``flush(timeout:)`` for async code: it sleeps between looks instead of holding a thread.
     @discardableResult
-    public func waitUntilWritten(timeout: Double) async -> Bool {
+    package func waitUntilWritten(timeout: Double) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while !isDrained, Date() < deadline { try? await Task.sleep(for: .milliseconds(2)) }
         return isDrained
@@ -129,13 +129,13 @@ public final class LogWriter: Sendable {
 
     /// Writes what is queued (waiting at most `timeout` seconds), then stops the writer thread and closes a
     /// file destination. Lines appended afterwards are dropped.
-    public func close(timeout: Double) {
+    package func close(timeout: Double) {
         flush(timeout: timeout)
         stop()
     }
 
     /// ``close(timeout:)`` for async code.
-    public func shutdown(timeout: Double) async {
+    package func shutdown(timeout: Double) async {
         await waitUntilWritten(timeout: timeout)
         stop()
     }

@@ -4,14 +4,14 @@ import GatewayAdmission
 
 /// Records finished requests into ``GatewayMetrics``: requests by route, status and decision; latency by
 /// route; upstream errors by kind. Handles are cached per loop.
-public struct MetricsObserver: GatewayObserver {
+package struct MetricsObserver: GatewayObserver {
     let metrics: GatewayMetrics
 
-    public init(metrics: GatewayMetrics) {
+    package init(metrics: GatewayMetrics) {
         self.metrics = metrics
     }
 
-    public func makeLoopObserver(for eventLoop: EventLoop) -> LoopObserver {
+    package func makeLoopObserver(for eventLoop: EventLoop) -> LoopObserver {
         Loop(metrics: metrics)
     }
 

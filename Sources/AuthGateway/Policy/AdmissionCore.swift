@@ -3,7 +3,7 @@ import JOSE
 /// What checking a request's credentials found, as ``AdmissionCore`` needs it. `Pending` is how the caller
 /// waits for an issuer's keys to be fetched again (the gateway: a future on its event loop; tools that
 /// never fetch: `Never`).
-public enum TokenCheck<Pending> {
+package enum TokenCheck<Pending> {
     /// No credential.
     case anonymous
     case verified([String: JSONValue])
@@ -25,8 +25,8 @@ public enum TokenCheck<Pending> {
 /// The gateway (``RequestAdmission``), the `http` fuzz target and `keytool policy test` / `explain` all
 /// decide through it, so a policy test that passes means the gateway decides the same. The credentials are
 /// checked only when a route needs them, through `token`, which runs at most once.
-public enum AdmissionCore {
-    public enum Outcome<Pending> {
+package enum AdmissionCore {
+    package enum Outcome<Pending> {
         /// The policy's decision, with the verified claims (none for a public route, an anonymous request or a
         /// refused token) and the verifier's error for a refused token.
         case decided(Decision, claims: [String: JSONValue]?, tokenError: JOSEError?)
@@ -38,7 +38,7 @@ public enum AdmissionCore {
         case needsKeys(Pending)
     }
 
-    public static func decide<Pending>(
+    package static func decide<Pending>(
         _ policy: Policy, method: String, host: String?, path: String, token: () -> TokenCheck<Pending>
     ) -> Outcome<Pending> {
         guard let route = policy.route(method: method, host: host, path: path) else {
@@ -75,7 +75,7 @@ public enum AdmissionCore {
     /// ``decide(_:method:host:path:token:)`` for a token already checked, or never fetched for: tools and
     /// tests. `credential` runs only when a route needs it: `.success(nil)` for no token, the claims of a
     /// verified one, or the verifier's error.
-    public static func decide(
+    package static func decide(
         _ policy: Policy, method: String, host: String?, path: String,
         credential: () -> Result<[String: JSONValue]?, JOSEError>
     ) -> Decision {

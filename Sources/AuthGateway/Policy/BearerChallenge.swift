@@ -1,5 +1,5 @@
 /// What a `WWW-Authenticate: Bearer ...` challenge says (RFC 6750 §3), and its header text.
-public enum BearerChallenge: Sendable, Hashable {
+package enum BearerChallenge: Sendable, Hashable {
     /// 401 without a token: `Bearer realm="..."`, no error code.
     case tokenRequired
     /// 401 with a token that did not verify or is not accepted: `error="invalid_token"`.
@@ -11,7 +11,7 @@ public enum BearerChallenge: Sendable, Hashable {
 
     /// The `WWW-Authenticate` header value. The realm is quoted and escaped (RFC 9110 §5.6.4); characters
     /// that a header cannot carry are dropped. Scope tokens that RFC 6749 §3.3 does not allow are left out.
-    public func headerValue(realm: String) -> String {
+    package func headerValue(realm: String) -> String {
         var value = "Bearer realm=" + Self.quoted(realm)
         switch self {
         case .tokenRequired:
@@ -44,7 +44,7 @@ public enum BearerChallenge: Sendable, Hashable {
     }
 
     /// RFC 6749 §3.3 scope-token: one or more of %x21 / %x23-5B / %x5D-7E.
-    public static func isScopeToken(_ scope: String) -> Bool {
+    package static func isScopeToken(_ scope: String) -> Bool {
         !scope.isEmpty && scope.utf8.allSatisfy { byte in
             byte == 0x21 || (byte >= 0x23 && byte <= 0x5B) || (byte >= 0x5D && byte <= 0x7E)
         }

@@ -3,16 +3,16 @@ import JOSE
 /// A path to a claim: member names separated by `.`, descending into JSON objects
 /// (`realm_access.roles`). A `.` inside a member name is written `\.` and a `\` is written `\\`
 /// (`https://example\.com/roles`).
-public struct ClaimPath: Sendable, Hashable, CustomStringConvertible {
+package struct ClaimPath: Sendable, Hashable, CustomStringConvertible {
     /// The member names, outermost first.
-    public let components: [String]
+    package let components: [String]
 
-    public init(components: [String]) {
+    package init(components: [String]) {
         self.components = components
     }
 
     /// Parses a dotted path; `nil` if it is empty, has an empty component, or a dangling `\`.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         var components: [String] = []
         var current = ""
         var escaping = false
@@ -37,7 +37,7 @@ public struct ClaimPath: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The path as it is written in a policy.
-    public var description: String {
+    package var description: String {
         components.map { component in
             var escaped = ""
             for character in component {
@@ -49,7 +49,7 @@ public struct ClaimPath: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The value at this path, or `nil` if a member is missing or an intermediate value is not an object.
-    public func value(in claims: [String: JSONValue]) -> JSONValue? {
+    package func value(in claims: [String: JSONValue]) -> JSONValue? {
         guard var value = claims[components[0]] else { return nil }
         for component in components.dropFirst() {
             guard case .object(let object) = value, let next = object[component] else { return nil }

@@ -1,9 +1,9 @@
 import JOSE
 /// Why and how a request is refused: the status to answer, a stable reason code, what failed,
 /// and the `WWW-Authenticate` challenge to send.
-public struct Denial: Sendable, CustomStringConvertible {
+package struct Denial: Sendable, CustomStringConvertible {
     /// What exactly failed.
-    public enum Cause: Sendable {
+    package enum Cause: Sendable {
         /// A requirement clause did not hold (or could not be decided).
         case clause(Requirement)
         /// The route restricts issuers; the token's `iss` (if it was a string) is not accepted.
@@ -17,17 +17,17 @@ public struct Denial: Sendable, CustomStringConvertible {
     }
 
     /// The matched route, or `nil` for `no_route` and `bad_path`.
-    public let route: Route?
+    package let route: Route?
     /// 400, 401, 403, 404 or 405.
-    public let status: Int
-    public let reason: DenyReason
-    public let cause: Cause?
+    package let status: Int
+    package let reason: DenyReason
+    package let cause: Cause?
     /// The challenge for `WWW-Authenticate`, for 401 and 403 answers.
-    public let challenge: BearerChallenge?
+    package let challenge: BearerChallenge?
     /// For 405: the methods routed for the path, for the `Allow` header.
-    public let allow: HTTPMethodSet?
+    package let allow: HTTPMethodSet?
 
-    public init(
+    package init(
         route: Route?, status: Int, reason: DenyReason, cause: Cause?, challenge: BearerChallenge?,
         allow: HTTPMethodSet? = nil
     ) {
@@ -40,13 +40,13 @@ public struct Denial: Sendable, CustomStringConvertible {
     }
 
     /// The clause that failed, if a requirement is what denied the request.
-    public var failedClause: Requirement? {
+    package var failedClause: Requirement? {
         if case .clause(let clause)? = cause { return clause }
         return nil
     }
 
     /// A one-line explanation for logs and `explain`: never contains a token or a secret.
-    public var description: String {
+    package var description: String {
         var text = "deny \(status) \(reason)"
         if let route { text += " (route \(route.name))" }
         if let allow { text += ": allowed methods \(allow.methodNames.joined(separator: ", "))" }

@@ -5,9 +5,9 @@ import JOSE
 /// Per request the gateway calls ``route(method:host:path:)`` (before reading any token), then
 /// ``authorize(_:claims:)`` with the verified claims (or `nil` without a token); ``decide(method:host:path:claims:)``
 /// does both. Paths must be canonical (``CanonicalPath``). Default deny: no route is 404 `no_route`.
-public struct Policy: Sendable {
+package struct Policy: Sendable {
     /// Every route, in file order (files sorted by name).
-    public let routes: [Route]
+    package let routes: [Route]
     let trie: RouteTrie
 
     init(routes: [Route], trie: RouteTrie) {
@@ -21,7 +21,7 @@ public struct Policy: Sendable {
     ///   - method: the request method, case-sensitive.
     ///   - host: the `Host` / `:authority` value (a port and one trailing dot are ignored), or `nil`.
     ///   - path: the canonical path.
-    public func route(method: String, host: String?, path: String) -> Route? {
+    package func route(method: String, host: String?, path: String) -> Route? {
         guard let slot = HTTPMethodSet.slot(of: method) else { return nil }
         let index = Self.withBytes(path) { pathBytes in
             guard let host, trie.hasHostRoutes else { return trie.match(methodSlot: slot, host: nil, path: pathBytes) }
@@ -37,7 +37,7 @@ public struct Policy: Sendable {
     /// requirement not held → 403 with the failed clause's reason; a required identity header whose claim is
     /// missing → 401 `claim_missing`; an identity header that cannot be encoded → 401 `claim_unencodable`;
     /// otherwise allow with the identity headers.
-    public func authorize(_ route: Route, claims: [String: JSONValue]?) -> Decision {
+    package func authorize(_ route: Route, claims: [String: JSONValue]?) -> Decision {
         guard case .token(let issuers, let requirement) = route.access else {
             return .allow(route: route, identityHeaders: [])
         }
@@ -84,12 +84,12 @@ public struct Policy: Sendable {
     }
 
     /// Routing and authorization in one call, for claims already verified (or none): ``AdmissionCore``'s order.
-    public func decide(method: String, host: String?, path: String, claims: [String: JSONValue]?) -> Decision {
+    package func decide(method: String, host: String?, path: String, claims: [String: JSONValue]?) -> Decision {
         AdmissionCore.decide(self, method: method, host: host, path: path) { .success(claims) }
     }
 
     /// The methods routes take `path` for on `host`: those of public routes, and those needing a token.
-    public func routedMethods(host: String?, path: String) -> (public: HTTPMethodSet, protected: HTTPMethodSet) {
+    package func routedMethods(host: String?, path: String) -> (public: HTTPMethodSet, protected: HTTPMethodSet) {
         var open = HTTPMethodSet()
         var protected = HTTPMethodSet()
         for (slot, name) in HTTPMethodSet.names.enumerated() {
@@ -103,12 +103,12 @@ public struct Policy: Sendable {
     /// The decision for a request whose method no route takes: 405 with `Allow` when routes take the path
     /// for other methods the client may learn of (public ones; protected ones only once `authenticated`,
     /// so that anonymous clients learn nothing a 404 would not tell them), else 404 `no_route`.
-    public func unrouted(host: String?, path: String, authenticated: Bool) -> Decision {
+    package func unrouted(host: String?, path: String, authenticated: Bool) -> Decision {
         unrouted(routedMethods(host: host, path: path), authenticated: authenticated)
     }
 
     /// ``unrouted(host:path:authenticated:)`` for a caller that already has ``routedMethods(host:path:)``.
-    public func unrouted(_ routed: (public: HTTPMethodSet, protected: HTTPMethodSet), authenticated: Bool) -> Decision {
+    package func unrouted(_ routed: (public: HTTPMethodSet, protected: HTTPMethodSet), authenticated: Bool) -> Decision {
         let allow = authenticated ? routed.public.union(routed.protected) : routed.public
         guard !allow.isEmpty else {
             return .deny(Denial(route: nil, status: 404, reason: .noRoute, cause: nil, challenge: nil))
@@ -117,7 +117,7 @@ public struct Policy: Sendable {
     }
 
     /// Every identity header name any route sets, lower-cased: the gateway strips these from clients.
-    public var identityHeaderNames: Set<String> {
+    package var identityHeaderNames: Set<String> {
         Set(routes.flatMap { $0.identityHeaders.map { $0.name.lowercased() } })
     }
 

@@ -2,15 +2,15 @@ import JOSE
 
 /// One clause of a route's requirement, compiled from the policy file. Clauses compose with
 /// ``Kind/all(_:)``, ``Kind/any(_:)`` and ``Kind/not(_:)``; leaves test scopes, roles or any claim.
-public struct Requirement: Sendable, CustomStringConvertible {
+package struct Requirement: Sendable, CustomStringConvertible {
     /// Whether every listed value is needed, or one of them is enough.
-    public enum Quantifier: String, Sendable, Hashable {
+    package enum Quantifier: String, Sendable, Hashable {
         case all
         case any
     }
 
     /// A test on one claim's value.
-    public enum Condition: Sendable, Hashable {
+    package enum Condition: Sendable, Hashable {
         /// The claim is a string, integer or boolean equal to this value (no type conversion).
         case equals(JSONValue)
         /// The claim equals one of these values.
@@ -20,7 +20,7 @@ public struct Requirement: Sendable, CustomStringConvertible {
     }
 
     /// What the clause tests.
-    public indirect enum Kind: Sendable {
+    package indirect enum Kind: Sendable {
         /// Scopes from the `scope` claim (space-separated) and the `scp` claim (array or space-separated).
         case scopes(Quantifier, [String])
         /// Roles: the claim at `claim` must be an array of strings.
@@ -35,17 +35,17 @@ public struct Requirement: Sendable, CustomStringConvertible {
         case not(Requirement)
     }
 
-    public let kind: Kind
+    package let kind: Kind
     /// Where the clause is written.
-    public let location: SourceLocation
+    package let location: SourceLocation
 
-    public init(_ kind: Kind, at location: SourceLocation) {
+    package init(_ kind: Kind, at location: SourceLocation) {
         self.kind = kind
         self.location = location
     }
 
     /// The reason code a denial names when this clause is the one that failed.
-    public var denyReason: DenyReason {
+    package var denyReason: DenyReason {
         switch kind {
         case .scopes: return .insufficientScope
         case .roles: return .missingRole
@@ -57,7 +57,7 @@ public struct Requirement: Sendable, CustomStringConvertible {
     }
 
     /// Scopes named outside any `not`: what a 403 challenge's `scope` attribute lists.
-    public var namedScopes: [String] {
+    package var namedScopes: [String] {
         switch kind {
         case .scopes(_, let scopes): return scopes
         case .roles, .claim, .not: return []
@@ -66,7 +66,7 @@ public struct Requirement: Sendable, CustomStringConvertible {
     }
 
     /// A one-line description, as `explain` and the access log show it.
-    public var description: String {
+    package var description: String {
         switch kind {
         case .scopes(let quantifier, let scopes):
             return "scopes \(quantifier.rawValue) [\(scopes.joined(separator: ", "))]"

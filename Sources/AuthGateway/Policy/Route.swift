@@ -1,8 +1,8 @@
 /// One compiled route: what it matches, where it sends the request, and what it requires.
 /// Immutable and shared by reference, so handing one to a decision costs a retain.
-public final class Route: Sendable, CustomStringConvertible {
+package final class Route: Sendable, CustomStringConvertible {
     /// Who may use a route.
-    public enum Access: Sendable {
+    package enum Access: Sendable {
         /// `auth: public`: no token needed, no identity headers sent.
         case `public`
         /// A verified token, from one of `issuers` when the route restricts them, meeting `requirement`
@@ -11,30 +11,30 @@ public final class Route: Sendable, CustomStringConvertible {
     }
 
     /// The route's name, unique across all policy files; appears in logs, metrics and decisions.
-    public let name: String
-    public let methods: HTTPMethodSet
+    package let name: String
+    package let methods: HTTPMethodSet
     /// The host the route is limited to (lower-case, no port), or `nil` for every host.
-    public let host: String?
-    public let pattern: PathPattern
+    package let host: String?
+    package let pattern: PathPattern
     /// The upstream name from the gateway configuration.
-    public let upstream: String
-    public let access: Access
+    package let upstream: String
+    package let access: Access
     /// The identity headers sent with an allowed request, in order.
-    public let identityHeaders: [IdentityHeaderRule]
+    package let identityHeaders: [IdentityHeaderRule]
     /// Whether the client's `Authorization` header is forwarded upstream (default: stripped).
-    public let forwardsAuthorization: Bool
+    package let forwardsAuthorization: Bool
     /// Allowlist mode (`forward_headers`): the only client headers that reach the upstream, besides those the
     /// gateway manages (`Host`, the body framing, `X-Forwarded-*`, `X-Request-Id`, `traceparent`, identity
     /// headers, and `Authorization` where forwarded). `nil`: every client header the denylist leaves.
-    public let forwardHeaders: [String]?
+    package let forwardHeaders: [String]?
     /// ``forwardHeaders`` lower-cased, as bytes, for the per-request comparison.
     package let forwardHeaderKeys: [[UInt8]]?
     /// Where the route is written.
-    public let location: SourceLocation
+    package let location: SourceLocation
     /// The scopes a 403 challenge names: every scope in the requirement outside a `not`.
-    public let challengeScopes: [String]
+    package let challengeScopes: [String]
 
-    public init(
+    package init(
         name: String, methods: HTTPMethodSet, host: String?, pattern: PathPattern, upstream: String,
         access: Access, identityHeaders: [IdentityHeaderRule], forwardsAuthorization: Bool,
         forwardHeaders: [String]? = nil, location: SourceLocation
@@ -60,13 +60,13 @@ public final class Route: Sendable, CustomStringConvertible {
     }
 
     /// True for `auth: public`.
-    public var isPublic: Bool {
+    package var isPublic: Bool {
         if case .public = access { return true }
         return false
     }
 
     /// `name (METHODS [host]pattern → upstream)`.
-    public var description: String {
+    package var description: String {
         "\(name) (\(methods) \(host ?? "")\(pattern) → \(upstream))"
     }
 }

@@ -6,15 +6,15 @@ import GatewayObservability
 
 /// The plain-HTTP admin listener (loopback by default): `/metrics` (Prometheus text format),
 /// `/healthz` (the process is alive) and `/readyz` (loaded, not draining, an upstream healthy).
-public final class AdminServer: Sendable {
+package final class AdminServer: Sendable {
     private let channel: Channel
-    public var port: Int { channel.localAddress?.port ?? 0 }
+    package var port: Int { channel.localAddress?.port ?? 0 }
 
     private init(channel: Channel) {
         self.channel = channel
     }
 
-    public static func start(
+    package static func start(
         address: String, port: Int, group: EventLoopGroup, metrics: GatewayMetrics, gateway: GatewayServer
     ) async throws -> AdminServer {
         let channel = try await ServerBootstrap(group: group)
@@ -30,7 +30,7 @@ public final class AdminServer: Sendable {
         return AdminServer(channel: channel)
     }
 
-    public func stop() async {
+    package func stop() async {
         try? await channel.close()
     }
 }

@@ -11,7 +11,7 @@ import GatewayObservability
 ///
 /// Each loop owns a ``LoopContext``; ``reload(_:)`` hands every loop the new snapshot, and
 /// ``shutdown()`` stops accepting, lets in-flight requests finish up to the drain timeout, then closes.
-public final class GatewayServer: Sendable {
+package final class GatewayServer: Sendable {
     private let group: EventLoopGroup
     private let contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>]
     private let listeners: [Channel]
@@ -26,7 +26,7 @@ public final class GatewayServer: Sendable {
     private let metrics: GatewayMetrics?
 
     /// The bound port of each listener, in configuration order (useful with port 0).
-    public let ports: [Int]
+    package let ports: [Int]
 
     private init(
         group: EventLoopGroup, contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>], listeners: [Channel],
@@ -46,7 +46,7 @@ public final class GatewayServer: Sendable {
     }
 
     /// Binds every listener of the snapshot's configuration and starts serving.
-    public static func start(
+    package static func start(
         snapshot: GatewaySnapshot, group: EventLoopGroup, observer: GatewayObserver = SilentObserver(),
         metrics: GatewayMetrics? = nil, logger: Logger = Logger(label: "auth-gateway")
     ) async throws -> GatewayServer {
@@ -112,21 +112,21 @@ public final class GatewayServer: Sendable {
     }
 
     /// Drops every loop's verified-token cache.
-    public func flushTokenCaches() {
+    package func flushTokenCaches() {
         for bound in contexts.values {
             bound.eventLoop.execute { bound.value.authenticator.cache.flush() }
         }
     }
 
     /// The snapshot requests are served with.
-    public var snapshot: GatewaySnapshot { current.withLockedValue { $0 } }
+    package var snapshot: GatewaySnapshot { current.withLockedValue { $0 } }
 
     /// Open client connections.
-    public var openConnections: Int { limiter.current }
+    package var openConnections: Int { limiter.current }
 
     /// Swaps in a new snapshot on every loop (and new TLS contexts when given). In-flight requests finish
     /// with the snapshot they started with.
-    public func reload(_ snapshot: GatewaySnapshot, tls: [NIOSSLContext]? = nil) async throws {
+    package func reload(_ snapshot: GatewaySnapshot, tls: [NIOSSLContext]? = nil) async throws {
         if let tls { tlsContexts.withLockedValue { $0 = tls } }
         current.withLockedValue { $0 = snapshot }
         watchRemoteKeys(of: snapshot)
@@ -137,7 +137,7 @@ public final class GatewayServer: Sendable {
 
     /// Whether the gateway should receive traffic: not draining, and at least one upstream has a target
     /// that no event loop is currently skipping as unhealthy.
-    public func readiness() async -> (ready: Bool, reason: String) {
+    package func readiness() async -> (ready: Bool, reason: String) {
         if draining.withLockedValue({ $0 }) { return (false, "draining") }
         for remote in snapshot.remoteKeySets where remote.currentKeys() == nil {
             return (false, "no keys for issuer \(remote.issuer): \(remote.lastError ?? "not fetched yet")")
@@ -158,7 +158,7 @@ public final class GatewayServer: Sendable {
     /// Upstream connections and waiting requests per upstream and target, summed over the event loops.
     /// In use means leased to a request: once no request is in flight it must be zero everywhere, or a
     /// connection leaked.
-    public func upstreamConnectionCounts() async -> [UpstreamTargetCounts] {
+    package func upstreamConnectionCounts() async -> [UpstreamTargetCounts] {
         var sums: [UpstreamPool.Endpoint: UpstreamPoolCounts] = [:]
         for bound in contexts.values {
             let counts = (try? await bound.eventLoop.submit { bound.value.pool.counts() }.get()) ?? [:]
@@ -171,7 +171,7 @@ public final class GatewayServer: Sendable {
     /// Stops accepting, lets in-flight requests finish for up to `drainTimeout` seconds, then closes
     /// what is left. Returns the number of connections that had to be cut.
     @discardableResult
-    public func shutdown(drainTimeout: Duration? = nil) async -> Int {
+    package func shutdown(drainTimeout: Duration? = nil) async -> Int {
         for listener in listeners {
             try? await listener.close()
         }

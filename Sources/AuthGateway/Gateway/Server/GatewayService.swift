@@ -9,7 +9,7 @@ import GatewayAuth
 
 /// The gateway as a long-running `Service`: loads everything, serves, reloads on SIGHUP, and on
 /// graceful shutdown (SIGTERM/SIGINT via the `ServiceGroup`) drains in-flight requests.
-public struct GatewayService: Service {
+package struct GatewayService: Service {
     let source: ConfigurationSource
     let observer: GatewayObserver?
     let logger: Logger
@@ -17,19 +17,19 @@ public struct GatewayService: Service {
     let watchInterval: Double
 
     /// Where the configuration comes from: a YAML file (reloadable) or a value built in code (the demo).
-    public enum ConfigurationSource: Sendable {
+    package enum ConfigurationSource: Sendable {
         case file(String)
         case value(GatewayConfiguration)
     }
 
-    public init(source: ConfigurationSource, observer: GatewayObserver? = nil, watchInterval: Double = 2, logger: Logger) {
+    package init(source: ConfigurationSource, observer: GatewayObserver? = nil, watchInterval: Double = 2, logger: Logger) {
         self.source = source
         self.observer = observer
         self.watchInterval = watchInterval
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let loader = SnapshotLoader(source: source)
         let snapshot = try loader.load(keyGeneration: 1)
         var logger = self.logger

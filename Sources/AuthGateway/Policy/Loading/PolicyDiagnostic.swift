@@ -1,18 +1,18 @@
 /// One problem found in a policy or test file: where, how bad, what, and what to do about it.
-public struct PolicyDiagnostic: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public enum Severity: String, Sendable, Hashable {
+package struct PolicyDiagnostic: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package enum Severity: String, Sendable, Hashable {
         case error
         case warning
     }
 
-    public let severity: Severity
-    public let location: SourceLocation
+    package let severity: Severity
+    package let location: SourceLocation
     /// What is wrong.
-    public let message: String
+    package let message: String
     /// What to do about it ("did you mean `scopes`?"), if there is something specific to say.
-    public let hint: String?
+    package let hint: String?
 
-    public init(_ severity: Severity, at location: SourceLocation, _ message: String, hint: String? = nil) {
+    package init(_ severity: Severity, at location: SourceLocation, _ message: String, hint: String? = nil) {
         self.severity = severity
         self.location = location
         self.message = message
@@ -20,13 +20,13 @@ public struct PolicyDiagnostic: Sendable, Hashable, Comparable, CustomStringConv
     }
 
     /// `file:line:column: error: message; hint: ...`, one line, the way compilers print it.
-    public var description: String {
+    package var description: String {
         var text = "\(location): \(severity.rawValue): \(message)"
         if let hint { text += "; hint: \(hint)" }
         return text
     }
 
-    public static func < (lhs: PolicyDiagnostic, rhs: PolicyDiagnostic) -> Bool {
+    package static func < (lhs: PolicyDiagnostic, rhs: PolicyDiagnostic) -> Bool {
         (lhs.location, lhs.message) < (rhs.location, rhs.message)
     }
 }

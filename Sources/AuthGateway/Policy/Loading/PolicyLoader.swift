@@ -6,16 +6,16 @@ import Yams
 /// A policy directory holds the policy files `*.yaml` and `*.yml` directly inside it (not in
 /// sub-directories, so `tests/` is never read as policy; hidden files are skipped). They are read in name
 /// order and compose into one policy.
-public enum PolicyLoader {
+package enum PolicyLoader {
     /// Loads every policy file in `directory`.
-    public static func load(
+    package static func load(
         directory: String, environment: PolicyEnvironment = .unchecked
     ) throws(PolicyLoadError) -> Policy {
         try load(sources: readSources(try policyFiles(in: directory)), environment: environment)
     }
 
     /// Loads policy files given as text (tests, or a gateway that read them itself).
-    public static func load(
+    package static func load(
         sources: [PolicySource], environment: PolicyEnvironment = .unchecked
     ) throws(PolicyLoadError) -> Policy {
         var diagnostics: [PolicyDiagnostic] = []
@@ -35,7 +35,7 @@ public enum PolicyLoader {
     }
 
     /// The policy files of a directory, sorted by name.
-    public static func policyFiles(in directory: String) throws(PolicyLoadError) -> [String] {
+    package static func policyFiles(in directory: String) throws(PolicyLoadError) -> [String] {
         let files = try yamlFiles(in: directory, what: "policy")
         guard !files.isEmpty else {
             throw PolicyLoadError(diagnostics: [PolicyDiagnostic(

@@ -13,20 +13,20 @@
 ///
 /// The function is pure and idempotent: `canonicalize(canonicalize(x).path) == canonicalize(x)`.
 /// It allocates the result strings and nothing else.
-public enum CanonicalPath {
+package enum CanonicalPath {
     /// Canonicalizes a request target given as text.
-    public static func canonicalize(_ target: String) -> Result<CanonicalTarget, PathRejection> {
+    package static func canonicalize(_ target: String) -> Result<CanonicalTarget, PathRejection> {
         var target = target
         return target.withUTF8 { canonicalize($0) }
     }
 
     /// Canonicalizes a request target given as bytes.
-    public static func canonicalize(_ target: [UInt8]) -> Result<CanonicalTarget, PathRejection> {
+    package static func canonicalize(_ target: [UInt8]) -> Result<CanonicalTarget, PathRejection> {
         target.withUnsafeBufferPointer { canonicalize($0) }
     }
 
     /// Canonicalizes a request target given as bytes: the origin-form target of the request line or `:path`.
-    public static func canonicalize(_ target: UnsafeBufferPointer<UInt8>) -> Result<CanonicalTarget, PathRejection> {
+    package static func canonicalize(_ target: UnsafeBufferPointer<UInt8>) -> Result<CanonicalTarget, PathRejection> {
         guard target.first == ASCII.slash else {
             return .failure(PathRejection(.notOriginForm, at: 0))
         }

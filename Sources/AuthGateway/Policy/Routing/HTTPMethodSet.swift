@@ -2,26 +2,26 @@
 ///
 /// Only methods a gateway should forward are representable; `CONNECT` and `TRACE` are not.
 /// Method names are case-sensitive (RFC 9110 §9.1): `get` is not `GET`.
-public struct HTTPMethodSet: OptionSet, Sendable, Hashable, CustomStringConvertible {
-    public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+package struct HTTPMethodSet: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    package let rawValue: UInt8
+    package init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    public static let get = HTTPMethodSet(rawValue: 1 << 0)
-    public static let head = HTTPMethodSet(rawValue: 1 << 1)
-    public static let post = HTTPMethodSet(rawValue: 1 << 2)
-    public static let put = HTTPMethodSet(rawValue: 1 << 3)
-    public static let patch = HTTPMethodSet(rawValue: 1 << 4)
-    public static let delete = HTTPMethodSet(rawValue: 1 << 5)
-    public static let options = HTTPMethodSet(rawValue: 1 << 6)
+    package static let get = HTTPMethodSet(rawValue: 1 << 0)
+    package static let head = HTTPMethodSet(rawValue: 1 << 1)
+    package static let post = HTTPMethodSet(rawValue: 1 << 2)
+    package static let put = HTTPMethodSet(rawValue: 1 << 3)
+    package static let patch = HTTPMethodSet(rawValue: 1 << 4)
+    package static let delete = HTTPMethodSet(rawValue: 1 << 5)
+    package static let options = HTTPMethodSet(rawValue: 1 << 6)
 
     /// The names a policy may use, in bit order.
-    public static let names = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    package static let names = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     /// Number of representable methods; slot tables in the trie have this many entries per node.
     static let slotCount = 7
 
     /// The method with this exact name, or `nil` if it is not one a route can accept.
-    public init?(name: String) {
+    package init?(name: String) {
         guard let slot = Self.slot(of: name) else { return nil }
         self.init(rawValue: 1 << UInt8(slot))
     }
@@ -47,7 +47,7 @@ public struct HTTPMethodSet: OptionSet, Sendable, Hashable, CustomStringConverti
     }
 
     /// The method names in this set, in bit order.
-    public var methodNames: [String] { slots.map { Self.names[$0] } }
+    package var methodNames: [String] { slots.map { Self.names[$0] } }
 
-    public var description: String { methodNames.joined(separator: ",") }
+    package var description: String { methodNames.joined(separator: ",") }
 }

@@ -3,9 +3,9 @@
 ///
 /// Literal segments must already be in canonical form (see ``CanonicalPath``), so a pattern means exactly
 /// the paths it shows. A trailing `/` is significant: `/api/` and `/api` are different patterns.
-public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
+package struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     /// One segment of a pattern.
-    public enum Segment: Sendable, Hashable {
+    package enum Segment: Sendable, Hashable {
         /// Matches this exact (case-sensitive) segment; `""` is the empty segment after a trailing `/`.
         case literal(String)
         /// Matches any one non-empty segment; the name is `nil` for `*`.
@@ -13,17 +13,17 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The pattern as written in the policy.
-    public let text: String
+    package let text: String
     /// The segments before any trailing `/**`.
-    public let segments: [Segment]
+    package let segments: [Segment]
     /// True when the pattern ends with `/**`.
-    public let isPrefix: Bool
+    package let isPrefix: Bool
 
     /// The pattern as written.
-    public var description: String { text }
+    package var description: String { text }
 
     /// The pattern with parameter names erased, so `/a/{id}` and `/a/*` have the same shape.
-    public var shape: String {
+    package var shape: String {
         var result = ""
         for segment in segments {
             switch segment {
@@ -36,10 +36,10 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// True for `/**`: every path.
-    public var isCatchAll: Bool { isPrefix && segments.isEmpty }
+    package var isCatchAll: Bool { isPrefix && segments.isEmpty }
 
     /// Parses a pattern, or explains what is wrong with it.
-    public static func parse(_ text: String) -> Result<PathPattern, PatternError> {
+    package static func parse(_ text: String) -> Result<PathPattern, PatternError> {
         guard text.hasPrefix("/") else {
             return .failure(PatternError(message: "a path pattern must start with `/`", hint: "write `/\(text)`"))
         }
@@ -112,7 +112,7 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// What is wrong with a path pattern, and what to do about it.
-public struct PatternError: Error, Sendable, Hashable {
-    public let message: String
-    public let hint: String
+package struct PatternError: Error, Sendable, Hashable {
+    package let message: String
+    package let hint: String
 }
