@@ -197,6 +197,21 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ]
         ),
+        .testTarget(
+            name: "GatewayObservabilityTests",
+            dependencies: [
+                "GatewayObservability", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "GatewayAuthTests",
+            dependencies: [
+                "GatewayAuth", "GatewayAdmission", "GatewayPolicy", "JOSE", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "keytoolTests", dependencies: ["JOSE", "keytool", "TestSupport"]),
     ]
 )

@@ -22,7 +22,7 @@ package final class VerifiedTokenCache {
         self.generation = generation
     }
 
-    var count: Int { entries.count }
+    package var count: Int { entries.count }
 
     /// The cached claims for `fingerprint` if still valid at `now` under `generation`.
     package func lookup(_ fingerprint: TokenFingerprint, now: Double, generation: UInt64) -> [String: JSONValue]? {
