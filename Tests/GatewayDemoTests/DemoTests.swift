@@ -397,8 +397,7 @@ private final class DemoDirectory {
     let path: String
 
     init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        path = try TestTools.temporaryDirectory(prefix: "demo")
     }
 
     deinit {

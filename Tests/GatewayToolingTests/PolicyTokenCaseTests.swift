@@ -9,9 +9,7 @@ import TestSupport
 @Suite("Policy test cases with tokens")
 struct PolicyTokenCaseTests {
     @Test func tokensAreVerifiedBeforeTheirClaimsCount() throws {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("token-cases-\(UInt64.random(in: 0...UInt64.max))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = URL(fileURLWithPath: try TestTools.temporaryDirectory(prefix: "token-cases"))
         defer { try? FileManager.default.removeItem(at: directory) }
 
         let key = try JWSKey.generate(algorithm: .HS256, keyID: "test")

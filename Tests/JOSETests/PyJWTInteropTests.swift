@@ -10,10 +10,7 @@ import Testing
 /// is never the oracle for a rejection. Missing Python or PyJWT fails the suite; it never skips.
 @Suite("PyJWT interop")
 struct PyJWTInteropTests {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // JOSETests
-        .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()
+    static let repositoryRoot = URL(fileURLWithPath: TestTools.repositoryRoot)
     static let script = repositoryRoot.appendingPathComponent("Tests/interop/pyjwt_interop.py")
     static let issuer = "https://idp.example"
     static let audience = "api"

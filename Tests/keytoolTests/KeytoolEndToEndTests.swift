@@ -1,5 +1,6 @@
 import Foundation
 import JOSE
+import TestSupport
 import Testing
 
 /// Runs the real `keytool` binary that `swift build` puts next to the test bundle.
@@ -54,8 +55,7 @@ enum Keytool {
     /// Runs keytool with `arguments`, feeding `stdin`; never blocks a cooperative thread.
     static func run(_ arguments: [String], stdin: String? = nil, in directory: URL? = nil) async throws -> Output {
         let executable = try location.get()
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("keytool-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let scratch = URL(fileURLWithPath: try TestTools.temporaryDirectory(prefix: "keytool-run"))
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("stdout")
         let errURL = scratch.appendingPathComponent("stderr")
@@ -112,9 +112,7 @@ struct KeytoolEndToEndTests {
     static let featured: [JWSAlgorithm] = [.HS256, .RS256, .ES256, .EdDSA]
 
     static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("keytool-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        URL(fileURLWithPath: try TestTools.temporaryDirectory(prefix: "keytool-tests"))
     }
 
     static func mode(_ url: URL) throws -> Int {

@@ -1,5 +1,6 @@
 import Foundation
 import JOSE
+import TestSupport
 import Testing
 import Yams
 import GatewayPolicy
@@ -454,11 +455,7 @@ struct DeployManifests {
     static let configPath = "/etc/auth-gateway/gateway.yaml"
     static let imageUID = 10001
 
-    /// The repository root, from this file's path (Tests/AuthGatewayTests/Deploy/DeployManifestTests.swift).
-    static var root: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().path
-    }
+    static var root: String { TestTools.repositoryRoot }
 
     static var directory: String { root + "/deploy/kubernetes" }
 

@@ -254,7 +254,7 @@ struct PolicyLoaderTests {
     }
 
     @Test func directoryLoadingSkipsTestsAndOtherFiles() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UInt64.random(in: 0...UInt64.max))")
+        let directory = URL(fileURLWithPath: try TestTools.temporaryDirectory(prefix: "policy"))
         defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("tests"), withIntermediateDirectories: true)
         try "routes: [{ name: a, match: { methods: [GET], path: /a }, upstream: x, auth: public }]\n"
@@ -271,8 +271,7 @@ struct PolicyLoaderTests {
 
     @Test func missingOrEmptyDirectory() throws {
         #expect(throws: PolicyLoadError.self) { try PolicyLoader.load(directory: "/nonexistent/policies") }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UInt64.random(in: 0...UInt64.max))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = URL(fileURLWithPath: try TestTools.temporaryDirectory(prefix: "empty"))
         defer { try? FileManager.default.removeItem(at: directory) }
         do {
             _ = try PolicyLoader.load(directory: directory.path)
