@@ -37,7 +37,7 @@ struct ProtocolEndToEndTests {
             let bytes =
                 "GET /api/data/one HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(alice)\r\n\r\n"
                 + "GET /api/data/two HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(bob)\r\nX-User-Id: alice\r\nConnection: close\r\n\r\n"
-            let response = try await RawTLSClient.exchange(gateway, Array(bytes.utf8), timeout: 8)
+            let response = try await RawTLSClient.exchange(gateway, Array(bytes.utf8), timeout: 20)
             #expect(response.statuses == [200, 200], "raw response: \(response.text)")
             #expect(response.closedByServer, "Connection: close on the last request")
             // Responses in request order: the echo bodies name the targets.
@@ -61,7 +61,7 @@ struct ProtocolEndToEndTests {
                 "GET /api/data/one HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(alice)\r\n\r\n"
                 + "GET /api/data/anonymous HTTP/1.1\r\nHost: localhost\r\nX-User-Id: alice\r\n\r\n"
                 + "GET /api/data/three HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(bob)\r\nConnection: close\r\n\r\n"
-            let response = try await RawTLSClient.exchange(gateway, Array(bytes.utf8), timeout: 8)
+            let response = try await RawTLSClient.exchange(gateway, Array(bytes.utf8), timeout: 20)
             #expect(response.statuses == [200, 401, 200], "raw response: \(response.text)")
             #expect(response.closedByServer)
             let requests = await gateway.upstream.waitForRequests(2, timeout: 2)

@@ -1,0 +1,731 @@
+import NIOCore
+import NIOHTTP1
+import GatewayAdmission
+import GatewayConfig
+import GatewayObservability
+
+/// The life of the requests on one client connection (HTTP/1.1, one request at a time behind NIO's
+/// pipelining handler) or one HTTP/2 stream, as a pure state machine: events in (request parts, the
+/// admission's verdict, the upstream's answer, writability, timers, the client leaving), actions out (write
+/// or forward a part, admit, acquire or release the upstream connection, hold or resume reads, arm or
+/// disarm a clock, report, close). No I/O and no clock of its own: ``GatewayRequestHandler`` performs the
+/// actions and brings the time with each event.
+///
+/// The promises the tests check after every step of random event sequences (`ExchangeStateMachineTests`):
+/// an upstream connection asked for is given back exactly once; nothing reaches the client after a
+/// response's end or after close; every request that began is reported exactly once; no read is let
+/// through while the upstream does not take the body.
+struct ExchangeStateMachine {
+    enum Phase: Equatable {
+        case idle
+        /// The head is being admitted (``Action/admit(_:requestID:mayRefetchKeys:)``).
+        case admitting
+        /// Answered by the gateway; the rest of the request body is dropped.
+        case discarding
+        /// Waiting for the issuer's keys to be re-fetched before admitting the request again; request
+        /// parts that arrive meanwhile wait.
+        case awaitingKeys
+        case proxying
+        case closed
+    }
+
+    enum Clock: Hashable, CaseIterable {
+        /// The client's body: a pause limit and a minimum rate (`body_read_timeout`, `min_body_rate`).
+        case body
+        /// From the request's end to the upstream's response head.
+        case response
+        /// While a proxied response waits on a client that takes no more bytes.
+        case send
+    }
+
+    enum Action {
+        /// Run admission for `head`; answer with ``admitted(_:requestID:now:)``.
+        case admit(HTTPRequestHead, requestID: RequestID?, mayRefetchKeys: Bool)
+        /// A complete head arrived (the slow-head clock stops).
+        case headReceived
+        /// `100 Continue` to the client.
+        case writeContinue(HTTPVersion)
+        case writeResponseHead(HTTPResponseHead)
+        case writeResponseBody(ByteBuffer, flush: Bool)
+        /// The response's end; `close` closes the connection once it is written.
+        case writeResponseEnd(close: Bool)
+        /// Ask the pool for a connection for this request; answer with ``connected(target:writable:now:)``
+        /// or ``upstreamFailed(_:target:now:)``.
+        case acquireConnection(UpstreamRequest)
+        case writeUpstream(HTTPClientRequestPart)
+        case flushUpstream
+        /// Close the upstream connection at once (its answer is late); the release follows.
+        case closeUpstream
+        /// Withdraw from the pool, or give the connection back (reused only when `reusable`).
+        case releaseConnection(reusable: Bool)
+        /// The upstream connection may read the response again (the client drained).
+        case resumeUpstreamReading
+        /// Let one read through to the client channel.
+        case read
+        case armClock(Clock, NIODeadline)
+        case disarmClock(Clock)
+        case report(RequestRecord)
+        /// Close the client connection (or stream) now.
+        case close
+    }
+
+    /// The limits an exchange runs under: those in force when its head arrived.
+    struct Limits {
+        var maxBodyBytes: Int
+        var bodyBufferBytes: Int
+        var bodyReadTimeout: TimeAmount
+        var minBodyRate: Int
+        var sendTimeout: TimeAmount
+
+        init(_ limits: GatewayConfiguration.Limits) {
+            maxBodyBytes = limits.maxBodyBytes
+            bodyBufferBytes = limits.bodyBufferBytes
+            bodyReadTimeout = TimeAmount(limits.bodyReadTimeout)
+            minBodyRate = limits.minBodyRate
+            sendTimeout = TimeAmount(limits.sendTimeout)
+        }
+    }
+
+    /// What an event needs of the time: the monotonic clock (deadlines) and the wall clock (the record).
+    struct Now {
+        var deadline: NIODeadline
+        var wall: Double
+    }
+
+    let client: ClientConnection
+    private(set) var phase = Phase.idle
+    private(set) var exchange: Exchange?
+    /// Numbers the exchanges, so that a late key re-fetch finds out it is for an earlier one.
+    private(set) var serial = 0
+    /// Parts that wait: for the issuer's keys, or (a next pipelined request) for the client to read the
+    /// answers it already has.
+    private var paused = CircularBuffer<HTTPServerRequestPart>()
+    private(set) var pausedBytes = 0
+    /// A read asked for and held back by ``readRequested(now:)``.
+    private(set) var heldRead = false
+    /// Close once the current response is written (framing doubt, `Connection: close`, unread body).
+    private var closeAfterResponse = false
+    private(set) var clientWritable = true
+    private var armed: Set<Clock> = []
+    private var limits: Limits
+
+    init(client: ClientConnection, limits: Limits) {
+        self.client = client
+        self.limits = limits
+    }
+
+    /// The state of one request and its upstream exchange.
+    struct Exchange {
+        let clientHead: HTTPRequestHead
+        var requestID: RequestID?
+        var startedAt: Double
+        var limits: Limits
+        var request: UpstreamRequest?
+        var responseTimeout: TimeAmount?
+        var outcome = RequestOutcome(verdict: .allow)
+        var upstreamSentAt: Double?
+        var upstreamEndedAt: Double?
+        /// A connection was asked for and not yet given back (a ticket or a held connection).
+        var holdsUpstream = false
+        var connected = false
+        var upstreamWritable = true
+        var upstreamTarget: String?
+        /// Request parts received before the head could be sent.
+        var pending: [HTTPClientRequestPart] = []
+        /// The body is being read into memory before an upstream connection is taken.
+        var buffering = false
+        /// The latest body part of a length-framed body, written with the next part or the end.
+        var heldBack: ByteBuffer?
+        var bodyStarted: NIODeadline?
+        var lastBodyAt: NIODeadline?
+        /// Since when reads wait for the upstream to take the body.
+        var upstreamHeldSince: NIODeadline?
+        /// How long reads waited for the upstream so far; not counted against the client's body rate.
+        var upstreamHeldFor = TimeAmount.zero
+        var headSent = false
+        var requestEnded = false
+        var responseStarted = false
+        var upstreamKeepAlive = true
+        /// The response is complete or abandoned.
+        var finished = false
+        var reported = false
+        var failure: UpstreamFailure?
+        var status = 0
+        var bytesIn = 0
+        var bytesOut = 0
+
+        init(clientHead: HTTPRequestHead, startedAt: Double, limits: Limits) {
+            self.clientHead = clientHead
+            self.startedAt = startedAt
+            self.limits = limits
+        }
+
+        var holdsBackLastPart: Bool {
+            if case .contentLength? = request?.framing { return true }
+            return false
+        }
+    }
+
+    // MARK: Client → gateway
+
+    /// A request part from the client. `limits` apply to a request whose head this is.
+    mutating func received(_ part: HTTPServerRequestPart, limits: Limits, now: Now) -> [Action] {
+        if !paused.isEmpty || mustPause(before: part) {
+            if case .body(let buffer) = part { pausedBytes += buffer.readableBytes }
+            paused.append(part)
+            return []
+        }
+        self.limits = limits
+        return receive(part, now: now)
+    }
+
+    /// A part waits while its head is being admitted or waits for keys (an action may deliver parts before
+    /// the admission's own action ran), and a new request waits while the client does not read the answers it
+    /// already has (a pipelining client that never reads must not make the gateway forward and buffer
+    /// everything it sent).
+    private func mustPause(before part: HTTPServerRequestPart) -> Bool {
+        if phase == .awaitingKeys || phase == .admitting { return true }
+        if case .head = part, !clientWritable { return true }
+        return false
+    }
+
+    private mutating func receive(_ part: HTTPServerRequestPart, now: Now) -> [Action] {
+        switch part {
+        case .head(let head): return receiveHead(head, now: now)
+        case .body(let buffer): return receiveBody(buffer, now: now)
+        case .end: return receiveEnd(now: now)
+        }
+    }
+
+    /// Delivers waiting parts until one must wait again; then reads resume if nothing waits.
+    private mutating func replayPaused(now: Now) -> [Action] {
+        var actions: [Action] = []
+        while let part = paused.first, !mustPause(before: part) {
+            paused.removeFirst()
+            if case .body(let buffer) = part { pausedBytes -= buffer.readableBytes }
+            actions += receive(part, now: now)
+        }
+        if paused.isEmpty { actions += retryHeldRead(now: now) }
+        return actions
+    }
+
+    private mutating func receiveHead(_ head: HTTPRequestHead, now: Now) -> [Action] {
+        guard phase == .idle else { return [] }
+        // An HTTP/1.1 `Upgrade` is never honoured (the header is stripped), but NIO's decoder stops parsing
+        // after an upgrade request and drops what follows: close after the answer rather than leave the client
+        // a connection that silently ignores its next request.
+        //
+        // Keep-alive is an HTTP/1 notion: NIO reports every HTTP/2 head as not keep-alive, and closing the
+        // stream after an early answer (a denied upload) resets it while the client is still sending. An
+        // HTTP/2 stream ends when both sides have ended it.
+        closeAfterResponse = !client.isHTTP2 && (!head.isKeepAlive || head.headers.contains(name: "upgrade"))
+        serial += 1
+        exchange = Exchange(clientHead: head, startedAt: now.wall, limits: limits)
+        phase = .admitting
+        return [.headReceived, .admit(head, requestID: nil, mayRefetchKeys: true)]
+    }
+
+    /// The admission's verdict for the current head; `responseTimeout` is the upstream's, for a forwarded one.
+    mutating func admitted(
+        _ admission: Admission, requestID: RequestID, responseTimeout: TimeAmount?, now: Now
+    ) -> [Action] {
+        guard phase == .admitting, var exchange else { return [] }
+        exchange.requestID = requestID
+        exchange.responseTimeout = responseTimeout
+        var actions: [Action]
+        switch admission {
+        case .retryAfter:
+            phase = .awaitingKeys
+            self.exchange = exchange
+            return []
+        case .answer(let response, let outcome):
+            exchange.outcome = outcome
+            // A request body that would follow is not read: close after answering rather than drain it.
+            let head = exchange.clientHead
+            let bodyFollows = head.headers.contains(name: "content-length") || head.headers.contains(name: "transfer-encoding")
+            closeAfterResponse = closeAfterResponse || response.close || (bodyFollows && !client.isHTTP2)
+            phase = .discarding
+            self.exchange = exchange
+            actions = []
+            // HTTP/2: the stream stays open until the client ends its side; it gets `body_read_timeout`, in
+            // total, to do so (see ``clockFired(_:now:)``).
+            if client.isHTTP2 { actions += armBodyClock(now: now) }
+            actions += answer(response, now: now)
+        case .forward(let request):
+            exchange.request = request
+            exchange.outcome = request.outcome
+            exchange.bodyStarted = now.deadline
+            // A body is read into memory (up to `body_buffer_bytes`) before an upstream connection is taken:
+            // a client that sends slowly, or opens a stream and sends nothing, holds no upstream connection.
+            exchange.buffering = request.framing != .none && exchange.limits.bodyBufferBytes > 0
+            phase = .proxying
+            self.exchange = exchange
+            actions = []
+            if request.framing != .none { actions += armBodyClock(now: now) }
+            let head = exchange.clientHead
+            if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+                actions.append(.writeContinue(head.version))
+            }
+            if !exchange.buffering { actions += acquireConnection() }
+        }
+        // Parts that arrived while the head was being admitted (or waited for keys) go on now.
+        if !paused.isEmpty { actions += replayPaused(now: now) }
+        return actions
+    }
+
+    /// The issuer's keys were fetched again (or the fetch failed) for exchange `serial`: admit once more,
+    /// without another re-fetch, then deliver what waited.
+    mutating func keysArrived(serial: Int, now: Now) -> [Action] {
+        guard phase == .awaitingKeys, serial == self.serial, let exchange else { return [] }
+        phase = .admitting
+        return [.admit(exchange.clientHead, requestID: exchange.requestID, mayRefetchKeys: false)]
+    }
+
+    private mutating func receiveBody(_ buffer: ByteBuffer, now: Now) -> [Action] {
+        guard phase == .proxying, var exchange, !exchange.finished else { return [] }
+        exchange.bytesIn += buffer.readableBytes
+        exchange.lastBodyAt = now.deadline
+        self.exchange = exchange
+        var actions = armBodyClock(now: now)
+        if exchange.bytesIn > exchange.limits.maxBodyBytes {
+            return actions + abort(GatewayResponse(status: .payloadTooLarge, code: .bodyTooLarge, close: true), now: now)
+        }
+        if exchange.headSent {
+            return actions + forwardBody(buffer)
+        }
+        self.exchange?.pending.append(.body(.byteBuffer(buffer)))
+        if exchange.buffering, exchange.bytesIn >= exchange.limits.bodyBufferBytes {
+            // A large body: stream the rest once this much has arrived.
+            self.exchange?.buffering = false
+            actions += acquireConnection()
+        } else {
+            actions += sendHeadIfReady(now: now)
+        }
+        return actions
+    }
+
+    private mutating func receiveEnd(now: Now) -> [Action] {
+        switch phase {
+        case .discarding:
+            phase = .idle
+            return disarm(.body)
+        case .proxying:
+            guard var exchange else { return [] }
+            exchange.requestEnded = true
+            self.exchange = exchange
+            var actions = disarm(.body)
+            // A response that ended first closed the connection (see ``writeEnd(now:)``).
+            guard !exchange.finished else { return actions }
+            if exchange.headSent {
+                if let held = exchange.heldBack {
+                    self.exchange?.heldBack = nil
+                    actions.append(.writeUpstream(.body(.byteBuffer(held))))
+                }
+                actions += [.writeUpstream(.end(nil)), .flushUpstream]
+                actions += startResponseClock(now: now)
+            } else {
+                self.exchange?.pending.append(.end(nil))
+                if exchange.buffering {
+                    self.exchange?.buffering = false
+                    actions += acquireConnection()
+                } else {
+                    actions += sendHeadIfReady(now: now)
+                }
+            }
+            return actions
+        case .idle, .admitting, .awaitingKeys, .closed:
+            return []
+        }
+    }
+
+    /// The client finished a burst of reads: what was written upstream meanwhile goes out.
+    mutating func readComplete() -> [Action] {
+        guard phase == .proxying, exchange?.headSent == true else { return [] }
+        return [.flushUpstream]
+    }
+
+    // MARK: Upstream
+
+    private mutating func acquireConnection() -> [Action] {
+        guard let request = exchange?.request else { return [] }
+        exchange?.holdsUpstream = true
+        return [.acquireConnection(request)]
+    }
+
+    /// The pool gave the exchange a connection (to `target`, as the log names it).
+    mutating func connected(target: String, writable: Bool, now: Now) -> [Action] {
+        guard phase == .proxying, var exchange, exchange.holdsUpstream, !exchange.connected, !exchange.finished else {
+            return []
+        }
+        exchange.connected = true
+        exchange.upstreamWritable = writable
+        exchange.upstreamTarget = target
+        self.exchange = exchange
+        return sendHeadIfReady(now: now)
+    }
+
+    /// Sends the head once connected and once the body framing is known: an HTTP/2 request without
+    /// `content-length` has a body only if DATA follows the HEADERS.
+    private mutating func sendHeadIfReady(now: Now) -> [Action] {
+        guard var exchange, !exchange.headSent, exchange.connected, var head = exchange.request?.head else { return [] }
+        if client.isHTTP2, exchange.request?.framing == .streamed {
+            guard let first = exchange.pending.first else {
+                // The framing waits for the first part: read it (see ``readRequested(now:)``).
+                return retryHeldRead(now: now)
+            }
+            if case .end = first { head.headers.remove(name: "transfer-encoding") }
+        }
+        exchange.headSent = true
+        exchange.upstreamSentAt = now.wall
+        var actions: [Action] = [.writeUpstream(.head(head))]
+        var parts = exchange.pending[...]
+        exchange.pending.removeAll()
+        // A length-framed body keeps its last part back until the request's end (see ``forwardBody(_:)``).
+        if exchange.holdsBackLastPart, case .body(.byteBuffer(let last))? = parts.last {
+            exchange.heldBack = last
+            parts = parts.dropLast()
+        }
+        for part in parts { actions.append(.writeUpstream(part)) }
+        actions.append(.flushUpstream)
+        self.exchange = exchange
+        if exchange.requestEnded { actions += startResponseClock(now: now) }
+        return actions + retryHeldRead(now: now)
+    }
+
+    /// Writes a body part upstream. A body framed by `Content-Length` keeps its latest part back until the
+    /// next one or the request's end: should the request be refused after its body (an HTTP/2 stream with
+    /// more DATA than it declared, or a malformed trailer section), the upstream has never seen all of the
+    /// declared bytes, so it cannot take the request for a complete one. (A chunked body's last chunk is only
+    /// written at the end anyway.)
+    private mutating func forwardBody(_ buffer: ByteBuffer) -> [Action] {
+        guard let previous = exchange, previous.holdsBackLastPart else { return [.writeUpstream(.body(.byteBuffer(buffer)))] }
+        self.exchange?.heldBack = buffer
+        return previous.heldBack.map { [.writeUpstream(.body(.byteBuffer($0)))] } ?? []
+    }
+
+    mutating func upstreamResponseHead(_ head: HTTPResponseHead, now: Now) -> [Action] {
+        guard phase == .proxying, var exchange, exchange.connected, !exchange.finished else { return [] }
+        exchange.responseStarted = true
+        exchange.status = Int(head.status.code)
+        exchange.upstreamKeepAlive = head.isKeepAlive
+        self.exchange = exchange
+        let version = exchange.clientHead.version
+        var response = HTTPResponseHead(
+            version: version, status: head.status, headers: ResponseHeaderFilter.clientHeaders(from: head.headers))
+        if closeAfterResponse && version.major < 2 { response.headers.replaceOrAdd(name: "connection", value: "close") }
+        return disarm(.response) + [.writeResponseHead(response)] + watchClientWritability(now: now)
+    }
+
+    mutating func upstreamResponseBody(_ buffer: ByteBuffer, now: Now) -> [Action] {
+        guard phase == .proxying, exchange?.responseStarted == true, exchange?.finished == false else { return [] }
+        exchange?.bytesOut += buffer.readableBytes
+        return [.writeResponseBody(buffer, flush: true)] + watchClientWritability(now: now)
+    }
+
+    mutating func upstreamResponseEnd(now: Now) -> [Action] {
+        guard phase == .proxying, var exchange, exchange.responseStarted, !exchange.finished else { return [] }
+        exchange.upstreamEndedAt = now.wall
+        exchange.finished = true
+        self.exchange = exchange
+        var actions = releaseConnection(reusable: exchange.requestEnded && exchange.upstreamKeepAlive)
+        if !exchange.requestEnded { closeAfterResponse = true }
+        actions += writeEnd(now: now)
+        return actions
+    }
+
+    /// The exchange's upstream side failed: the pool gave up (`target`: the last one tried), or the
+    /// connection broke.
+    mutating func upstreamFailed(_ failure: UpstreamFailure, target: String?, now: Now) -> [Action] {
+        guard phase == .proxying, let exchange, exchange.holdsUpstream, !exchange.finished else { return [] }
+        if exchange.upstreamTarget == nil { self.exchange?.upstreamTarget = target }
+        return fail(failure, now: now)
+    }
+
+    mutating func upstreamWritabilityChanged(_ writable: Bool, now: Now) -> [Action] {
+        guard phase == .proxying, exchange?.connected == true else { return [] }
+        exchange?.upstreamWritable = writable
+        return writable ? retryHeldRead(now: now) : []
+    }
+
+    /// Whether the upstream connection may read more of the response (the client takes it).
+    var upstreamMayRead: Bool { clientWritable }
+
+    /// The exchange cannot complete: answer if nothing was sent yet, otherwise cut the connection.
+    private mutating func fail(_ failure: UpstreamFailure, now: Now) -> [Action] {
+        var actions = disarm(.response) + disarm(.body)
+        exchange?.failure = failure
+        actions += releaseConnection(reusable: false)
+        exchange?.finished = true
+        if exchange?.responseStarted == true { return actions + cut(now: now) }
+        if exchange?.requestEnded == false { closeAfterResponse = true }
+        return actions + answer(GatewayResponse.upstream(failure), now: now)
+    }
+
+    /// The gateway refuses the rest of an admitted request (too large, too slow, broken framing).
+    private mutating func abort(_ response: GatewayResponse, now: Now) -> [Action] {
+        var actions = disarm(.response) + disarm(.body) + disarm(.send)
+        actions += releaseConnection(reusable: false)
+        exchange?.finished = true
+        closeAfterResponse = true
+        exchange?.outcome.reason = .gateway(response.code)
+        if exchange?.responseStarted == true { return actions + cut(now: now) }
+        exchange?.outcome.verdict = .reject
+        return actions + answer(response, now: now)
+    }
+
+    /// A response already under way cannot become an error answer: the connection (or stream) is closed
+    /// so the client sees it incomplete rather than mistaking it for whole.
+    private mutating func cut(now: Now) -> [Action] {
+        closeAfterResponse = true
+        phase = .closed
+        return report(now: now) + [.close]
+    }
+
+    /// Ends the exchange's claim on the pool.
+    private mutating func releaseConnection(reusable: Bool) -> [Action] {
+        guard exchange?.holdsUpstream == true else { return [] }
+        exchange?.holdsUpstream = false
+        exchange?.connected = false
+        return [.releaseConnection(reusable: reusable)]
+    }
+
+    // MARK: Answers and completion
+
+    private mutating func answer(_ response: GatewayResponse, now: Now) -> [Action] {
+        guard let exchange else { return [] }
+        closeAfterResponse = closeAfterResponse || response.close
+        let rendered = GatewayResponse(
+            status: response.status, code: response.code, challenge: response.challenge, close: closeAfterResponse,
+            allow: response.allow)
+        let (head, body) = rendered.render(
+            requestID: exchange.requestID?.text ?? "-", version: exchange.clientHead.version)
+        self.exchange?.status = Int(response.status.code)
+        self.exchange?.bytesOut = body.readableBytes
+        return [.writeResponseHead(head), .writeResponseBody(body, flush: false)] + writeEnd(now: now)
+    }
+
+    /// Reports the exchange, settles the next phase, then writes the response's end (closing when the
+    /// connection cannot be reused). The phase is final before the write: ending a response makes NIO's
+    /// pipelining handler hand over the next buffered request at once, synchronously.
+    private mutating func writeEnd(now: Now) -> [Action] {
+        var actions = report(now: now)
+        if exchange?.request != nil {
+            actions += disarm(.body) + disarm(.response) + disarm(.send)
+        }
+        if closeAfterResponse {
+            phase = .closed
+            return actions + [.writeResponseEnd(close: true)]
+        }
+        // An answered request stays `.discarding` until its end arrives; a proxied one whose request
+        // ended is done.
+        if phase == .proxying, exchange?.requestEnded == true {
+            phase = .idle
+        }
+        return actions + [.writeResponseEnd(close: false)]
+    }
+
+    private mutating func report(now: Now) -> [Action] {
+        guard let exchange, !exchange.reported else { return [] }
+        self.exchange?.reported = true
+        let head = exchange.clientHead
+        let outcome = exchange.outcome
+        return [.report(RequestRecord(
+            requestID: exchange.requestID?.text ?? "-", clientAddress: client.address, method: head.method.rawValue,
+            path: outcome.path ?? "-", route: outcome.route, verdict: exchange.failure == nil ? outcome.verdict : .error,
+            reason: exchange.failure.map { .upstream($0) } ?? outcome.reason, subject: outcome.subject,
+            issuer: outcome.issuer, status: exchange.status, upstream: exchange.request?.upstream,
+            upstreamTarget: exchange.upstreamTarget, startedAt: exchange.startedAt,
+            duration: now.wall - exchange.startedAt,
+            upstreamDuration: exchange.upstreamSentAt.map { (exchange.upstreamEndedAt ?? now.wall) - $0 },
+            bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
+            protocolName: client.isHTTP2 ? "HTTP/2" : "HTTP/\(head.version.major).\(head.version.minor)",
+            host: outcome.host, userAgent: head.headers.first(name: "user-agent")
+        ))]
+    }
+
+    // MARK: Reads and writability
+
+    /// The channel asks to read. Nothing more is read while parts wait, while the client does not take its
+    /// answers, or while the upstream does not take the body; a request waiting for keys keeps being read,
+    /// up to `body_buffer_bytes` of body, so that a client that leaves meanwhile is noticed.
+    mutating func readRequested(now: Now) -> [Action] {
+        if phase == .awaitingKeys {
+            if pausedBytes < limits.bodyBufferBytes, clientWritable { return [.read] }
+            heldRead = true
+            return []
+        }
+        if !paused.isEmpty || !clientWritable {
+            heldRead = true
+            return []
+        }
+        if phase == .proxying, let exchange, !exchange.finished {
+            if exchange.buffering || awaitsFirstPart(exchange) { return [.read] }
+            guard exchange.connected, exchange.headSent, exchange.upstreamWritable else {
+                heldRead = true
+                return upstreamHoldsBody(now: now)
+            }
+            return upstreamTakesBody(now: now) + [.read]
+        }
+        return [.read]
+    }
+
+    /// A read that ``readRequested(now:)`` held back goes through its gate again, which holds it anew if it
+    /// must (never around it: a read let through here would bypass the backpressure on the upstream side).
+    private mutating func retryHeldRead(now: Now) -> [Action] {
+        guard heldRead else { return [] }
+        heldRead = false
+        return readRequested(now: now)
+    }
+
+    /// An HTTP/2 request without `content-length` is connected upstream but its head waits to learn
+    /// whether a body follows (DATA or the stream's end): that one part must be read, or neither side moves.
+    private func awaitsFirstPart(_ exchange: Exchange) -> Bool {
+        client.isHTTP2 && exchange.request?.framing == .streamed && exchange.connected && !exchange.headSent
+            && exchange.pending.isEmpty
+    }
+
+    mutating func clientWritabilityChanged(_ writable: Bool, now: Now) -> [Action] {
+        clientWritable = writable
+        var actions: [Action] = []
+        if writable, phase == .proxying, exchange?.connected == true { actions.append(.resumeUpstreamReading) }
+        actions += watchClientWritability(now: now)
+        if writable { actions += replayPaused(now: now) }
+        return actions
+    }
+
+    /// Runs the send clock while a proxied response waits on the client.
+    private mutating func watchClientWritability(now: Now) -> [Action] {
+        guard phase == .proxying, let exchange, exchange.responseStarted, !exchange.finished, !clientWritable else {
+            return disarm(.send)
+        }
+        return armed.contains(.send) ? [] : arm(.send, now.deadline + exchange.limits.sendTimeout)
+    }
+
+    // MARK: Clocks
+
+    /// A client that stops sending its body for `body_read_timeout`, or whose body averages less than
+    /// `min_body_rate` after its first `body_read_timeout`, loses the request (408) or, once the response
+    /// started, the connection. One deadline serves both: the earlier of the pause limit and the time by
+    /// which the bytes so far would fall below the rate; every part moves it later.
+    ///
+    /// Time in which the gateway itself did not read because the upstream did not take the body (or was
+    /// not connected yet) is not the client's: it is credited to the rate, and while it lasts the clock
+    /// times the upstream instead, which gets `body_read_timeout` to take bytes again (else 504).
+    private mutating func armBodyClock(now: Now) -> [Action] {
+        guard let exchange else { return [] }
+        let pause = exchange.limits.bodyReadTimeout
+        if let since = exchange.upstreamHeldSince { return arm(.body, since + pause) }
+        var deadline = now.deadline + pause
+        if exchange.limits.minBodyRate > 0, let started = exchange.bodyStarted {
+            let earned = TimeAmount.nanoseconds(Int64(Double(exchange.bytesIn) / Double(exchange.limits.minBodyRate) * 1e9))
+            deadline = min(deadline, started + pause + earned + exchange.upstreamHeldFor)
+        }
+        return arm(.body, deadline)
+    }
+
+    /// Reads stop because the upstream does not take the body: the body clock times the upstream.
+    private mutating func upstreamHoldsBody(now: Now) -> [Action] {
+        guard let exchange, exchange.upstreamHeldSince == nil, !exchange.requestEnded, !exchange.finished else { return [] }
+        self.exchange?.upstreamHeldSince = now.deadline
+        return armBodyClock(now: now)
+    }
+
+    /// Reads resume: the time the upstream held them is credited, and the clock times the client again.
+    private mutating func upstreamTakesBody(now: Now) -> [Action] {
+        guard let exchange, let since = exchange.upstreamHeldSince else { return [] }
+        self.exchange?.upstreamHeldFor = exchange.upstreamHeldFor + (now.deadline - since)
+        self.exchange?.upstreamHeldSince = nil
+        return !exchange.requestEnded && !exchange.finished ? armBodyClock(now: now) : []
+    }
+
+    private mutating func startResponseClock(now: Now) -> [Action] {
+        guard !armed.contains(.response), let exchange, !exchange.responseStarted,
+            let timeout = exchange.responseTimeout
+        else { return [] }
+        return arm(.response, now.deadline + timeout)
+    }
+
+    private mutating func arm(_ clock: Clock, _ deadline: NIODeadline) -> [Action] {
+        armed.insert(clock)
+        return [.armClock(clock, deadline)]
+    }
+
+    private mutating func disarm(_ clock: Clock) -> [Action] {
+        guard armed.remove(clock) != nil else { return [] }
+        return [.disarmClock(clock)]
+    }
+
+    mutating func clockFired(_ clock: Clock, now: Now) -> [Action] {
+        guard armed.remove(clock) != nil else { return [] }
+        switch clock {
+        case .body: return bodyClockFired(now: now)
+        case .response:
+            guard phase == .proxying, let exchange, !exchange.responseStarted, !exchange.finished else { return [] }
+            return [.closeUpstream] + fail(.timeout, now: now)
+        case .send:
+            // The client took no response bytes for `send_timeout`: the exchange is cut and its upstream
+            // connection, held back by the client, is closed.
+            guard phase == .proxying, let exchange, exchange.responseStarted, !exchange.finished else { return [] }
+            return abort(GatewayResponse(status: .requestTimeout, code: .sendTimeout, close: true), now: now)
+        }
+    }
+
+    private mutating func bodyClockFired(now: Now) -> [Action] {
+        if phase == .discarding, client.isHTTP2 {
+            // An answered HTTP/2 request whose client never ended its stream: reset the stream.
+            phase = .closed
+            return [.close]
+        }
+        guard phase == .proxying, let exchange, !exchange.requestEnded, !exchange.finished else { return [] }
+        if exchange.upstreamHeldSince != nil {
+            // The upstream took none of the body for `body_read_timeout`: its fault, not the client's.
+            return fail(.timeout, now: now)
+        }
+        let pause = exchange.limits.bodyReadTimeout
+        let paused = now.deadline - (exchange.lastBodyAt ?? exchange.bodyStarted ?? now.deadline) >= pause
+        return abort(GatewayResponse(status: .requestTimeout, code: paused ? .bodyTimeout : .bodyTooSlow, close: true), now: now)
+    }
+
+    // MARK: The connection ends
+
+    /// The client connection (or stream) is gone: nothing more is written; what it held goes back, and a
+    /// request it left unanswered (being admitted, waiting for keys or proxied) is reported, as 499.
+    mutating func clientClosed(now: Now) -> [Action] {
+        var actions: [Action] = Clock.allCases.flatMap { disarm($0) }
+        paused.removeAll()
+        pausedBytes = 0
+        if phase == .proxying {
+            actions += releaseConnection(reusable: false)
+            exchange?.finished = true
+        }
+        if exchange?.reported == false {
+            if exchange?.status == 0 { exchange?.status = 499 }
+            actions += report(now: now)
+        }
+        phase = .closed
+        return actions
+    }
+
+    /// The HTTP/1.1 decoder refused what the client sent; `requestID` names the answer if one is given.
+    mutating func parseFailed(_ response: GatewayResponse, requestID: RequestID, now: Now) -> [Action] {
+        switch phase {
+        case .idle, .discarding:
+            var exchange = Exchange(
+                clientHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: "-"), startedAt: now.wall, limits: limits)
+            exchange.requestID = requestID
+            exchange.outcome = RequestOutcome(verdict: .reject, reason: .gateway(response.code))
+            self.exchange = exchange
+            serial += 1
+            closeAfterResponse = true
+            phase = .discarding
+            return answer(response, now: now)
+        case .proxying where exchange?.finished == false:
+            // The body's framing broke after the head was admitted (a bad chunk): the upstream connection,
+            // which may have seen part of the request, is closed, and the client gets the 400 if no response
+            // has started (else the connection is cut).
+            return abort(response, now: now)
+        case .proxying, .closed, .awaitingKeys, .admitting:
+            return [.close]
+        }
+    }
+}
