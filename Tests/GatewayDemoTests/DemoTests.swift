@@ -433,44 +433,8 @@ private let pythonClient = """
 
 /// Runs `executable` to completion and returns its exit status and output.
 private func run(_ executable: String, _ arguments: [String]) throws -> Output {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    // Drain stderr concurrently so a chatty process cannot block on a full pipe.
-    let errorData = OutputBox()
-    let errorHandle = errors.fileHandleForReading
-    let reader = Thread { errorData.set(errorHandle.readDataToEndOfFile()) }
-    reader.start()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let stderr = errorData.wait()
-    return (
-        process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
-    )
-}
-
-/// One `Data` handed from a reader thread to the waiting test.
-private final class OutputBox: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var data: Data?
-
-    func set(_ value: Data) {
-        condition.lock()
-        data = value
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func wait() -> Data {
-        condition.lock()
-        defer { condition.unlock() }
-        while data == nil { condition.wait() }
-        return data ?? Data()
-    }
+    let directory = try TestTools.temporaryDirectory(prefix: "demo-run")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let result = try Command.runBlocking(executable, arguments, directory: directory)
+    return (result.status, result.stdoutText, result.stderrText)
 }

@@ -14,42 +14,51 @@ package struct HarnessError: Error, CustomStringConvertible {
 
 /// A child process whose output goes to files (no pipes to fill up), stopped by its own PID.
 ///
+/// Started with `posix_spawn` rather than Foundation's `Process`: on Linux, Swift 6.3's `Process.run()`
+/// over-reads `/proc/self/fd` entries and crashes the test process now and then
+/// (swiftlang/swift-corelibs-foundation#5472). The child gets the given standard streams, the working
+/// directory, default signal handling and an empty signal mask, and no other descriptor of the test process.
+///
 /// Every wait is bounded; `deinit` kills a process that is still running, so a failed test leaves
 /// nothing behind.
 package final class ChildProcess: @unchecked Sendable {
-    package let process: Process
+    package let pid: Int32
     package let stdoutPath: String
     package let stderrPath: String
     package let label: String
+    private let lock = NSLock()
+    /// The raw `waitpid` status once the child has been reaped.
+    private var reapedStatus: Int32?
 
-    /// Starts `executable`; stdin comes from `stdinPath` (or /dev/null). Standard output and error go to
-    /// files (``stdoutPath``, ``stderrPath``) unless `standardOutput` or `standardError` name another handle
+    /// Starts `executable` in `workingDirectory` (or `directory`); stdin comes from `stdinPath` (or /dev/null).
+    /// Standard output and error go to files in `directory` (``stdoutPath``, ``stderrPath``) unless `standardOutput` or `standardError` name another handle
     /// (a pipe the test reads, or never reads). A missing executable is an error that says how to install it.
     package init(
         _ executable: String, _ arguments: [String], label: String? = nil, stdinPath: String? = nil,
-        directory: String, environment: [String: String]? = nil, standardOutput: FileHandle? = nil,
-        standardError: FileHandle? = nil
+        directory: String, workingDirectory: String? = nil, environment: [String: String]? = nil,
+        standardOutput: FileHandle? = nil, standardError: FileHandle? = nil
     ) throws {
         try TestTools.requireExecutable(executable)
         let id = UUID().uuidString.prefix(8)
         self.label = label ?? URL(fileURLWithPath: executable).lastPathComponent
         stdoutPath = directory + "/\(self.label)-\(id).out"
         stderrPath = directory + "/\(self.label)-\(id).err"
-        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        if let environment { process.environment = environment }
-        process.standardOutput = try standardOutput ?? FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try standardError ?? FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        if let stdinPath {
-            process.standardInput = FileHandle(forReadingAtPath: stdinPath)
-        } else {
-            process.standardInput = FileHandle.nullDevice
+        var opened: [Int32] = []
+        defer { for fd in opened { Glibc.close(fd) } }
+        func open(_ path: String, _ flags: Int32) throws -> Int32 {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw HarnessError("cannot open \(path): errno \(errno)") }
+            opened.append(fd)
+            return fd
         }
-        try process.run()
+        let input = try open(stdinPath ?? "/dev/null", O_RDONLY)
+        let output = try standardOutput?.fileDescriptor ?? open(stdoutPath, O_WRONLY | O_CREAT | O_TRUNC)
+        let error = try standardError?.fileDescriptor ?? open(stderrPath, O_WRONLY | O_CREAT | O_TRUNC)
+        if standardOutput != nil { _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil) }
+        if standardError != nil { _ = FileManager.default.createFile(atPath: stderrPath, contents: nil) }
+        pid = try Spawn.run(
+            executable, arguments: arguments, directory: workingDirectory ?? directory,
+            environment: environment ?? ProcessInfo.processInfo.environment, streams: (input, output, error))
     }
 
     /// A Python script from Tests/e2e, run by the tests' Python (``TestTools/python``).
@@ -61,19 +70,30 @@ package final class ChildProcess: @unchecked Sendable {
             label: label ?? URL(fileURLWithPath: script).deletingPathExtension().lastPathComponent, directory: directory)
     }
 
-    package var pid: Int32 { process.processIdentifier }
-    package var isRunning: Bool { process.isRunning }
+    package var isRunning: Bool { reap() == nil }
 
     package var stdout: Data { FileManager.default.contents(atPath: stdoutPath) ?? Data() }
     package var stderr: Data { FileManager.default.contents(atPath: stderrPath) ?? Data() }
     package var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     package var stderrText: String { String(decoding: stderr, as: UTF8.self) }
 
+    /// The child's `waitpid` status once it has exited (reaped here, once), `nil` while it runs.
+    private func reap() -> Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let reapedStatus { return reapedStatus }
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        guard result == pid else { return nil }
+        reapedStatus = status
+        return status
+    }
+
     /// The exit status, `nil` if it did not exit within `timeout` seconds. A death by signal is `128 + signal`.
     @discardableResult
     package func waitForExit(timeout: Double) async -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
+        while isRunning {
             if Date() > deadline { return nil }
             try? await Task.sleep(nanoseconds: 10_000_000)
         }
@@ -82,15 +102,16 @@ package final class ChildProcess: @unchecked Sendable {
 
     /// After exit: the status, or `128 + signal` for a death by signal.
     package var exitStatus: Int32? {
-        guard !process.isRunning else { return nil }
-        return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
+        guard let status = reap() else { return nil }
+        let signal = status & 0x7F
+        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
     }
 
     /// Waits until `condition` holds on the process (e.g. a line on stdout), or the time is up.
     package func wait(for what: String, timeout: Double, _ condition: (ChildProcess) -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition(self) {
-            if !process.isRunning, !condition(self) {
+            if !isRunning, !condition(self) {
                 throw HarnessError("\(label) exited (\(exitStatus ?? -1)) before \(what); stderr: \(stderrText.suffix(2000))")
             }
             if Date() > deadline {
@@ -100,13 +121,14 @@ package final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// Sends `signal` to the child if it has not been reaped (its PID cannot belong to another process yet).
     package func signal(_ signal: Int32) {
-        if process.isRunning { kill(pid, signal) }
+        if isRunning { kill(pid, signal) }
     }
 
     /// SIGTERM, then SIGKILL if it has not gone after `grace` seconds.
     package func stop(grace: Double = 2) async {
-        guard process.isRunning else { return }
+        guard isRunning else { return }
         kill(pid, SIGTERM)
         if await waitForExit(timeout: grace) == nil {
             kill(pid, SIGKILL)
@@ -115,7 +137,62 @@ package final class ChildProcess: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+    }
+}
+
+/// `posix_spawn` with what Foundation's `Process` gives a child: standard streams, a working directory, the
+/// default disposition for signals the test process handles or ignores, an empty mask, nothing else inherited.
+enum Spawn {
+    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    private typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc's `_np` file actions (2.29 and 2.34), which Swift's Glibc module does not declare.
+    private static let addChdir: AddChdir? = symbol("posix_spawn_file_actions_addchdir_np")
+    private static let addClosefrom: AddClosefrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
+
+    private static func symbol<Function>(_ name: String) -> Function? {
+        guard let address = dlsym(dlopen(nil, RTLD_NOW), name) else { return nil }
+        return unsafeBitCast(address, to: Function.self)
+    }
+
+    static func run(
+        _ executable: String, arguments: [String], directory: String, environment: [String: String],
+        streams: (input: Int32, output: Int32, error: Int32)
+    ) throws -> Int32 {
+        guard let addChdir, let addClosefrom else {
+            throw HarnessError("this C library has no posix_spawn_file_actions_addchdir_np/addclosefrom_np (glibc 2.34+)")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, streams.input, 0)
+        posix_spawn_file_actions_adddup2(&actions, streams.output, 1)
+        posix_spawn_file_actions_adddup2(&actions, streams.error, 2)
+        _ = addClosefrom(&actions, 3)
+        _ = addChdir(&actions, directory)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD, SIGQUIT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([executable] + arguments).map { strdup($0) }
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") }
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv + [nil], envp + [nil])
+        guard result == 0 else { throw HarnessError("cannot start \(executable): \(String(cString: strerror(result)))") }
+        return pid
     }
 }
 
@@ -132,9 +209,11 @@ package struct CommandResult: Sendable, CustomStringConvertible {
 /// Short-lived commands run to completion, output in files (no pipe to fill up), every wait bounded.
 package enum Command {
     /// Runs a command to completion (killed after `timeout` seconds, which is an error).
+    /// Its input and output files are kept in `directory` (and removed after); it runs in `workingDirectory`,
+    /// or in `directory` without one.
     package static func run(
-        _ executable: String, _ arguments: [String], stdin: Data? = nil, directory: String, timeout: Double = 30,
-        label: String? = nil
+        _ executable: String, _ arguments: [String], stdin: Data? = nil, directory: String,
+        workingDirectory: String? = nil, timeout: Double = 30, label: String? = nil
     ) async throws -> CommandResult {
         var stdinPath: String?
         if let stdin {
@@ -142,7 +221,8 @@ package enum Command {
             try stdin.write(to: URL(fileURLWithPath: path))
             stdinPath = path
         }
-        let child = try ChildProcess(executable, arguments, label: label, stdinPath: stdinPath, directory: directory)
+        let child = try ChildProcess(
+            executable, arguments, label: label, stdinPath: stdinPath, directory: directory, workingDirectory: workingDirectory)
         defer {
             for path in [child.stdoutPath, child.stderrPath] + (stdinPath.map { [$0] } ?? []) {
                 try? FileManager.default.removeItem(atPath: path)

@@ -57,42 +57,10 @@ enum Keytool {
         let executable = try location.get()
         let scratch = URL(fileURLWithPath: try TestTools.temporaryDirectory(prefix: "keytool-run"))
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout")
-        let errURL = scratch.appendingPathComponent("stderr")
-        let inURL = scratch.appendingPathComponent("stdin")
-        try Data().write(to: outURL)
-        try Data().write(to: errURL)
-        try Data((stdin ?? "").utf8).write(to: inURL)
-        let outHandle = try FileHandle(forWritingTo: outURL)
-        let errHandle = try FileHandle(forWritingTo: errURL)
-        let inHandle = try FileHandle(forReadingFrom: inURL)
-        defer {
-            try? outHandle.close()
-            try? errHandle.close()
-            try? inHandle.close()
-        }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = inHandle
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        return Output(
-            arguments: arguments,
-            status: status,
-            stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-        )
+        let result = try await Command.run(
+            executable.path, arguments, stdin: Data((stdin ?? "").utf8), directory: scratch.path,
+            workingDirectory: directory?.path, timeout: 60, label: "keytool")
+        return Output(arguments: arguments, status: result.status, stdout: result.stdoutText, stderr: result.stderrText)
     }
 
     /// Runs keytool and requires exit 0; returns standard output.
@@ -257,22 +225,11 @@ struct KeytoolEndToEndTests {
         defer { try? FileManager.default.removeItem(at: parent) }
         let (keys, _) = try await Self.generate(.RS256, in: parent)
         let certificate = parent.appendingPathComponent("cert.pem")
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        openssl.arguments = [
-            "openssl", "req", "-x509", "-key", keys.privatePEM.path, "-subj", "/CN=test", "-days", "1",
-            "-out", certificate.path,
-        ]
-        openssl.standardOutput = FileHandle.nullDevice
-        openssl.standardError = FileHandle.nullDevice
-        let opensslStatus: Int32 = try await withCheckedThrowingContinuation { continuation in
-            openssl.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try openssl.run() } catch {
-                openssl.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        try #require(opensslStatus == 0, "openssl req -x509 failed")
+        let openssl = try await Command.run(
+            TestTools.openssl,
+            ["req", "-x509", "-key", keys.privatePEM.path, "-subj", "/CN=test", "-days", "1", "-out", certificate.path],
+            directory: parent.path)
+        try #require(openssl.status == 0, "openssl req -x509 failed: \(openssl)")
 
         let expected = try JSONParser.parse(try Self.read(keys.jwks))
         for file in [keys.publicPEM, keys.privatePEM, certificate] {
