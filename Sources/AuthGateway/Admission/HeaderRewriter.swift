@@ -26,8 +26,6 @@ package struct HeaderRewriter {
                 if route.forwardsAuthorization { headers.add(name: name, value: value) }
                 continue
             }
-            if name.utf8.count == 14, name.lowercased() == "content-length" { continue }
-            if name.utf8.count == 4, name.lowercased() == "host" { continue }
             if let allowlist, !Self.listed(name, in: allowlist) { continue }
             headers.add(name: name, value: value)
         }

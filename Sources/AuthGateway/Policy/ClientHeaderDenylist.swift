@@ -8,10 +8,12 @@
 /// product that sets or trusts it and where that is documented; keep the two in step.
 package enum ClientHeaderDenylist {
     /// Hop-by-hop (RFC 9110 §7.6.1) and HTTP/2-only names, and what the gateway sets itself: never a client's.
+    /// `Host` and `Content-Length` are written by the gateway; a client's `Content_Length` or `host.` would sit
+    /// next to them, and servers that read `_` or `.` as `-` would see two.
     package static let managed = [
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
         "proxy-authorization", "proxy-authenticate", "http2-settings", "expect",
-        "x-request-id", "traceparent", "tracestate",
+        "host", "content-length", "x-request-id", "traceparent", "tracestate",
     ]
 
     /// Whole namespaces. Only namespaces that proxies own: no mainstream client or SDK sends a header in
