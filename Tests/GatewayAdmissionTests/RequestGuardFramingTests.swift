@@ -13,13 +13,13 @@ struct RequestGuardFramingTests {
     @Test("Transfer-Encoding on HTTP/1.0 is faulty framing (RFC 9112 §6.1); on HTTP/1.1 it streams")
     func transferEncodingOnHTTP10() {
         let headers = Self.headers([("Transfer-Encoding", "chunked")])
-        let old = RequestGuard.checkFraming(headers, isHTTP2: false, limits: .init(), version: .http1_0)
+        let old = RequestGuard.checkFraming(headers, isHTTP2: false, version: .http1_0)
         #expect((try? old.get()) == nil)
         if case .failure(let rejection) = old {
             #expect(rejection.status == .badRequest)
             #expect(rejection.code == .badFraming)
         }
-        #expect((try? RequestGuard.checkFraming(headers, isHTTP2: false, limits: .init(), version: .http1_1).get()) == .streamed)
+        #expect((try? RequestGuard.checkFraming(headers, isHTTP2: false, version: .http1_1).get()) == .streamed)
     }
 
     @Test("a declared body over the limit frames fine; its size is refused separately, after authorization")
@@ -27,7 +27,7 @@ struct RequestGuardFramingTests {
         var limits = GatewayConfiguration.Limits()
         limits.maxBodyBytes = 10
         let framing = try? RequestGuard.checkFraming(
-            Self.headers([("Content-Length", "10737418240")]), isHTTP2: false, limits: limits).get()
+            Self.headers([("Content-Length", "10737418240")]), isHTTP2: false).get()
         #expect(framing == .contentLength(10_737_418_240))
         #expect(RequestGuard.checkBodySize(.contentLength(10_737_418_240), limits: limits)?.status == .payloadTooLarge)
         #expect(RequestGuard.checkBodySize(.contentLength(10), limits: limits) == nil)

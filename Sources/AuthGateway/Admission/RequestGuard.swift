@@ -33,6 +33,9 @@ package enum RequestGuard {
         _ head: HTTPRequestHead, isHTTP2: Bool, limits: GatewayConfiguration.Limits
     ) -> Result<Accepted, Rejection> {
         if let rejection = checkVersion(head.version, isHTTP2: isHTTP2) { return .failure(rejection) }
+        guard HTTPSyntax.isMethod(head.method.rawValue) else {
+            return .failure(Rejection(status: .badRequest, code: .badRequest, detail: "not a method the gateway reads"))
+        }
         guard head.uri.utf8.count <= limits.maxURIBytes else {
             return .failure(Rejection(status: .uriTooLong, code: .uriTooLong, detail: "the request target is too long"))
         }
@@ -46,7 +49,7 @@ package enum RequestGuard {
         case .failure(let rejection): return .failure(rejection)
         }
         let framing: BodyFraming
-        switch checkFraming(head.headers, isHTTP2: isHTTP2, limits: limits, version: head.version) {
+        switch checkFraming(head.headers, isHTTP2: isHTTP2, version: head.version) {
         case .success(let value): framing = value
         case .failure(let rejection): return .failure(rejection)
         }
@@ -113,7 +116,7 @@ package enum RequestGuard {
     /// admission applies only once the request is authorized, so that an unauthenticated client learns nothing
     /// but 401 (ATTACKS.md, "Resource limits") and its body is never read either way.
     static func checkFraming(
-        _ headers: HTTPHeaders, isHTTP2: Bool, limits: GatewayConfiguration.Limits, version: HTTPVersion = .http1_1
+        _ headers: HTTPHeaders, isHTTP2: Bool, version: HTTPVersion = .http1_1
     ) -> Result<BodyFraming, Rejection> {
         let lengths = headers["content-length"]
         let encodings = headers["transfer-encoding"]
@@ -130,16 +133,43 @@ package enum RequestGuard {
             // HTTP/2 the only one is `chunked`, added by NIO's HTTP/2-to-HTTP/1 codec for a body of unknown
             // length (DATA frames without `content-length`).
             guard lengths.isEmpty else { return bad("both Content-Length and Transfer-Encoding") }
-            guard encodings.count == 1, encodings[0].lowercased() == "chunked" else {
-                return .failure(Rejection(status: .notImplemented, code: .badFraming, detail: "only Transfer-Encoding: chunked is supported"))
-            }
-            return .success(.streamed)
+            return transferCodings(encodings)
         }
         guard !lengths.isEmpty else { return .success(isHTTP2 ? .streamed : .none) }
         guard lengths.count == 1, let text = lengths.first, !text.isEmpty, text.utf8.count <= 15,
             text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(text)
         else { return bad("malformed Content-Length") }
         return .success(length == 0 ? .none : .contentLength(length))
+    }
+
+    /// `Transfer-Encoding` lines read as one list (RFC 9110 §5.3): exactly `chunked` streams the body. Chunked
+    /// applied twice, or not last, leaves the body's end unknown (400, RFC 9112 §6.3, §7); any other coding,
+    /// which the gateway does not decode, is 501 (RFC 9112 §6.1).
+    private static func transferCodings(_ lines: [String]) -> Result<BodyFraming, Rejection> {
+        let codings = lines.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            .map { trimmingOWS($0).lowercased() }
+        let chunked = codings.filter { $0 == "chunked" }.count
+        if codings.contains("") || chunked > 1 || (chunked == 1 && codings.last != "chunked") {
+            return .failure(Rejection(status: .badRequest, code: .badFraming, detail: "Transfer-Encoding does not end with one chunked"))
+        }
+        guard codings == ["chunked"] else {
+            return .failure(Rejection(status: .notImplemented, code: .badFraming, detail: "only Transfer-Encoding: chunked is supported"))
+        }
+        return .success(.streamed)
+    }
+
+    private static func trimmingOWS(_ text: Substring) -> Substring {
+        let isOWS: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = text.firstIndex(where: { !isOWS($0) }), let last = text.lastIndex(where: { !isOWS($0) }) else {
+            return ""
+        }
+        return text[first...last]
+    }
+
+    /// How an HTTP/1.x request's body is delimited, judged as ``check(_:isHTTP2:limits:)`` judges it: the HTTP/1.1
+    /// parser reads a body exactly this way, and reads nothing after a head this refuses.
+    package static func framing(of headers: HTTPHeaders, version: HTTPVersion) -> Result<BodyFraming, Rejection> {
+        checkFraming(headers, isHTTP2: false, version: version)
     }
 
     /// A declared body longer than `max_body_bytes` (413, close: the body is never read). Streamed bodies are

@@ -247,9 +247,6 @@ package struct GatewayConfiguration: Sendable {
         /// How long a response may wait on a client that does not read it (its connection or stream takes
         /// no more bytes) before the exchange is cut and the upstream connection closed.
         package var sendTimeout: Duration = .seconds(30)
-        /// HTTP/1.1 requests one connection may send ahead of their answers; beyond it the rest is dropped
-        /// and the connection closes once the accepted ones are answered.
-        package var maxPipelinedRequests: Int = 32
         package var maxConnections: Int = 10_000
         package var http2MaxConcurrentStreams: Int = 100
         /// How long SIGTERM waits for in-flight requests.

@@ -399,7 +399,6 @@ struct GatewayConfigurationDecoder {
             .size("body_buffer_bytes", \.bodyBufferBytes, minimum: 0),
             .size("min_body_rate", \.minBodyRate, minimum: 0),
             .duration("send_timeout", \.sendTimeout),
-            .integer("max_pipelined_requests", \.maxPipelinedRequests, in: 1...Int.max),
         ]
     }
 

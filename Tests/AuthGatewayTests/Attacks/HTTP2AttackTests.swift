@@ -132,7 +132,8 @@ struct HTTP2AttackTests {
         Case("authority_trailing_space", .own("RFC 9113 §8.2.1"), malformed),
         Case("path_trailing_space", .own("RFC 9113 §8.2.1"), malformed),
         // Methods are case-sensitive (RFC 9110 §9.1): `get` matches no route; the path is public for GET (405).
-        Case("method_lowercase", .own("RFC 9110 §9.1, §15.5.6"), .answer(405, code: "method_not_allowed")),
+        // Methods are case-sensitive; `get` is no method the gateway reads, on HTTP/2 as on HTTP/1.1.
+        Case("method_lowercase", .own("RFC 9110 §9.1"), .answer(400, code: "bad_request")),
         // Field names: token characters only, never empty (RFC 9110 §5.1, RFC 9113 §8.2).
         Case("name_with_colon", .own("RFC 9110 §5.1"), malformed),
         Case("name_with_space", .own("RFC 9110 §5.1"), malformed),

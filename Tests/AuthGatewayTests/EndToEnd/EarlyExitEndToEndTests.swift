@@ -68,6 +68,21 @@ struct EarlyExitEndToEndTests {
         }
     }
 
+    @Test("an HTTP/1.1 client that closes while the upstream thinks is noticed then, not when the answer comes",
+          arguments: ["h1_fin", "h1_half_close"])
+    func closesWhileUpstreamThinks(mode: String) async throws {
+        let upstream = RecordingUpstream.Behaviour(name: "slow", delayMilliseconds: 20_000)
+        try await GatewayHarness.with(Self.options(upstream)) { gateway in
+            let left = try await EarlyExitClient.run(
+                gateway, mode: mode, count: 4, path: "/public/slow", token: nil, afterMilliseconds: 100)
+            #expect(left.count == 4)
+            // The upstream would answer after 20 s; each exchange ends (499) as its client leaves.
+            let records = await gateway.observer.waitForRecords(4, timeout: 10)
+            #expect(records.map(\.status) == [499, 499, 499, 499])
+            await gateway.expectUpstreamConnectionsReturned()
+        }
+    }
+
     @Test("an upstream that dies mid-answer: the client sees a cut answer, the connection is not reused",
           arguments: [false, true])
     func upstreamDiesMidAnswer(http2: Bool) async throws {

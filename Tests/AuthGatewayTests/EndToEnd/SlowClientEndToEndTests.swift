@@ -173,8 +173,10 @@ struct SlowClientEndToEndTests {
         let attack = Attack(kind: "h1_pipeline", connections: 100, streams: 5000, path: "/public/pipelined", scope: nil)
         let outcome = try await Self.run(attack)
         #expect(outcome.victims == Array(repeating: 200, count: 16))
-        // At most max_pipelined_requests (32) per connection are accepted; the rest is dropped unread.
-        #expect(outcome.upstreamRequests <= 100 * 32 + 17, "the gateway forwarded \(outcome.upstreamRequests) unread requests")
+        // One request at a time per connection, the next only once the answer before it is written: once the
+        // client's socket buffers are full, nothing more is parsed or forwarded (about 25 per connection here;
+        // the bound leaves room for other kernels' buffer sizes, and is 2 % of what the attack sent).
+        #expect(outcome.upstreamRequests <= 100 * 100 + 17, "the gateway forwarded \(outcome.upstreamRequests) unread requests")
         #expect(outcome.residentGrowthKilobytes < Self.memoryBoundKilobytes)
     }
 }

@@ -92,12 +92,11 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        guard let parserError = error as? HTTPParserError else {
+        guard let parseError = error as? HTTP1ParseError else {
             context.close(promise: nil)
             return
         }
-        let response = ProtocolErrorResponse.response(for: parserError)
-        perform(machine.parseFailed(response, requestID: loop.nextRequestID(), now: now))
+        perform(machine.parseFailed(parseError.response, requestID: loop.nextRequestID(), now: now))
     }
 
     // MARK: Upstream events (UpstreamExchange)

@@ -16,17 +16,3 @@ enum ResponseHeaderFilter {
         return headers
     }
 }
-
-/// The gateway's answer to a request the HTTP/1.1 parser refused: always closes the connection.
-enum ProtocolErrorResponse {
-    static func response(for error: HTTPParserError) -> GatewayResponse {
-        switch error {
-        case .headerOverflow:
-            return GatewayResponse(status: .requestHeaderFieldsTooLarge, code: .headersTooLarge, close: true)
-        case .invalidVersion:
-            return GatewayResponse(status: .httpVersionNotSupported, code: .httpVersion, close: true)
-        default:
-            return GatewayResponse(status: .badRequest, code: .badRequest, close: true)
-        }
-    }
-}

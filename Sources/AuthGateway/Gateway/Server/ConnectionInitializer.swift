@@ -54,18 +54,11 @@ struct ConnectionInitializer: Sendable {
 
     private func configureHTTP1(_ channel: Channel, client: ClientConnection) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
-            var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-            decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-            decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-            decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
             let sync = channel.pipeline.syncOperations
             let headTimer = RequestHeadTimer(timeout: limits.headerReadTimeout)
             try sync.addHandler(RequestHeadTimeoutHandler(timer: headTimer))
-            try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(
-                leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)))
-            try sync.addHandler(HTTPResponseEncoder())
-            try sync.addHandler(HTTP1PipelineDepthHandler(maximum: limits.maxPipelinedRequests))
-            try sync.addHandler(HTTPServerPipelineHandler())
+            try sync.addHandler(HTTP1ServerHandler(limits: HTTP1RequestParser.Limits(
+                maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount, maxURIBytes: limits.maxURIBytes)))
             try sync.addHandler(GatewayRequestHandler(
                 loop: loopContext(channel), client: client, headTimer: headTimer))
         }

@@ -19,6 +19,8 @@ final class RawTLSConnection: Sendable {
         var handshakeCompleted = false
         var negotiatedALPN: String?
         var error: String?
+        /// The first request sent was a HEAD: its answer has no body, whatever its framing says.
+        var firstRequestIsHead: Bool?
     }
 
     private let channel: Channel
@@ -82,6 +84,7 @@ final class RawTLSConnection: Sendable {
 
     /// Writes `bytes` as they are (one TLS record, or several for large writes).
     func send(_ bytes: [UInt8]) async throws {
+        state.withLockedValue { if $0.firstRequestIsHead == nil, !bytes.isEmpty { $0.firstRequestIsHead = bytes.starts(with: Array("HEAD ".utf8)) } }
         var buffer = channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
         try await channel.writeAndFlush(buffer).get()
@@ -124,8 +127,8 @@ final class RawTLSConnection: Sendable {
 
     /// The complete responses received so far, in order.
     var responses: [RawHTTPResponse] {
-        let snapshot = state.withLockedValue { ($0.received, $0.closed) }
-        return RawHTTPResponse.parse(snapshot.0, connectionClosed: snapshot.1)
+        let snapshot = state.withLockedValue { ($0.received, $0.closed, $0.firstRequestIsHead == true) }
+        return RawHTTPResponse.parse(snapshot.0, connectionClosed: snapshot.1, firstIsHead: snapshot.2)
     }
 
     /// Waits until `count` complete responses arrived, the connection closed, or `timeout` passed, and returns
@@ -133,7 +136,9 @@ final class RawTLSConnection: Sendable {
     @discardableResult
     func responses(_ count: Int, timeout: Double = 10) async -> [RawHTTPResponse] {
         _ = await wait(timeout: timeout) { state in
-            state.closed || RawHTTPResponse.parse(state.received, connectionClosed: false).count >= count
+            state.closed
+                || RawHTTPResponse.parse(state.received, connectionClosed: false, firstIsHead: state.firstRequestIsHead == true)
+                    .count >= count
         }
         return responses
     }
@@ -240,7 +245,9 @@ struct RawHTTPResponse: Sendable, CustomStringConvertible {
     /// Every complete response in `bytes`, in order. Interim (1xx) responses are included. A body without
     /// `Content-Length` or chunked framing runs to the end of the connection, so it is complete only once
     /// `connectionClosed`.
-    static func parse(_ bytes: [UInt8], connectionClosed: Bool) -> [RawHTTPResponse] {
+    /// The complete responses in `bytes`; with `firstIsHead`, the first final one (the answer to a HEAD) has
+    /// no body (RFC 9110 §9.3.2).
+    static func parse(_ bytes: [UInt8], connectionClosed: Bool, firstIsHead: Bool = false) -> [RawHTTPResponse] {
         var responses: [RawHTTPResponse] = []
         var index = 0
         while index < bytes.count {
@@ -258,7 +265,8 @@ struct RawHTTPResponse: Sendable, CustomStringConvertible {
             let lookup = { (name: String) in headers.filter { $0.name.lowercased() == name }.map(\.value) }
             var body: [UInt8] = []
             var next = bodyStart
-            if (100..<200).contains(status) || status == 204 || status == 304 {
+            let answersHead = firstIsHead && !responses.contains { $0.status >= 200 } && status >= 200
+            if (100..<200).contains(status) || status == 204 || status == 304 || answersHead {
                 // no body
             } else if lookup("transfer-encoding").contains(where: { $0.lowercased().contains("chunked") }) {
                 guard let (decoded, end) = dechunk(bytes, from: bodyStart) else { break }
