@@ -90,6 +90,8 @@ package struct RequestOutcome: Sendable {
     package var path: String?
     /// The `Host` the request was routed on, once validated.
     package var host: String?
+    /// For a policy denial, what denied it (``Denial/deniedBy``).
+    package var deniedBy: String?
 
     package init(
         route: String? = nil, verdict: Verdict, reason: OutcomeReason? = nil, path: String? = nil, host: String? = nil,

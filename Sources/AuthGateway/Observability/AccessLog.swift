@@ -63,7 +63,7 @@ package struct AccessLog: GatewayObserver {
             ("client", quote(record.clientAddress)), ("protocol", quote(record.protocolName)),
             ("method", quote(record.method)), ("host", text(record.host)), ("path", quote(record.path)),
             ("route", text(record.route)), ("decision", quote(record.verdict.rawValue)),
-            ("reason", text(record.reason?.code)), ("subject", text(record.subject)), ("issuer", text(record.issuer)),
+            ("reason", text(record.reason?.code)), ("denied_by", text(record.deniedBy)), ("subject", text(record.subject)), ("issuer", text(record.issuer)),
             ("status", String(record.status)), ("upstream", text(record.upstream)),
             ("upstream_target", text(record.upstreamTarget)),
             ("duration_ms", String(format: "%.3f", record.duration * 1000)),

@@ -10,6 +10,8 @@ package struct RequestRecord: Sendable {
     package var route: String?
     package var verdict: Verdict
     package var reason: OutcomeReason?
+    /// For a policy denial, the clause (or issuer list, or identity header) that denied it.
+    package var deniedBy: String?
     /// The verified token's `sub` and `iss` (allowed or denied after verification).
     package var subject: String?
     package var issuer: String?
@@ -32,7 +34,7 @@ package struct RequestRecord: Sendable {
         requestID: String, clientAddress: String, method: String, path: String, route: String?, verdict: Verdict,
         reason: OutcomeReason?, subject: String?, issuer: String?, status: Int, upstream: String?, upstreamTarget: String?,
         startedAt: Double, duration: Double, upstreamDuration: Double?, bytesIn: Int, bytesOut: Int, protocolName: String,
-        host: String?, userAgent: String?
+        host: String?, userAgent: String?, deniedBy: String? = nil
     ) {
         self.requestID = requestID
         self.clientAddress = clientAddress
@@ -54,6 +56,7 @@ package struct RequestRecord: Sendable {
         self.protocolName = protocolName
         self.host = host
         self.userAgent = userAgent
+        self.deniedBy = deniedBy
     }
 }
 

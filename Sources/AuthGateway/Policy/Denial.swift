@@ -45,6 +45,18 @@ package struct Denial: Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// What denied the request, for the audit trail (the access log's `denied_by`): the failed clause as
+    /// `explain` shows it (`roles any [admin]`), the route's issuer list, or the identity header whose claim is
+    /// missing or unsendable. Policy text only, never a token's value.
+    package var deniedBy: String? {
+        switch cause {
+        case .clause(let clause)?: return clause.description
+        case .issuer?: return "issuers"
+        case .identityHeader(let name)?: return "identity_headers.\(name)"
+        case .path?, .token?, nil: return nil
+        }
+    }
+
     /// A one-line explanation for logs and `explain`: never contains a token or a secret.
     package var description: String {
         var text = "deny \(status) \(reason)"

@@ -84,6 +84,8 @@ struct AuthorizationEndToEndTests {
         let status: Int
         let challenge: String?
         let code: String
+        /// What the access log names as having denied it (`denied_by`).
+        var deniedBy: String? = nil
         /// The request's extra header lines, from the harness (tokens need its keys).
         let headers: @Sendable (GatewayHarness) throws -> [String]
 
@@ -114,10 +116,11 @@ struct AuthorizationEndToEndTests {
         DeniedCase(
             name: "missing scope", path: "/api/data/x", status: 403,
             challenge: #"Bearer realm="auth-gateway", error="insufficient_scope", scope="read:data""#,
-            code: "insufficient_scope"
+            code: "insufficient_scope", deniedBy: "scopes all [read:data]"
         ) { [try $0.bearer($0.token(scope: "read:info"))] },
         DeniedCase(
-            name: "missing role", path: "/admin/users", status: 403, challenge: nil, code: "missing_role"
+            name: "missing role", path: "/admin/users", status: 403, challenge: nil, code: "missing_role",
+            deniedBy: "roles any [admin]"
         ) { [try $0.bearer($0.token(scope: "read:data", roles: ["analyst"]))] },
         DeniedCase(
             name: "no route", path: "/nowhere", status: 404, challenge: nil, code: "no_route"
@@ -149,6 +152,9 @@ struct AuthorizationEndToEndTests {
             let records = await gateway.observer.waitForRecords(1)
             #expect(records.first?.verdict != .allow)
             #expect(records.first?.status == denied.status)
+            // The audit trail names the clause that denied a 403, and who was refused.
+            #expect(records.first?.deniedBy == denied.deniedBy)
+            if denied.status == 403 { #expect(records.first?.subject == "alice") }
         }
     }
 

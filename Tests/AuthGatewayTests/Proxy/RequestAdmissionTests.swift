@@ -307,6 +307,9 @@ struct RequestAdmissionTests {
             code: "missing_role", challenge: #"Bearer realm="test-realm", error="insufficient_scope""#, close: false,
             verdict: .deny, reason: .denied(.missingRole), route: "admin", path: "/admin/x", host: Self.host,
             subject: "alice")
+        // The audit trail's `denied_by`: the failed clause, as `explain` words it.
+        let denied = answered(admit(.GET, "/admin/x", [try bearer(["roles": .array([.string("viewer")])])]))
+        #expect(denied?.1.deniedBy == "roles any [admin]")
     }
 
     @Test("two credentials or a token in the query on a protected route is 400 invalid_request, closing")

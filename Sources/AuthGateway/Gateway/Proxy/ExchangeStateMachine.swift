@@ -539,7 +539,7 @@ struct ExchangeStateMachine {
             upstreamDuration: exchange.upstreamSentAt.map { (exchange.upstreamEndedAt ?? now.wall) - $0 },
             bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
             protocolName: client.isHTTP2 ? "HTTP/2" : "HTTP/\(head.version.major).\(head.version.minor)",
-            host: outcome.host, userAgent: head.headers.first(name: "user-agent")
+            host: outcome.host, userAgent: head.headers.first(name: "user-agent"), deniedBy: outcome.deniedBy
         ))]
     }
 

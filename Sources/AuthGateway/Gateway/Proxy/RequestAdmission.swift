@@ -73,9 +73,10 @@ struct RequestAdmission {
         _ denial: Denial, _ accepted: RequestGuard.Accepted, reason: OutcomeReason?, claims: [String: JSONValue]?
     ) -> Admission {
         let response = GatewayResponse(denial: denial, realm: snapshot.configuration.identity.realm, close: false)
-        let outcome = RequestOutcome(
+        var outcome = RequestOutcome(
             route: denial.route?.name, verdict: .deny, reason: reason ?? .denied(denial.reason),
             path: accepted.target.path, host: accepted.host, claims: claims)
+        outcome.deniedBy = denial.deniedBy
         return .answer(response, outcome)
     }
 }
