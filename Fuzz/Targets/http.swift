@@ -1,7 +1,12 @@
-// Fuzz target `http`: raw bytes from a client → NIO's HTTPRequestDecoder (configured as the gateway configures
-// it) in an EmbeddedChannel → for every decoded request head, the gateway's admission: RequestGuard, the
-// canonical path, route match, bearer token extraction and verification, authorization, HeaderRewriter.
-// Each head is admitted as HTTP/1.1 and again as if it came from an HTTP/2 stream.
+// Fuzz target `http`: raw bytes from a client → the gateway's HTTP/1.1 parser (HTTP1RequestParser, with the
+// limits ConnectionInitializer gives it) → for every parsed request head, the gateway's admission:
+// RequestGuard, the canonical path, route match, bearer token extraction and verification, authorization,
+// HeaderRewriter. Each head is admitted as HTTP/1.1 and again as if it came from an HTTP/2 stream.
+//
+// Invariants of the parser: the parts do not depend on how the bytes are split into reads (all at once, byte
+// by byte, in reads of a size taken from the input); every request is a head, body parts and an end; a
+// Content-Length body is exactly that long; field names are tokens, values hold no CR, LF, NUL or other
+// control byte but HTAB; nothing is parsed after an error or after a head whose framing the guard refuses.
 //
 // Invariants for a forwarded request: it went to the route the policy picks for its canonical path; a token
 // route's request carried exactly one bearer token that an independently configured JWTVerifier accepts and
@@ -111,31 +116,89 @@ private let gatewaySet: Set<String> = [
     "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id", "traceparent",
 ]
 
+/// What the parser made of a client's bytes: each request's head, its body bytes and whether it ended, and
+/// the error that stopped it, if one did.
+private struct Parsed: Equatable {
+    var heads: [HTTPRequestHead] = []
+    var bodies: [[UInt8]] = []
+    var ended: [Bool] = []
+    var error: HTTP1ParseError?
+}
+
+private func parse(_ input: [UInt8], readSize: Int) -> Parsed {
+    let limits = snapshot.configuration.limits
+    var parser = HTTP1RequestParser(limits: .init(
+        maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount, maxURIBytes: limits.maxURIBytes))
+    var parsed = Parsed()
+    var buffer = ByteBuffer()
+    var offset = 0
+    reading: while offset < input.count {
+        let end = min(input.count, offset + readSize)
+        buffer.writeBytes(input[offset..<end])
+        offset = end
+        while !parser.isDone {
+            let part: HTTP1RequestParser.Part?
+            do {
+                part = try parser.next(from: &buffer)
+            } catch {
+                parsed.error = error
+                break reading
+            }
+            guard let part else { break }
+            switch part {
+            case .head(let head):
+                invariant(parsed.ended.last ?? true, "a head before the previous request ended")
+                parsed.heads.append(head)
+                parsed.bodies.append([])
+                parsed.ended.append(false)
+            case .body(let slice):
+                invariant(!(parsed.ended.last ?? true), "a body part outside a request")
+                invariant(slice.readableBytes > 0, "an empty body part")
+                parsed.bodies[parsed.bodies.count - 1] += slice.readableBytesView
+            case .end:
+                invariant(!(parsed.ended.last ?? true), "an end outside a request")
+                parsed.ended[parsed.ended.count - 1] = true
+            }
+        }
+    }
+    if parser.isDone, parsed.error == nil {
+        invariant(parsed.ended.last == false, "the parser stopped after a complete request without an error")
+    }
+    return parsed
+}
+
+private func checkParsed(_ parsed: Parsed) {
+    for (index, head) in parsed.heads.enumerated() {
+        for (name, value) in head.headers {
+            invariant(HTTPSyntax.isToken(name), "a field name that is not a token")
+            invariant(value.utf8.allSatisfy { $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }, "a control byte in a field value")
+            invariant(value.first != " " && value.last != " ", "a field value with surrounding whitespace")
+        }
+        let framing = RequestGuard.framing(of: head.headers, version: head.version)
+        switch framing {
+        case .failure:
+            invariant(index == parsed.heads.count - 1 && !parsed.ended[index], "something was parsed after an unframed head")
+        case .success(.none):
+            invariant(parsed.bodies[index].isEmpty, "a body for a request without one")
+        case .success(.contentLength(let length)):
+            invariant(parsed.bodies[index].count <= length, "a body longer than its Content-Length")
+            if parsed.ended[index] { invariant(parsed.bodies[index].count == length, "a request ended short of its Content-Length") }
+        case .success(.streamed):
+            break
+        }
+    }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzInput(data, size)
-    let channel = EmbeddedChannel()
-    let limits = snapshot.configuration.limits
-    var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-    decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-    decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-    decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
-    do {
-        try channel.pipeline.syncOperations.addHandler(
-            ByteToMessageHandler(
-                HTTPRequestDecoder(
-                    leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop,
-                    limitConfiguration: decoderLimits)))
-    } catch {
-        fatalError("cannot build the pipeline: \(error)")
-    }
-    // A parser error ends the connection after the requests decoded before it, as in the gateway.
-    _ = try? channel.writeInbound(channel.allocator.buffer(bytes: input))
-    var heads: [HTTPRequestHead] = []
-    while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
-        if case .head(let head) = part { heads.append(head) }
-    }
-    _ = try? channel.finish(acceptAlreadyClosed: true)
+    let loop = EmbeddedEventLoop()
+    let parsed = parse(input, readSize: max(input.count, 1))
+    checkParsed(parsed)
+    invariant(parse(input, readSize: 1) == parsed, "byte-by-byte reads parse differently")
+    let readSize = Int(input.first ?? 0) % 61 + 2
+    invariant(parse(input, readSize: readSize) == parsed, "reads of \(readSize) bytes parse differently")
+    let heads = parsed.heads
 
     // One authenticator (and so one verified-token cache) per connection, as on one event loop.
     let authenticator = TokenAuthenticator(cache: VerifiedTokenCache(capacity: 16, generation: 1), metrics: nil)
@@ -147,7 +210,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             if isHTTP2 { admitted.version = HTTPVersion(major: 2, minor: 0) }
             let client = ClientConnection(address: clientAddress, isHTTP2: isHTTP2)
             let result = admission.admit(
-                admitted, client: client, requestID: requestIDs.next(), now: now, eventLoop: channel.embeddedEventLoop)
+                admitted, client: client, requestID: requestIDs.next(), now: now, eventLoop: loop)
             switch result {
             case .forward(let request): checkForwarded(request, from: admitted, isHTTP2: isHTTP2)
             case .answer(let response, _): checkAnswer(response, to: admitted)
@@ -239,7 +302,8 @@ private func checkForwarded(_ request: UpstreamRequest, from client: HTTPRequest
                     || ["content-length", "transfer-encoding"].contains(key),
                 "forwarded a header the client's Connection header lists")
         }
-        if filter.strips(name) && !gatewaySet.contains(key) && key != "transfer-encoding" {
+        // What the filter strips and the gateway writes itself (forwarding, framing, Host) is checked below.
+        if filter.strips(name) && !gatewaySet.contains(key) && !["transfer-encoding", "content-length", "host"].contains(key) {
             identity.append((name, value))
         }
         if key == "authorization" { authorization.append(value) }
