@@ -102,6 +102,15 @@ package final class GatewayMetrics: Sendable {
         }
     }
 
+    /// `gateway_issuer_keys_available{issuer}`: 1 while the issuer can verify tokens, 0 while it has no usable
+    /// keys (set at scrape time).
+    package func recordIssuerKeys(_ states: [(issuer: String, available: Bool, problem: String?)]) {
+        for state in states {
+            CoreMetrics.Gauge(label: "gateway_issuer_keys_available", dimensions: [("issuer", state.issuer)], factory: factory)
+                .record(state.available ? 1 : 0)
+        }
+    }
+
     /// `gateway_event_loops`: the event loops serving traffic (each has its own upstream pools, so per-loop
     /// limits such as `max_connections` multiply by it).
     package func recordEventLoops(_ count: Int) {

@@ -113,4 +113,46 @@ struct BinaryEndToEndTests {
         await gateway.stop()
         await upstream.stop()
     }
+    @Test("reload: SIGHUP and the file watcher apply a change once, refuse a broken one once, and name restart-only settings",
+          .timeLimit(.minutes(2)))
+    func reloadOncePerChange() async throws {
+        let directory = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let upstream = try await RecordingUpstream.start(.init(name: "svc"), in: directory)
+        let configText = GatewayBinary.configuration(upstream: [upstream.url])
+        let config = try GatewayBinary.writeConfiguration(configText, in: directory)
+        let gateway = try await GatewayProcess.start(configPath: config, directory: directory)
+        func count(_ text: String) -> Int { gateway.child.stderrText.components(separatedBy: text).count - 1 }
+        /// SIGHUP right after the edit, then longer than two watcher periods (2 s): both have seen the change.
+        func editThenSIGHUP(_ edit: () throws -> Void) async throws {
+            try edit()
+            gateway.child.signal(SIGHUP)
+            try await Task.sleep(nanoseconds: 5_000_000_000)
+        }
+        let policy = directory + "/policies/test.yaml"
+        let route = "\n  - name: extra\n    match: { methods: [GET], path: /extra/** }\n    upstream: svc\n    auth: public\n"
+        try await editThenSIGHUP { try (standardPolicy + route).write(toFile: policy, atomically: true, encoding: .utf8) }
+        try #require(count("reloaded") == 1, "\(gateway.child.stderrText.suffix(3000))")
+        #expect(try await Curl.request(gateway, "/extra/x").status == 200)
+
+        try await editThenSIGHUP { try (standardPolicy + "\n  - name: broken\n").write(toFile: policy, atomically: true, encoding: .utf8) }
+        #expect(count("reload failed") == 1, "\(gateway.child.stderrText.suffix(3000))")
+        #expect(try await Curl.request(gateway, "/extra/x").status == 200, "the last good policy keeps serving")
+
+        // A SIGHUP with nothing changed reloads nothing; a new listener port is named as needing a restart.
+        gateway.child.signal(SIGHUP)
+        try await Task.sleep(nanoseconds: 500_000_000)
+        #expect(count("nothing changed since the last reload") == 1)
+        try await editThenSIGHUP {
+            try (standardPolicy + route).write(toFile: policy, atomically: true, encoding: .utf8)
+            try configText.replacingOccurrences(of: "port: 0\n    tls", with: "port: 1\n    tls")
+                .write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        #expect(count("reloaded") == 2, "\(gateway.child.stderrText.suffix(3000))")
+        #expect(count("apply only after a restart") == 1)
+        #expect(gateway.child.stderrText.contains("listeners[0].port"))
+        #expect(try await Curl.request(gateway, "/extra/x").status == 200, "still serving on the port it started with")
+        await gateway.stop()
+        await upstream.stop()
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import JOSE
+import GatewayObservability
 import Testing
 import GatewayConfig
 import AuthGateway
@@ -220,6 +221,30 @@ struct RemoteKeysEndToEndTests {
             let readiness = await gateway.server.readiness()
             #expect(!readiness.ready)
             #expect(readiness.reason.contains(E2EFixtures.issuer))
+        }
+    }
+
+    @Test("an issuer without keys leaves the gateway ready while another issuer serves; /readyz and the metrics name it")
+    func perIssuerReadiness() async throws {
+        let closed = try ClosedLoopbackPort()
+        defer { closed.close() }
+        var options = GatewayHarness.Options()
+        options.configure = { configuration in
+            configuration.issuers.append(.init(
+                issuer: "https://down.example", keys: [], remoteKeys: .init(url: "https://127.0.0.1:\(closed.port)/jwks.json")))
+        }
+        try await GatewayHarness.with(options) { gateway in
+            let readiness = await gateway.server.readiness()
+            #expect(readiness.ready, "\(readiness.reason)")
+            #expect(readiness.reason.contains("issuer https://down.example: no keys"), "\(readiness.reason)")
+            #expect(readiness.reason.contains("issuer \(E2EFixtures.issuer): keys available"), "\(readiness.reason)")
+            let response = try await Curl.request(gateway, "/api/data/x", headers: [gateway.bearer(try gateway.token())])
+            #expect(response.status == 200)
+            let metrics = GatewayMetrics()
+            metrics.recordIssuerKeys(gateway.server.issuerKeyStates())
+            let exposition = String(decoding: metrics.exposition(), as: UTF8.self)
+            #expect(exposition.contains(#"gateway_issuer_keys_available{issuer="https://down.example"} 0"#), "\(exposition)")
+            #expect(exposition.contains(#"gateway_issuer_keys_available{issuer="\#(E2EFixtures.issuer)"} 1"#), "\(exposition)")
         }
     }
 

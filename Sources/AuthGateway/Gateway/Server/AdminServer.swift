@@ -71,6 +71,7 @@ final class AdminHandler: ChannelInboundHandler {
             let promise = context.eventLoop.makePromise(of: [UInt8].self)
             promise.completeWithTask { [gateway, metrics] in
                 metrics.recordUpstreamPools(await gateway.upstreamConnectionCounts())
+                metrics.recordIssuerKeys(gateway.issuerKeyStates())
                 return metrics.exposition()
             }
             promise.futureResult.assumeIsolated().whenSuccess { exposition in

@@ -135,12 +135,27 @@ package final class GatewayServer: Sendable {
         }
     }
 
-    /// Whether the gateway should receive traffic: not draining, and at least one upstream has a target
-    /// that no event loop is currently skipping as unhealthy.
+    /// Each issuer, and whether it can verify tokens now (configured keys, or a fetched key set that is not
+    /// too stale); for an issuer that cannot, why.
+    package func issuerKeyStates() -> [(issuer: String, available: Bool, problem: String?)] {
+        snapshot.issuers.keys.sorted().map { name in
+            guard let remote = snapshot.issuers[name]?.remote, remote.currentKeys() == nil else { return (name, true, nil) }
+            return (name, false, remote.lastError ?? "not fetched yet")
+        }
+    }
+
+    /// Whether the gateway should receive traffic: not draining, at least one issuer can verify tokens, and
+    /// at least one upstream has a target that no event loop is currently skipping as unhealthy.
+    ///
+    /// One issuer without keys does not make the gateway unready while another serves: its tokens get 503
+    /// `keys_unavailable` on every replica alike, and taking every replica out of rotation would refuse the
+    /// other issuers' traffic too. The answer lists every issuer's state either way.
     package func readiness() async -> (ready: Bool, reason: String) {
         if draining.withLockedValue({ $0 }) { return (false, "draining") }
-        for remote in snapshot.remoteKeySets where remote.currentKeys() == nil {
-            return (false, "no keys for issuer \(remote.issuer): \(remote.lastError ?? "not fetched yet")")
+        let issuers = issuerKeyStates()
+        let issuerLines = issuers.map { "issuer \($0.issuer): " + ($0.available ? "keys available" : "no keys (\($0.problem ?? ""))") }
+        if !issuers.isEmpty, !issuers.contains(where: \.available) {
+            return (false, (["no issuer has keys"] + issuerLines).joined(separator: "\n"))
         }
         var unhealthy = Set<UpstreamPool.Endpoint>()
         for bound in contexts.values {
@@ -151,8 +166,10 @@ package final class GatewayServer: Sendable {
         let healthy = upstreams.filter { name, upstream in
             upstream.targets.contains { !unhealthy.contains(UpstreamPool.Endpoint(upstream: name, target: $0)) }
         }
-        guard !healthy.isEmpty || upstreams.isEmpty else { return (false, "no upstream has a healthy target") }
-        return (true, "ready")
+        guard !healthy.isEmpty || upstreams.isEmpty else {
+            return (false, (["no upstream has a healthy target"] + issuerLines).joined(separator: "\n"))
+        }
+        return (true, (["ready"] + issuerLines).joined(separator: "\n"))
     }
 
     /// Upstream connections and waiting requests per upstream and target, summed over the event loops.

@@ -49,6 +49,10 @@ package struct GatewayService: Service {
             }
         }
         let observer = CompositeObserver([self.observer ?? accessLog ?? SilentObserver(), MetricsObserver(metrics: metrics)])
+        // Trapped before anything listens: a SIGHUP (a reload) or SIGUSR1 (logrotate) that arrives while the
+        // gateway starts would otherwise end the process (their default action).
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let rotations = await UnixSignalsSequence(trapping: .sigusr1)
         let loops = EventLoopCount.automatic
         metrics.recordEventLoops(loops)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: loops)
@@ -63,16 +67,19 @@ package struct GatewayService: Service {
         }
         logger.info("ready", metadata: ["routes": "\(snapshot.policy.routes.count)", "ports": "\(server.ports)"])
         await withTaskGroup(of: Void.self) { tasks in
-            let reloader = Reloader(server: server, loader: loader, metrics: metrics, logger: logger)
+            var configurationFile: String?
+            if case .file(let path) = source { configurationFile = path }
+            let reloader = Reloader(
+                server: server, loader: loader, configurationFile: configurationFile, metrics: metrics, logger: logger)
             tasks.addTask {
-                for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                for await _ in hangups {
                     await reloader.reload(reason: "SIGHUP")
                 }
             }
             tasks.addTask { [logger] in
                 // logrotate: the file was moved away; write to a new one at the configured path. Trapped
                 // whatever the destination: SIGUSR1's default action would end the process.
-                for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
+                for await _ in rotations {
                     if let accessLog, case .file = accessLog.writer.destination {
                         accessLog.writer.reopen()
                         logger.info("access log reopened", metadata: ["reason": "SIGUSR1"])
@@ -81,9 +88,9 @@ package struct GatewayService: Service {
                     }
                 }
             }
-            if watchInterval > 0, case .file(let path) = source {
+            if watchInterval > 0, configurationFile != nil {
                 tasks.addTask {
-                    await reloader.watch(configurationFile: path, every: watchInterval)
+                    await reloader.watch(every: watchInterval)
                 }
             }
 
@@ -101,23 +108,43 @@ package struct GatewayService: Service {
 }
 
 /// Reloads: validate everything, then swap; a broken file keeps the old snapshot serving, is logged
-/// with its file:line, and is counted. One reload at a time.
+/// with its file:line, and is counted. One reload at a time, and one per change: SIGHUP and the file watcher
+/// share the fingerprint of the files as of the last reload, so a change both see is reloaded (or refused)
+/// once. A change that only a restart applies (listeners, the admin listener, logging) is said so.
 actor Reloader {
     let server: GatewayServer
     let loader: SnapshotLoader
     let metrics: GatewayMetrics
     let logger: Logger
+    let configurationFile: String?
     private var generation: UInt64 = 1
+    /// The files as of the last reload (or start): what the watcher compares with.
+    private var seen: ConfigurationFiles
 
-    init(server: GatewayServer, loader: SnapshotLoader, metrics: GatewayMetrics, logger: Logger) {
+    init(server: GatewayServer, loader: SnapshotLoader, configurationFile: String?, metrics: GatewayMetrics, logger: Logger) {
         self.server = server
         self.loader = loader
+        self.configurationFile = configurationFile
         self.metrics = metrics
         self.logger = logger
+        seen = ConfigurationFiles(configurationFile: configurationFile, configuration: server.snapshot.configuration)
     }
 
-    func reload(reason: String) async {
+    private func currentFiles() -> ConfigurationFiles {
+        ConfigurationFiles(configurationFile: configurationFile, configuration: server.snapshot.configuration)
+    }
+
+    /// Reloads if any file changed since the last reload; `quietly` (the watcher) says nothing otherwise.
+    func reload(reason: String, quietly: Bool = false) async {
+        // Taken before loading: a change made while this reload reads the files is seen by the next check.
+        let files = currentFiles()
+        guard files != seen else {
+            if !quietly { logger.info("nothing changed since the last reload", metadata: ["reason": "\(reason)"]) }
+            return
+        }
+        seen = files
         generation += 1
+        let running = server.snapshot.configuration
         do {
             let snapshot = try loader.load(keyGeneration: generation)
             let tls = try snapshot.configuration.listeners.map { try TLSContextFactory.makeContext($0.tls, http2: $0.http2) }
@@ -126,6 +153,14 @@ actor Reloader {
             logger.info("reloaded", metadata: [
                 "reason": "\(reason)", "routes": "\(snapshot.policy.routes.count)", "generation": "\(generation)",
             ])
+            let pending = RestartOnlySettings.changed(from: running, to: snapshot.configuration)
+            if !pending.isEmpty {
+                logger.warning("these settings changed but apply only after a restart; the running values stay", metadata: [
+                    "settings": "\(pending.joined(separator: ", "))",
+                ])
+            }
+            // Files the new configuration reads (a new key file, say) are watched from now on.
+            seen = currentFiles()
         } catch {
             metrics.recordReload(succeeded: false)
             logger.error("reload failed; the previous configuration keeps serving", metadata: [
@@ -134,17 +169,12 @@ actor Reloader {
         }
     }
 
-    /// Polls the configuration's files and reloads when any changes (written, replaced, added, removed).
-    func watch(configurationFile: String, every interval: Double) async {
-        var last = ConfigurationFiles(configurationFile: configurationFile, configuration: server.snapshot.configuration)
+    /// Polls the configuration's files and reloads when any changed since the last reload (written,
+    /// replaced, added, removed).
+    func watch(every interval: Double) async {
         while !Task.isCancelled {
             try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
-            let current = ConfigurationFiles(configurationFile: configurationFile, configuration: server.snapshot.configuration)
-            guard current != last else { continue }
-            last = current
-            await reload(reason: "files changed")
-            // Files read by the new configuration (a new key file, say) are watched from now on.
-            last = ConfigurationFiles(configurationFile: configurationFile, configuration: server.snapshot.configuration)
+            await reload(reason: "files changed", quietly: true)
         }
     }
 }
