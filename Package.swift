@@ -200,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "GatewayObservabilityTests",
             dependencies: [
-                "GatewayObservability", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "GatewayObservability", "GatewayPolicy", "TestSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),

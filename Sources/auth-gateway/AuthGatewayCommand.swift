@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuthGateway
 import GatewayConfig
+import GatewayPolicy
 import GatewayDemo
 import GatewayObservability
 import Logging
@@ -18,6 +19,7 @@ struct AuthGatewayCommand: AsyncParsableCommand {
               auth-gateway check --config gateway.yaml       # validate config, keys, certificates and policies
               auth-gateway serve --config gateway.yaml       # serve; SIGHUP reloads, SIGTERM drains and exits
             """,
+        version: "auth-gateway " + BuildInfo.description,
         subcommands: [Serve.self, Check.self, Demo.self]
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatewayPolicy
 
 /// The admins' tool: keys, JWKS, test tokens and offline policy checks.
 struct Keytool: ParsableCommand {
@@ -15,6 +16,7 @@ struct Keytool: ParsableCommand {
 
             Exit codes: 0 success, 1 a negative result (invalid token, failed policy test), 2 usage errors.
             """,
+        version: "keytool " + BuildInfo.description,
         subcommands: [KeysCommand.self, JWKSCommand.self, TokenCommand.self, PolicyCommand.self]
     )
 }

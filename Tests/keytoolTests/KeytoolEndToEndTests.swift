@@ -217,6 +217,14 @@ struct KeytoolEndToEndTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent.path).isEmpty)
     }
 
+    @Test("--version names the version, the Swift compiler and the OpenSSL")
+    func version() async throws {
+        let output = try await Keytool.run(["--version"])
+        #expect(output.status == 0)
+        #expect(output.stdout.hasPrefix("keytool 0."), "\(output)")
+        #expect(output.stdout.contains("OpenSSL 3."), "\(output)")
+    }
+
     // MARK: jwks
 
     @Test("jwks from a public PEM, a private PEM and a certificate; an HMAC secret is refused")

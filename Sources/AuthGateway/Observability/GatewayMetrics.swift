@@ -1,4 +1,5 @@
 import CoreMetrics
+import GatewayPolicy
 import JOSE
 import NIOConcurrencyHelpers
 import Prometheus
@@ -10,7 +11,7 @@ import Prometheus
 /// atomic increments, never a registry lookup.
 package final class GatewayMetrics: Sendable {
     package let registry: PrometheusCollectorRegistry
-    let factory: PrometheusMetricsFactory
+    let factory: DocumentedMetricsFactory
 
     let reloads: CoreMetrics.Counter
     let reloadFailures: CoreMetrics.Counter
@@ -23,13 +24,14 @@ package final class GatewayMetrics: Sendable {
 
     package init() {
         let registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [
+        var prometheus = PrometheusMetricsFactory(registry: registry)
+        prometheus.defaultDurationHistogramBuckets = [
             .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
             .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
             .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30),
         ]
         self.registry = registry
+        let factory = DocumentedMetricsFactory(base: prometheus)
         self.factory = factory
         reloads = CoreMetrics.Counter(label: "gateway_reloads_total", factory: factory)
         reloadFailures = CoreMetrics.Counter(label: "gateway_reload_failures_total", factory: factory)
@@ -37,6 +39,9 @@ package final class GatewayMetrics: Sendable {
         rejectedConnections = CoreMetrics.Counter(label: "gateway_rejected_connections_total", factory: factory)
         jwksFetches = CoreMetrics.Counter(label: "gateway_jwks_fetches_total", factory: factory)
         jwksFetchFailures = CoreMetrics.Counter(label: "gateway_jwks_fetch_failures_total", factory: factory)
+        CoreMetrics.Gauge(label: "gateway_build_info", dimensions: [
+            ("version", BuildInfo.version), ("swift", BuildInfo.swift), ("openssl", CryptoLibrary.version),
+        ], factory: factory).record(1)
     }
 
     func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {

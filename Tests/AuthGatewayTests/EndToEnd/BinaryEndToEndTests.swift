@@ -1,5 +1,7 @@
 import Foundation
 import JOSE
+import GatewayPolicy
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -31,6 +33,16 @@ struct BinaryEndToEndTests {
     /// 1-based number of the first line of `text` containing `needle`.
     private static func line(of needle: String, in text: String) -> Int? {
         text.components(separatedBy: "\n").firstIndex { $0.contains(needle) }.map { $0 + 1 }
+    }
+
+    @Test("--version names the version, the Swift compiler and the OpenSSL the binary runs with")
+    func version() async throws {
+        let directory = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try await Command.run(try GatewayBinary.path(), ["--version"], directory: directory)
+        #expect(result.status == 0)
+        #expect(result.stdoutText.hasPrefix("auth-gateway \(BuildInfo.version) (Swift "), "\(result)")
+        #expect(result.stdoutText.contains("OpenSSL 3."), "\(result)")
     }
 
     @Test("check: a valid configuration exits 0")
