@@ -26,6 +26,7 @@ struct KeysCommand: ParsableCommand {
                 Example:
                   keytool keys generate --alg RS256 --out keys/
                   keytool keys generate --alg HS256 --kid demo-hmac --out keys/
+                Existing key files are never replaced without --force.
                 """
         )
 
@@ -41,6 +42,9 @@ struct KeysCommand: ParsableCommand {
         @Option(name: .long, help: "Directory to write into (created if missing).")
         var out: String
 
+        @Flag(name: .long, help: "Replace key files that already exist in the directory.")
+        var force = false
+
         func run() throws {
             let key: JWSKey
             do {
@@ -48,8 +52,17 @@ struct KeysCommand: ParsableCommand {
             } catch {
                 throw UsageError("cannot generate a \(alg) key: \(error.reason)")
             }
+            let files = try files(for: key)
+            let existing = files.map { (out as NSString).appendingPathComponent($0.0) }
+                .filter { FileManager.default.fileExists(atPath: $0) }
+            guard existing.isEmpty || force else {
+                throw UsageError("""
+                    \(existing.joined(separator: ", ")) already exist\(existing.count == 1 ? "s" : ""): replacing a key makes \
+                    every token signed with it stop verifying. Pass --force to replace, or choose another --out.
+                    """)
+            }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            for (name, text, isPrivate) in try files(for: key) {
+            for (name, text, isPrivate) in files {
                 let path = (out as NSString).appendingPathComponent(name)
                 try FileOutput.write(text, to: path, isPrivate: isPrivate)
                 print("wrote \(path)\(isPrivate ? " (private, mode 0600)" : "")")

@@ -116,10 +116,13 @@ struct KeytoolEndToEndTests {
     }
 
     /// `keys generate` into a fresh directory; returns the directory and the printed kid.
-    static func generate(_ algorithm: JWSAlgorithm, kid: String? = nil, in parent: URL) async throws -> (Keys, String) {
+    static func generate(
+        _ algorithm: JWSAlgorithm, kid: String? = nil, force: Bool = false, in parent: URL
+    ) async throws -> (Keys, String) {
         let directory = parent.appendingPathComponent("keys-\(algorithm)")
         let stdout = try await Keytool.ok(
             ["keys", "generate", "--alg", algorithm.rawValue, "--out", directory.path] + (kid.map { ["--kid", $0] } ?? [])
+                + (force ? ["--force"] : [])
         )
         let kidLine = try #require(stdout.split(separator: "\n").last { $0.hasPrefix("kid: ") }, "no kid line in \(stdout)")
         let printedKid = try #require(kidLine.dropFirst("kid: ".count).split(separator: " ").first.map(String.init))
@@ -133,6 +136,20 @@ struct KeytoolEndToEndTests {
     }
 
     // MARK: keys generate
+
+    @Test("keys generate never replaces existing key files without --force (exit 2, files untouched)")
+    func generateRefusesToOverwrite() async throws {
+        let parent = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let (keys, _) = try await Self.generate(.RS256, in: parent)
+        let before = try Self.read(keys.privatePEM)
+        let again = try await Keytool.run(["keys", "generate", "--alg", "RS256", "--out", keys.directory.path])
+        #expect(again.status == 2, "\(again)")
+        #expect(again.stderr.contains("already exist") && again.stderr.contains("--force"), "\(again)")
+        #expect(try Self.read(keys.privatePEM) == before, "the private key was replaced without --force")
+        _ = try await Keytool.ok(["keys", "generate", "--alg", "RS256", "--out", keys.directory.path, "--force"])
+        #expect(try Self.read(keys.privatePEM) != before)
+    }
 
     @Test("keys generate writes the files, private ones mode 0600, kid = thumbprint", arguments: featured)
     func generate(_ algorithm: JWSAlgorithm) async throws {
@@ -180,7 +197,7 @@ struct KeytoolEndToEndTests {
         }
     }
 
-    @Test("keys generate honours --kid, and tightens the mode of a file it replaces", arguments: [JWSAlgorithm.HS256, .ES256])
+    @Test("keys generate honours --kid, and with --force tightens the mode of a file it replaces", arguments: [JWSAlgorithm.HS256, .ES256])
     func generateWithKid(_ algorithm: JWSAlgorithm) async throws {
         let parent = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: parent) }
@@ -192,7 +209,7 @@ struct KeytoolEndToEndTests {
         try Data("old".utf8).write(to: existing)
         try FileManager.default.setAttributes([.posixPermissions: 0o666], ofItemAtPath: existing.path)
 
-        let (keys, stdout) = try await Self.generate(algorithm, kid: "2026-11-demo", in: parent)
+        let (keys, stdout) = try await Self.generate(algorithm, kid: "2026-11-demo", force: true, in: parent)
         #expect(keys.kid == "2026-11-demo")
         #expect(stdout.contains("kid: 2026-11-demo  alg: \(algorithm)"))
         #expect(try Self.mode(existing) == 0o600)
