@@ -37,21 +37,25 @@ struct KeyOptions: ParsableArguments {
     }
 }
 
-/// A duration such as `90s`, `15m`, `2h` or `1d` (seconds without a unit).
-struct Duration: ExpressibleByArgument, Sendable {
+/// A duration such as `90s`, `15m`, `2h` or `1d`. A bare number is refused, as the gateway's configuration
+/// refuses it: `--ttl 15` could mean seconds or minutes.
+struct Duration: ExpressibleByArgument, CustomStringConvertible, Sendable {
     let seconds: Double
+
+    /// In the largest unit that divides it: `60s` → `1m`, `900s` → `15m` (as help shows defaults).
+    var description: String {
+        for (unit, scale) in [("d", 86400.0), ("h", 3600), ("m", 60)] where seconds >= scale && seconds.truncatingRemainder(dividingBy: scale) == 0 {
+            return "\(Int(seconds / scale))\(unit)"
+        }
+        return seconds == seconds.rounded() ? "\(Int(seconds))s" : "\(seconds)s"
+    }
 
     init(seconds: Double) { self.seconds = seconds }
 
     init?(argument: String) {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        var text = Substring(argument)
-        var scale: Double = 1
-        if let last = text.last, let unit = units[last] {
-            scale = unit
-            text = text.dropLast()
-        }
-        guard let value = Double(text), value.isFinite, value >= 0 else { return nil }
+        guard let last = argument.last, let scale = units[last] else { return nil }
+        guard let value = Double(argument.dropLast()), value.isFinite, value >= 0 else { return nil }
         seconds = value * scale
     }
 

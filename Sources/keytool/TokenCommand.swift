@@ -37,16 +37,31 @@ struct ClaimOptions: ParsableArguments {
     @Option(name: .long, help: "Any claim as NAME=JSON, e.g. department=\"finance\" or level=3; text that is not JSON is taken as a string.")
     var claim: [String] = []
 
-    @Option(name: .long, help: "Lifetime: exp = iat + TTL (90s, 15m, 2h, 1d).")
-    var ttl: Duration = Duration(seconds: 900)
+    @Option(name: .long, help: "Lifetime: exp = iat + TTL, with a unit as in the configuration (90s, 15m, 2h, 1d). (default: 15m)")
+    var ttl: Duration?
 
     @Option(name: .long, help: "Issue time in seconds since 1970 (default: now).")
     var iat: Double?
 
-    /// The claims set; `--claim` may override any standard claim.
+    /// The claims the dedicated options set when given, by claim name: a `--claim` for one of them conflicts.
+    private var explicit: [String: String] {
+        var options: [String: String] = [:]
+        if iss != nil { options["iss"] = "--iss" }
+        if !aud.isEmpty { options["aud"] = "--aud" }
+        if sub != nil { options["sub"] = "--sub" }
+        if scope != nil { options["scope"] = "--scope" }
+        if !role.isEmpty { options["roles"] = "--role" }
+        if iat != nil { options["iat"] = "--iat" }
+        if ttl != nil { options["exp"] = "--ttl" }
+        return options
+    }
+
+    /// The claims set; `--claim` may set any claim that no dedicated option sets (`iat` and `exp` included,
+    /// whose defaults are now and 15 minutes on).
     func claims(now: Double) throws -> [String: JSONValue] {
         let issuedAt = (iat ?? now).rounded(.down)
-        var claims: [String: JSONValue] = ["iat": .int(Int64(issuedAt)), "exp": .int(Int64(issuedAt + ttl.seconds))]
+        let lifetime = ttl?.seconds ?? 900
+        var claims: [String: JSONValue] = ["iat": .int(Int64(issuedAt)), "exp": .int(Int64(issuedAt + lifetime))]
         if let iss { claims["iss"] = .string(iss) }
         if aud.count == 1 { claims["aud"] = .string(aud[0]) }
         if aud.count > 1 { claims["aud"] = .array(aud.map(JSONValue.string)) }
@@ -57,8 +72,12 @@ struct ClaimOptions: ParsableArguments {
             guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
                 throw UsageError("--claim \(item): expected NAME=JSON, e.g. --claim 'department=\"finance\"'")
             }
+            let name = String(item[..<equals])
+            if let option = explicit[name] {
+                throw UsageError("--claim \(name)=... conflicts with \(option): give the \(name) claim one way")
+            }
             let text = String(item[item.index(after: equals)...])
-            claims[String(item[..<equals])] = (try? JSONParser.parse(text)) ?? .string(text)
+            claims[name] = (try? JSONParser.parse(text)) ?? .string(text)
         }
         return claims
     }

@@ -137,6 +137,26 @@ struct KeytoolEndToEndTests {
 
     // MARK: keys generate
 
+    @Test("token mint: a --ttl without a unit is a usage error; a --claim for a claim a given option sets conflicts")
+    func mintUsageErrors() async throws {
+        let parent = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let (keys, _) = try await Self.generate(.HS256, in: parent)
+        let mint = ["token", "mint", "--key", keys.secretFile.path]
+        let bare = try await Keytool.run(mint + ["--ttl", "15"])
+        #expect(bare.status == 2, "\(bare)")
+        #expect(bare.stderr.contains("--ttl"), "\(bare)")
+        let conflict = try await Keytool.run(mint + ["--sub", "alice", "--claim", "sub=mallory"])
+        #expect(conflict.status == 2, "\(conflict)")
+        #expect(conflict.stderr.contains("conflicts with --sub"), "\(conflict)")
+        // Without the dedicated option, --claim sets the claim (and may set exp itself).
+        let token = try await Keytool.ok(mint + ["--claim", "sub=mallory", "--claim", "exp=4102444800"])
+        let inspected = try await Keytool.ok(["token", "inspect", token.trimmingCharacters(in: .whitespacesAndNewlines)])
+        #expect(inspected.contains("mallory") && inspected.contains("4102444800"), "\(inspected)")
+        let help = try await Keytool.ok(["token", "mint", "--help"])
+        #expect(help.contains("(default: 15m)") && !help.contains("Duration("), "\(help)")
+    }
+
     @Test("keys generate never replaces existing key files without --force (exit 2, files untouched)")
     func generateRefusesToOverwrite() async throws {
         let parent = try Self.temporaryDirectory()
@@ -423,8 +443,8 @@ struct KeytoolEndToEndTests {
             (["--now", "\(issued + 100)"], 0, nil),
             (["--now", "\(issued + 3600 + 59)"], 0, nil),
             (["--now", "\(issued + 3600 + 60)"], 1, "token_expired"),
-            (["--now", "\(issued + 3600)", "--leeway", "0"], 1, "token_expired"),
-            (["--now", "\(issued + 3599)", "--leeway", "0"], 0, nil),
+            (["--now", "\(issued + 3600)", "--leeway", "0s"], 1, "token_expired"),
+            (["--now", "\(issued + 3599)", "--leeway", "0s"], 0, nil),
             (["--now", "\(issued - 3600)"], 1, "iat_in_future"),
             (["--now", "\(issued + 100)", "--max-lifetime", "30m"], 1, "lifetime_too_long"),
         ]
