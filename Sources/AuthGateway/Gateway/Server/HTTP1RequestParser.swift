@@ -137,16 +137,33 @@ struct HTTP1RequestParser {
     // MARK: Heads
 
     private mutating func parseHead(_ buffer: inout ByteBuffer) throws(HTTP1ParseError) -> Part? {
-        // Empty lines before the request line are skipped (a client's stray CRLF after a body).
-        var skipped = 0
-        while buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) == 0x0D0A {
-            guard skipped < Self.maxLeadingEmptyLines else { throw .malformed("empty lines before the request line") }
-            buffer.moveReaderIndex(forwardBy: 2)
-            skipped += 1
+        // One pass over the raw bytes: NIO's buffer views checked per byte would cost an exclusivity check each.
+        let limits = self.limits
+        let scanned = buffer.withUnsafeReadableBytes { bytes in
+            Result { () throws(HTTP1ParseError) in try Self.scanHead(bytes, limits: limits) }
         }
-        guard buffer.readableBytes > 0 else { return nil }
-        let view = buffer.readableBytesView
-        guard let lineEnd = try Self.lineEnd(in: view, from: view.startIndex, limit: limits.maxRequestLineBytes, tooLong: .requestLineTooLong)
+        guard let (head, length) = try scanned.get() else { return nil }
+        buffer.moveReaderIndex(forwardBy: length)
+        switch RequestGuard.framing(of: head.headers, version: head.version) {
+        case .success(.none): state = .end
+        case .success(.contentLength(let length)): state = .body(remaining: length)
+        case .success(.streamed): state = .chunkLine
+        case .failure: state = .unframed
+        }
+        return .head(head)
+    }
+
+    /// A complete head at the front of `view` and its length (empty lines before it included), or `nil` until
+    /// all of it is there.
+    private static func scanHead(_ view: UnsafeRawBufferPointer, limits: Limits) throws(HTTP1ParseError) -> (HTTPRequestHead, Int)? {
+        // Empty lines before the request line are skipped (a client's stray CRLF after a body).
+        var start = 0
+        while start + 1 < view.count, view[start] == 0x0D, view[start + 1] == 0x0A {
+            guard start / 2 < Self.maxLeadingEmptyLines else { throw .malformed("empty lines before the request line") }
+            start += 2
+        }
+        guard start < view.count else { return nil }
+        guard let lineEnd = try Self.lineEnd(in: view, from: start, limit: limits.maxRequestLineBytes, tooLong: .requestLineTooLong)
         else { return nil }
         // The whole head (request line, fields and the empty line) must be here before anything is built.
         var fieldsStart = lineEnd + 2
@@ -160,21 +177,14 @@ struct HTTP1RequestParser {
             fieldLines.append(fieldsStart..<end)
             fieldsStart = end + 2
         }
-        let head = try Self.requestHead(view, line: view.startIndex..<lineEnd, fields: fieldLines)
-        buffer.moveReaderIndex(forwardBy: fieldsStart + 2 - view.startIndex)
-        switch RequestGuard.framing(of: head.headers, version: head.version) {
-        case .success(.none): state = .end
-        case .success(.contentLength(let length)): state = .body(remaining: length)
-        case .success(.streamed): state = .chunkLine
-        case .failure: state = .unframed
-        }
-        return .head(head)
+        let head = try Self.requestHead(view, line: start..<lineEnd, fields: fieldLines)
+        return (head, fieldsStart + 2)
     }
 
     /// The index of the CR of the CRLF that ends the line starting at `start`, or `nil` if the line is not
     /// complete yet; a bare CR or LF, or a line longer than `limit`, throws.
     private static func lineEnd(
-        in view: ByteBufferView, from start: Int, limit: Int, tooLong: HTTP1ParseError
+        in view: UnsafeRawBufferPointer, from start: Int, limit: Int, tooLong: HTTP1ParseError
     ) throws(HTTP1ParseError) -> Int? {
         var index = start
         let end = view.endIndex
@@ -193,7 +203,7 @@ struct HTTP1RequestParser {
         return nil
     }
 
-    private static func requestHead(_ view: ByteBufferView, line: Range<Int>, fields: [Range<Int>]) throws(HTTP1ParseError) -> HTTPRequestHead {
+    private static func requestHead(_ view: UnsafeRawBufferPointer, line: Range<Int>, fields: [Range<Int>]) throws(HTTP1ParseError) -> HTTPRequestHead {
         // method SP+ target SP+ version; no other whitespace, no control bytes.
         var index = line.lowerBound
         let methodStart = index
@@ -225,7 +235,7 @@ struct HTTP1RequestParser {
     }
 
     /// `HTTP/1.1` or `HTTP/1.0`; another `HTTP/d.d` is 505, anything else 400.
-    private static func version(_ bytes: ByteBufferView.SubSequence) throws(HTTP1ParseError) -> HTTPVersion {
+    private static func version(_ bytes: Slice<UnsafeRawBufferPointer>) throws(HTTP1ParseError) -> HTTPVersion {
         let text = Array(bytes)
         guard text.count == 8, text[0..<5].elementsEqual("HTTP/".utf8), text[6] == UInt8(ascii: "."),
             (0x30...0x39).contains(text[5]), (0x30...0x39).contains(text[7])
@@ -238,7 +248,7 @@ struct HTTP1RequestParser {
 
     /// `name ":" OWS value OWS`: a token name, no whitespace before the colon (RFC 9112 §5.1), no obs-fold,
     /// value bytes HTAB, SP, visible ASCII and obs-text only.
-    private static func field(_ view: ByteBufferView, _ line: Range<Int>) throws(HTTP1ParseError) -> (String, String) {
+    private static func field(_ view: UnsafeRawBufferPointer, _ line: Range<Int>) throws(HTTP1ParseError) -> (String, String) {
         var index = line.lowerBound
         while index < line.upperBound, HTTPSyntax.isTokenByte(view[index]) { index += 1 }
         guard index > line.lowerBound, index < line.upperBound, view[index] == UInt8(ascii: ":") else {
@@ -267,7 +277,23 @@ struct HTTP1RequestParser {
     /// `1*16HEXDIG [ ; extensions ] CRLF`; the extensions are read (quoted strings may not hold CR or LF)
     /// and dropped.
     private mutating func parseChunkLine(_ buffer: inout ByteBuffer) throws(HTTP1ParseError) -> Part? {
-        let view = buffer.readableBytesView
+        let limits = self.limits
+        let scanned = buffer.withUnsafeReadableBytes { bytes in
+            Result { () throws(HTTP1ParseError) in try Self.scanChunkLine(bytes, limits: limits) }
+        }
+        guard let (size, length) = try scanned.get() else { return nil }
+        buffer.moveReaderIndex(forwardBy: length)
+        guard size > 0 else {
+            state = .trailers
+            return try parseTrailers(&buffer)
+        }
+        guard size <= UInt64(Int.max) else { throw .malformed("a chunk size too large") }
+        state = .chunkData(remaining: Int(size))
+        return try next(from: &buffer)
+    }
+
+    /// The chunk size at the front of `view` and the length of its line, or `nil` until the line is complete.
+    private static func scanChunkLine(_ view: UnsafeRawBufferPointer, limits: Limits) throws(HTTP1ParseError) -> (UInt64, Int)? {
         var index = view.startIndex
         var size: UInt64 = 0
         var digits = 0
@@ -311,19 +337,23 @@ struct HTTP1RequestParser {
             guard byte == 0x09 || (byte >= 0x20 && byte != 0x7F) else { throw .malformed("a control byte in a chunk line") }
             index += 1
         }
-        buffer.moveReaderIndex(forwardBy: index + 2 - view.startIndex)
-        guard size > 0 else {
-            state = .trailers
-            return try parseTrailers(&buffer)
-        }
-        guard size <= UInt64(Int.max) else { throw .malformed("a chunk size too large") }
-        state = .chunkData(remaining: Int(size))
-        return try next(from: &buffer)
+        return (size, index + 2 - view.startIndex)
     }
 
     /// The trailer section after the last chunk: read (bounded like a head), checked as field lines, and dropped.
     private mutating func parseTrailers(_ buffer: inout ByteBuffer) throws(HTTP1ParseError) -> Part? {
-        let view = buffer.readableBytesView
+        let limits = self.limits
+        let scanned = buffer.withUnsafeReadableBytes { bytes in
+            Result { () throws(HTTP1ParseError) in try Self.scanTrailers(bytes, limits: limits) }
+        }
+        guard let length = try scanned.get() else { return nil }
+        buffer.moveReaderIndex(forwardBy: length)
+        state = .head
+        return .end
+    }
+
+    /// The length of a complete trailer section at the front of `view`, or `nil` until it is complete.
+    private static func scanTrailers(_ view: UnsafeRawBufferPointer, limits: Limits) throws(HTTP1ParseError) -> Int? {
         var start = view.startIndex
         var count = 0
         while true {
@@ -338,9 +368,7 @@ struct HTTP1RequestParser {
             _ = try Self.field(view, start..<end)
             start = end + 2
         }
-        buffer.moveReaderIndex(forwardBy: start + 2 - view.startIndex)
-        state = .head
-        return .end
+        return start + 2 - view.startIndex
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {
