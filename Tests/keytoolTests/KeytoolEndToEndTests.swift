@@ -157,6 +157,39 @@ struct KeytoolEndToEndTests {
         #expect(help.contains("(default: 15m)") && !help.contains("Duration("), "\(help)")
     }
 
+    @Test("policy explain: claims from a verified --token, or from standard input with --claims @-; a bad token is refused")
+    func explainWithToken() async throws {
+        let parent = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let policies = parent.appendingPathComponent("policies")
+        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        try Data("""
+            version: 1
+            routes:
+              - name: admin
+                match: { methods: [GET], path: /admin/** }
+                upstream: svc
+                require:
+                  roles: { any: [admin] }
+            """.utf8).write(to: policies.appendingPathComponent("admin.yaml"))
+        let (keys, _) = try await Self.generate(.HS256, in: parent)
+        let token = try await Keytool.ok(
+            ["token", "mint", "--key", keys.secretFile.path, "--sub", "alice", "--role", "viewer"]
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
+        let explain = ["policy", "explain", policies.path, "--method", "GET", "--path", "/admin/users"]
+        let viaToken = try await Keytool.run(explain + ["--token", token, "--key", keys.secretFile.path])
+        #expect(viaToken.status == 0, "\(viaToken)")
+        #expect(viaToken.stdout.contains("roles any [admin]") && viaToken.stdout.contains("403"), "\(viaToken)")
+        let viaStdin = try await Keytool.run(explain + ["--claims", "@-"], stdin: #"{"sub":"alice","roles":["admin"]}"#)
+        #expect(viaStdin.status == 0, "\(viaStdin)")
+        #expect(viaStdin.stdout.contains("allow"), "\(viaStdin)")
+        let forged = try await Keytool.run(explain + ["--token", String(token.dropLast(2)) + "AA", "--key", keys.secretFile.path])
+        #expect(forged.status == 1, "\(forged)")
+        #expect(forged.stdout.contains("token refused: bad_signature"), "\(forged)")
+        let both = try await Keytool.run(explain + ["--token", token, "--key", keys.secretFile.path, "--claims", "{}"])
+        #expect(both.status == 2, "\(both)")
+    }
+
     @Test("keys generate never replaces existing key files without --force (exit 2, files untouched)")
     func generateRefusesToOverwrite() async throws {
         let parent = try Self.temporaryDirectory()
