@@ -5,11 +5,14 @@ package struct IssuerKeys: Sendable {
     let validation: ClaimsValidation
     let localKeys: JWKSet
     package let remote: RemoteKeySet?
+    /// What loads but should be changed (a private key where the public half is enough).
+    package let warnings: [String]
 
-    package init(validation: ClaimsValidation, localKeys: JWKSet, remote: RemoteKeySet?) {
+    package init(validation: ClaimsValidation, localKeys: JWKSet, remote: RemoteKeySet?, warnings: [String] = []) {
         self.validation = validation
         self.localKeys = localKeys
         self.remote = remote
+        self.warnings = warnings
     }
 
     /// What verifies this issuer's tokens now, or `nil` when no key is available (503, not 401).

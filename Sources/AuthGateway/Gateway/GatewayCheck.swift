@@ -15,6 +15,6 @@ package enum GatewayCheck {
               issuers:   \(configuration.issuers.map(\.issuer).joined(separator: ", "))
               upstreams: \(configuration.upstreams.keys.sorted().joined(separator: ", "))
               routes:    \(snapshot.policy.routes.count) (public: \(publicRoutes.isEmpty ? "none" : publicRoutes.joined(separator: ", ")))
-            """
+            """ + snapshot.warnings.map { "\nwarning: " + $0 }.joined()
     }
 }

@@ -30,6 +30,9 @@ package final class GatewaySnapshot: Sendable {
     }
 
     /// Loads the policy directory and every issuer's keys; collects every problem before failing.
+    /// What loads but should be changed, to log at start and on reload and for `check` to print.
+    package var warnings: [String] { issuers.keys.sorted().flatMap { issuers[$0]?.warnings ?? [] } }
+
     /// The remote key sets, for the refreshers and for readiness.
     package var remoteKeySets: [RemoteKeySet] { issuers.values.compactMap(\.remote) }
 
@@ -65,13 +68,21 @@ package final class GatewaySnapshot: Sendable {
     static func keys(for issuer: GatewayConfiguration.Issuer, registry: RemoteKeyRegistry) throws -> IssuerKeys {
         var keys: [JWSKey] = []
         var problems: [String] = []
+        var warnings: [String] = []
         for source in issuer.keys {
             guard let bytes = FileManager.default.contents(atPath: source.file) else {
                 problems.append("\(source.file): cannot read the key file of issuer \(issuer.issuer)")
                 continue
             }
             do {
-                keys += try KeyFile.keys(from: [UInt8](bytes), algorithm: source.algorithm, keyID: source.keyID)
+                let loaded = try KeyFile.keys(from: [UInt8](bytes), algorithm: source.algorithm, keyID: source.keyID)
+                if loaded.contains(where: { $0.canSign && !$0.isSymmetric }) {
+                    warnings.append(
+                        "\(source.file): holds a private key (issuer \(issuer.issuer)); the gateway verifies with the public half "
+                            + "only, so keep the private key off it: `keytool jwks --alg \(source.algorithm?.rawValue ?? "<alg>") \(source.file)` "
+                            + "writes the public JWKS")
+                }
+                keys += loaded
             } catch {
                 problems.append("\(source.file): \(error.reason) (issuer \(issuer.issuer))")
             }
@@ -94,6 +105,6 @@ package final class GatewaySnapshot: Sendable {
             issuers: [issuer.issuer], audiences: issuer.audiences, leeway: issuer.leeway.seconds,
             maxLifetime: issuer.maxLifetime?.seconds, requiredClaims: issuer.requiredClaims, acceptedTypes: issuer.tokenTypes
         )
-        return IssuerKeys(validation: validation, localKeys: JWKSet(keys), remote: remote)
+        return IssuerKeys(validation: validation, localKeys: JWKSet(keys), remote: remote, warnings: warnings)
     }
 }

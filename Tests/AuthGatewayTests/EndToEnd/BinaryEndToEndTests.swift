@@ -45,6 +45,38 @@ struct BinaryEndToEndTests {
         #expect(result.stdoutText.contains("OpenSSL 3."), "\(result)")
     }
 
+    @Test("serve: a port another socket holds is named by its configuration key, address and port; exit non-zero")
+    func bindFailureNamed() async throws {
+        let directory = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let held = try ClosedLoopbackPort()
+        defer { held.close() }
+        let config = try GatewayBinary.writeConfiguration(
+            GatewayBinary.configuration(upstream: ["http://127.0.0.1:9"])
+                .replacingOccurrences(of: "port: 0\n    tls", with: "port: \(held.port)\n    tls"),
+            in: directory)
+        let result = try await Command.run(try GatewayBinary.path(), ["serve", "--config", config], directory: directory)
+        #expect(result.status != 0, "\(result)")
+        #expect(result.stderrText.contains("listeners[0]: cannot listen on 127.0.0.1:\(held.port)"), "\(result)")
+    }
+
+    @Test("check: an issuer key file holding a private key loads, with a warning naming the file and the fix")
+    func privateKeyWarning() async throws {
+        let directory = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = try JWSKey.generate(algorithm: .RS256, keyID: "k1")
+        let pem = directory + "/private.pem"
+        try key.privateKeyPEM().write(toFile: pem, atomically: true, encoding: .utf8)
+        let config = try GatewayBinary.writeConfiguration(
+            GatewayBinary.configuration(upstream: ["http://127.0.0.1:9"])
+                .replacingOccurrences(of: "    keys:\n", with: "    keys:\n      - { file: \(pem), alg: RS256 }\n"),
+            in: directory)
+        let result = try await GatewayBinary.check(config, directory: directory)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdoutText.contains("warning: \(pem): holds a private key"), "\(result)")
+        #expect(result.stdoutText.contains("keytool jwks --alg RS256"), "\(result)")
+    }
+
     @Test("check: a valid configuration exits 0")
     func checkValid() async throws {
         let directory = try Self.scratchDirectory()

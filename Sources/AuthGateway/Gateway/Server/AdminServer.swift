@@ -17,16 +17,18 @@ package final class AdminServer: Sendable {
     package static func start(
         address: String, port: Int, group: EventLoopGroup, metrics: GatewayMetrics, gateway: GatewayServer
     ) async throws -> AdminServer {
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(AdminHandler(metrics: metrics, gateway: gateway))
+        let channel = try await ListenError.naming("admin", address, port) {
+            try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandler(AdminHandler(metrics: metrics, gateway: gateway))
+                    }
                 }
-            }
-            .bind(host: address, port: port)
-            .get()
+                .bind(host: address, port: port)
+                .get()
+        }
         return AdminServer(channel: channel)
     }
 

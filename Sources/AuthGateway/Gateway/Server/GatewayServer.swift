@@ -69,14 +69,16 @@ package final class GatewayServer: Sendable {
             let initializer = ConnectionInitializer(
                 listenerIndex: index, http2: listener.http2, limits: configuration.limits, tlsContexts: tlsContexts,
                 contexts: frozenContexts, limiter: limiter, connections: connections)
-            let channel = try await ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 1024)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.maxMessagesPerRead, value: 16)
-                .childChannelInitializer(initializer.initialize)
-                .bind(host: listener.address, port: listener.port)
-                .get()
+            let channel = try await ListenError.naming("listeners[\(index)]", listener.address, listener.port) {
+                try await ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 1024)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelOption(.maxMessagesPerRead, value: 16)
+                    .childChannelInitializer(initializer.initialize)
+                    .bind(host: listener.address, port: listener.port)
+                    .get()
+            }
             channels.append(channel)
             logger.info("listening", metadata: ["listener.address": "\(listener.address)", "listener.port": "\(channel.localAddress?.port ?? 0)"])
         }
@@ -213,5 +215,21 @@ package final class GatewayServer: Sendable {
         }
         logger.info("stopped", metadata: ["connections.cut": "\(remaining)"])
         return remaining
+    }
+}
+
+/// A socket the gateway could not listen on, named by its configuration key, address and port (the system's
+/// error alone, "Address already in use", names neither).
+package struct ListenError: Error, CustomStringConvertible {
+    package let description: String
+
+    /// Runs `bind`; an error becomes one that names `key`, `address` and `port`.
+    static func naming<Result>(_ key: String, _ address: String, _ port: Int, _ bind: () async throws -> Result) async throws -> Result {
+        do {
+            return try await bind()
+        } catch {
+            let hint = "\(error)".contains("in use") ? "; another process listens there (or change the port)" : ""
+            throw ListenError(description: "\(key): cannot listen on \(address):\(port): \(error)\(hint)")
+        }
     }
 }

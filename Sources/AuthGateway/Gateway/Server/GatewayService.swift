@@ -33,6 +33,7 @@ package struct GatewayService: Service {
         let loader = SnapshotLoader(source: source)
         let snapshot = try loader.load(keyGeneration: 1)
         var logger = self.logger
+        for warning in snapshot.warnings { logger.warning("configuration warning", metadata: ["warning": "\(warning)"]) }
         let logging = snapshot.configuration.logging
         if let level = Logger.Level(rawValue: logging.level) { logger.logLevel = level }
         GatewayLogging.standardError.format = logging.format
@@ -150,6 +151,7 @@ actor Reloader {
             let tls = try snapshot.configuration.listeners.map { try TLSContextFactory.makeContext($0.tls, http2: $0.http2) }
             try await server.reload(snapshot, tls: tls)
             metrics.recordReload(succeeded: true)
+            for warning in snapshot.warnings { logger.warning("configuration warning", metadata: ["warning": "\(warning)"]) }
             logger.info("reloaded", metadata: [
                 "reason": "\(reason)", "routes": "\(snapshot.policy.routes.count)", "generation": "\(generation)",
             ])
