@@ -129,7 +129,7 @@ extension JWSKey {
         case "P-384": return .ES384
         case "Ed25519": return .EdDSA
         default:
-            throw JOSEError(.algNotAllowed, "JWK has no alg member; name the algorithm explicitly (for example --alg RS256)")
+            throw JOSEError(.algNotAllowed, "JWK has no alg member; name the algorithm it is for")
         }
     }
 

@@ -23,11 +23,16 @@ public enum KeyFile {
         }
         guard first == UInt8(ascii: "{") else {
             guard let algorithm else {
-                throw JOSEError(.algNotAllowed, "a PEM key carries no algorithm; name it (for example --alg RS256)")
+                throw JOSEError(.algNotAllowed, "a PEM key carries no algorithm; name the algorithm it is for")
             }
             return [try JWSKey(pem: bytes, algorithm: algorithm, keyID: keyID)]
         }
         let json = try parseJSON(bytes)
+        if json["keys"] == nil, let jwksURI = json["jwks_uri"]?.stringValue {
+            throw JOSEError(
+                .invalidKey,
+                "this is an OpenID Connect discovery document, not a JWK or JWKS; its keys are at \(jwksURI)")
+        }
         guard let members = json["keys"] else {
             let key = try JWSKey(jwk: json, algorithm: algorithm)
             return [keyID == nil ? key : try key.withKeyID(keyID)]

@@ -20,7 +20,7 @@ struct KeyOptions: ParsableArguments {
         do {
             return try KeyFile.keys(from: bytes, algorithm: alg, keyID: kid)
         } catch {
-            throw UsageError("\(key): \(error.reason)")
+            throw UsageError("\(key): \(error.reason)" + (error.code == .algNotAllowed ? " (--alg RS256, for example)" : ""))
         }
     }
 

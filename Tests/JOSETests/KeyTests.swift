@@ -230,6 +230,15 @@ struct KeyTests {
         #expect(throws: JOSEError(.invalidKey, "")) { try KeyFile.keys(from: Array(" \n\t".utf8), algorithm: .RS256) }
         #expect(throws: JOSEError(.invalidKey, "")) { try KeyFile.keys(from: Array("{not json".utf8), algorithm: .RS256) }
         #expect(throws: JOSEError(.invalidKey, "")) { try KeyFile.keys(from: Array(#"{"keys":{}}"#.utf8)) }
+        // An OpenID discovery document where a JWKS belongs says what it is and where the keys are.
+        let discovery = #"{"issuer":"https://idp.example","jwks_uri":"https://idp.example/keys","id_token_signing_alg_values_supported":["RS256"]}"#
+        do {
+            _ = try KeyFile.keys(from: Array(discovery.utf8))
+            Issue.record("a discovery document was read as a key")
+        } catch {
+            #expect(error.code == .invalidKey)
+            #expect(error.reason.contains("discovery document") && error.reason.contains("https://idp.example/keys"), "\(error.reason)")
+        }
     }
 
     // MARK: JWK

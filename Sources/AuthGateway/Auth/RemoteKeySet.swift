@@ -101,7 +101,9 @@ package final class RemoteKeySet: Sendable {
                     changed = self.install(JWKSet(keys), maxAge: response.maxAge)
                     self.metrics.withLockedValue { $0 }?.jwksFetches.increment()
                 } catch {
-                    self.failed("the JWKS did not parse: \((error as? JOSEError)?.reason ?? "\(error)")")
+                    let joseError = error as? JOSEError
+                    let hint = joseError?.code == .algNotAllowed ? "; set `default_alg` under this issuer's `remote_keys`" : ""
+                    self.failed("the JWKS did not parse: \(joseError?.reason ?? "\(error)")\(hint)")
                 }
             case .failure(let error):
                 self.failed("\(error)")

@@ -84,7 +84,8 @@ package final class GatewaySnapshot: Sendable {
                 }
                 keys += loaded
             } catch {
-                problems.append("\(source.file): \(error.reason) (issuer \(issuer.issuer))")
+                let hint = error.code == .algNotAllowed ? "; set `alg` on this key (for example `alg: RS256`)" : ""
+                problems.append("\(source.file): \(error.reason) (issuer \(issuer.issuer))\(hint)")
             }
         }
         var remote: RemoteKeySet?

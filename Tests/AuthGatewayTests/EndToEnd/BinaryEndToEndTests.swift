@@ -77,6 +77,22 @@ struct BinaryEndToEndTests {
         #expect(result.stdoutText.contains("keytool jwks --alg RS256"), "\(result)")
     }
 
+    @Test("check: a PEM issuer key without alg names the configuration key to set, not a keytool flag")
+    func pemWithoutAlgorithm() async throws {
+        let directory = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pem = directory + "/public.pem"
+        try JWSKey.generate(algorithm: .RS256, keyID: "k1").publicKeyPEM().write(toFile: pem, atomically: true, encoding: .utf8)
+        let config = try GatewayBinary.writeConfiguration(
+            GatewayBinary.configuration(upstream: ["http://127.0.0.1:9"])
+                .replacingOccurrences(of: "    keys:\n", with: "    keys:\n      - { file: \(pem) }\n"),
+            in: directory)
+        let result = try await GatewayBinary.check(config, directory: directory)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stdoutText.contains("gateway.yaml:13:9: error: the PEM key") && result.stdoutText.contains("needs `alg`"), "\(result)")
+        #expect(!result.stdoutText.contains("--alg"), "\(result)")
+    }
+
     @Test("check: a valid configuration exits 0")
     func checkValid() async throws {
         let directory = try Self.scratchDirectory()

@@ -32,6 +32,10 @@ package struct GatewayService: Service {
     package func run() async throws {
         let loader = SnapshotLoader(source: source)
         let snapshot = try loader.load(keyGeneration: 1)
+        var configurationFile: String?
+        if case .file(let path) = source { configurationFile = path }
+        // The files as loaded, taken before anything listens: an edit made once the port is open is a change.
+        let loadedFiles = ConfigurationFiles(configurationFile: configurationFile, configuration: snapshot.configuration)
         var logger = self.logger
         for warning in snapshot.warnings { logger.warning("configuration warning", metadata: ["warning": "\(warning)"]) }
         let logging = snapshot.configuration.logging
@@ -68,10 +72,9 @@ package struct GatewayService: Service {
         }
         logger.info("ready", metadata: ["routes": "\(snapshot.policy.routes.count)", "ports": "\(server.ports)"])
         await withTaskGroup(of: Void.self) { tasks in
-            var configurationFile: String?
-            if case .file(let path) = source { configurationFile = path }
             let reloader = Reloader(
-                server: server, loader: loader, configurationFile: configurationFile, metrics: metrics, logger: logger)
+                server: server, loader: loader, configurationFile: configurationFile, loadedFiles: loadedFiles,
+                metrics: metrics, logger: logger)
             tasks.addTask {
                 for await _ in hangups {
                     await reloader.reload(reason: "SIGHUP")
@@ -122,13 +125,16 @@ actor Reloader {
     /// The files as of the last reload (or start): what the watcher compares with.
     private var seen: ConfigurationFiles
 
-    init(server: GatewayServer, loader: SnapshotLoader, configurationFile: String?, metrics: GatewayMetrics, logger: Logger) {
+    init(
+        server: GatewayServer, loader: SnapshotLoader, configurationFile: String?, loadedFiles: ConfigurationFiles,
+        metrics: GatewayMetrics, logger: Logger
+    ) {
         self.server = server
         self.loader = loader
         self.configurationFile = configurationFile
         self.metrics = metrics
         self.logger = logger
-        seen = ConfigurationFiles(configurationFile: configurationFile, configuration: server.snapshot.configuration)
+        seen = loadedFiles
     }
 
     private func currentFiles() -> ConfigurationFiles {
