@@ -1,4 +1,5 @@
 import JOSE
+import GatewayPolicy
 
 /// The operators' configuration: listeners, TLS, issuers and keys, upstreams, limits, logging.
 ///
@@ -15,6 +16,14 @@ package struct GatewayConfiguration: Sendable {
     package var identity: Identity
     package var tokenCache: TokenCache
     package var logging: Logging
+    /// Where each file path was written in the configuration file, so that a file that cannot be read is
+    /// reported at its line (empty for a configuration built in code).
+    package var pathLocations: [String: SourceLocation] = [:]
+
+    /// `file:line:column: ` for `path` if the configuration file names it, else nothing.
+    package func location(of path: String) -> String {
+        pathLocations[path].map { "\($0): " } ?? ""
+    }
 
     package init(
         listeners: [Listener], admin: AdminListener? = AdminListener(), issuers: [Issuer],

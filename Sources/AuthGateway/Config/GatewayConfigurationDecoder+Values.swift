@@ -143,7 +143,9 @@ extension GatewayConfigurationDecoder {
             reader.error("\(what) contains a control character", at: node)
             return nil
         }
-        return resolve(text)
+        let path = resolve(text)
+        if pathLocations[path] == nil { pathLocations[path] = reader.location(node) }
+        return path
     }
 
     /// A listen address: an IPv4 or IPv6 literal (IPv6 without brackets) or a host name.

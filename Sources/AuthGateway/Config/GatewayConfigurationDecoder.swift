@@ -30,6 +30,8 @@ struct GatewayConfigurationDecoder {
     /// The directory relative paths are resolved against: the configuration file's; empty for the current one.
     let directory: String
     private var bindings: [Binding] = []
+    /// Where each file path was written (``GatewayConfiguration/pathLocations``).
+    var pathLocations: [String: SourceLocation] = [:]
 
     init(file: String) {
         reader = YAMLReader(file: file)
@@ -56,6 +58,7 @@ struct GatewayConfigurationDecoder {
             bindings.append(Binding(address: admin.address, port: admin.port, what: "the default admin listener", node: root))
         }
         checkBindings()
+        configuration.pathLocations = pathLocations
         return reader.errorCount == 0 ? configuration : nil
     }
 

@@ -6,7 +6,7 @@ package enum GatewayCheck {
         let configuration = try GatewayConfigurationLoader.load(file: configurationFile)
         let snapshot = try GatewaySnapshot.load(configuration: configuration, keyGeneration: 1)
         for listener in configuration.listeners {
-            _ = try TLSContextFactory.makeContext(listener.tls, http2: listener.http2)
+            _ = try TLSContextFactory.makeContext(listener.tls, http2: listener.http2, locations: configuration.pathLocations)
         }
         let publicRoutes = snapshot.policy.routes.filter(\.isPublic).map(\.name)
         return """

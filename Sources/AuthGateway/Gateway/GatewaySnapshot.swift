@@ -45,7 +45,7 @@ package final class GatewaySnapshot: Sendable {
         var issuers: [String: IssuerKeys] = [:]
         for issuer in configuration.issuers {
             do {
-                issuers[issuer.issuer] = try keys(for: issuer, registry: remoteKeys)
+                issuers[issuer.issuer] = try keys(for: issuer, registry: remoteKeys, locations: configuration.pathLocations)
             } catch let error as GatewayConfigurationError {
                 problems += error.problems
             }
@@ -65,13 +65,16 @@ package final class GatewaySnapshot: Sendable {
         )
     }
 
-    static func keys(for issuer: GatewayConfiguration.Issuer, registry: RemoteKeyRegistry) throws -> IssuerKeys {
+    static func keys(
+        for issuer: GatewayConfiguration.Issuer, registry: RemoteKeyRegistry, locations: [String: SourceLocation] = [:]
+    ) throws -> IssuerKeys {
+        func at(_ path: String) -> String { (locations[path].map { "\($0): " } ?? "") + path }
         var keys: [JWSKey] = []
         var problems: [String] = []
         var warnings: [String] = []
         for source in issuer.keys {
             guard let bytes = FileManager.default.contents(atPath: source.file) else {
-                problems.append("\(source.file): cannot read the key file of issuer \(issuer.issuer)")
+                problems.append("\(at(source.file)): cannot read the key file of issuer \(issuer.issuer) (no such file, or not readable)")
                 continue
             }
             do {
@@ -85,7 +88,7 @@ package final class GatewaySnapshot: Sendable {
                 keys += loaded
             } catch {
                 let hint = error.code == .algNotAllowed ? "; set `alg` on this key (for example `alg: RS256`)" : ""
-                problems.append("\(source.file): \(error.reason) (issuer \(issuer.issuer))\(hint)")
+                problems.append("\(at(source.file)): \(error.reason) (issuer \(issuer.issuer))\(hint)")
             }
         }
         var remote: RemoteKeySet?

@@ -77,6 +77,27 @@ struct BinaryEndToEndTests {
         #expect(result.stdoutText.contains("keytool jwks --alg RS256"), "\(result)")
     }
 
+    @Test("check: a missing key file and a TLS key that does not match its certificate are named at their lines")
+    func filesAtTheirLines() async throws {
+        let directory = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let otherKey = directory + "/other.key"
+        try JWSKey.generate(algorithm: .RS256, keyID: "k").privateKeyPEM().write(toFile: otherKey, atomically: true, encoding: .utf8)
+        let missing = GatewayBinary.configuration(upstream: ["http://127.0.0.1:9"])
+            .replacingOccurrences(of: "    keys:\n", with: "    keys:\n      - { file: \(directory)/missing.jwk }\n")
+        let config = try GatewayBinary.writeConfiguration(missing, in: directory)
+        let first = try await GatewayBinary.check(config, directory: directory)
+        #expect(first.status == 1)
+        #expect(first.stdoutText.contains("gateway.yaml:13:17: \(directory)/missing.jwk: cannot read the key file"), "\(first)")
+        let mismatched = GatewayBinary.configuration(upstream: ["http://127.0.0.1:9"])
+            .replacingOccurrences(of: "private_key: \(E2EFixtures.shared.privateKeyFile)", with: "private_key: \(otherKey)")
+        try mismatched.write(toFile: config, atomically: true, encoding: .utf8)
+        let second = try await GatewayBinary.check(config, directory: directory)
+        #expect(second.status == 1)
+        #expect(second.stdoutText.contains("gateway.yaml:6:20: "), "\(second)")
+        #expect(second.stdoutText.contains("\(otherKey): this private key does not match the certificate"), "\(second)")
+    }
+
     @Test("check: a PEM issuer key without alg names the configuration key to set, not a keytool flag")
     func pemWithoutAlgorithm() async throws {
         let directory = try Self.scratchDirectory()

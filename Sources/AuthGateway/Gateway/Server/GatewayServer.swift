@@ -51,7 +51,7 @@ package final class GatewayServer: Sendable {
         metrics: GatewayMetrics? = nil, logger: Logger = Logger(label: "auth-gateway")
     ) async throws -> GatewayServer {
         let configuration = snapshot.configuration
-        let tls = try configuration.listeners.map { try TLSContextFactory.makeContext($0.tls, http2: $0.http2) }
+        let tls = try configuration.listeners.map { try TLSContextFactory.makeContext($0.tls, http2: $0.http2, locations: configuration.pathLocations) }
         let tlsContexts = NIOLockedValueBox(tls)
         var contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>] = [:]
         for loop in group.makeIterator() {

@@ -154,7 +154,7 @@ actor Reloader {
         let running = server.snapshot.configuration
         do {
             let snapshot = try loader.load(keyGeneration: generation)
-            let tls = try snapshot.configuration.listeners.map { try TLSContextFactory.makeContext($0.tls, http2: $0.http2) }
+            let tls = try snapshot.configuration.listeners.map { try TLSContextFactory.makeContext($0.tls, http2: $0.http2, locations: snapshot.configuration.pathLocations) }
             try await server.reload(snapshot, tls: tls)
             metrics.recordReload(succeeded: true)
             for warning in snapshot.warnings { logger.warning("configuration warning", metadata: ["warning": "\(warning)"]) }

@@ -1,4 +1,5 @@
 import NIOSSL
+import GatewayPolicy
 import GatewayConfig
 
 /// Builds the listener's TLS context: TLS 1.2+ (configurable to 1.3), ECDHE with AEAD ciphers only on
@@ -11,21 +12,25 @@ enum TLSContextFactory {
         "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
     ].joined(separator: ":")
 
-    static func makeContext(_ tls: GatewayConfiguration.TLS, http2: Bool) throws -> NIOSSLContext {
+    /// A listener's TLS context; a problem names the file at the line `locations` has for it.
+    static func makeContext(
+        _ tls: GatewayConfiguration.TLS, http2: Bool, locations: [String: SourceLocation] = [:]
+    ) throws -> NIOSSLContext {
+        func at(_ path: String) -> String { (locations[path].map { "\($0): " } ?? "") + path }
         let chain: [NIOSSLCertificate]
         let key: NIOSSLPrivateKey
         do {
             chain = try NIOSSLCertificate.fromPEMFile(tls.certificateChainFile)
         } catch {
-            throw GatewayConfigurationError(problems: ["\(tls.certificateChainFile): not a readable PEM certificate chain (\(error))"])
+            throw GatewayConfigurationError(problems: ["\(at(tls.certificateChainFile)): not a readable PEM certificate chain (\(error))"])
         }
         do {
             key = try NIOSSLPrivateKey(file: tls.privateKeyFile, format: .pem)
         } catch {
-            throw GatewayConfigurationError(problems: ["\(tls.privateKeyFile): not a readable PEM private key (\(error))"])
+            throw GatewayConfigurationError(problems: ["\(at(tls.privateKeyFile)): not a readable PEM private key (\(error))"])
         }
         guard !chain.isEmpty else {
-            throw GatewayConfigurationError(problems: ["\(tls.certificateChainFile): holds no certificate"])
+            throw GatewayConfigurationError(problems: ["\(at(tls.certificateChainFile)): holds no certificate"])
         }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)
@@ -37,7 +42,8 @@ enum TLSContextFactory {
             return try NIOSSLContext(configuration: configuration)
         } catch {
             throw GatewayConfigurationError(problems: [
-                "\(tls.certificateChainFile) and \(tls.privateKeyFile): the certificate and key do not form a usable pair (\(error))",
+                "\(at(tls.privateKeyFile)): this private key does not match the certificate in \(tls.certificateChainFile), "
+                    + "or the two do not form a usable pair (\(error))",
             ])
         }
     }
