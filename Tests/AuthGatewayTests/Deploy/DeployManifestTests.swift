@@ -214,14 +214,23 @@ struct DeployManifestTests {
             }
         }
 
-        // The policy directory holds exactly the policies ConfigMap, every key of it.
-        let directory = configuration.policyDirectory.hasSuffix("/")
-            ? configuration.policyDirectory : configuration.policyDirectory + "/"
+        // The policy directory holds exactly the policies ConfigMap, every key of it, with no `items` to keep
+        // in step: adding a policy is one edit.
+        let policyDirectory = URL(fileURLWithPath: configuration.policyDirectory).standardizedFileURL.path
+        let directory = policyDirectory.hasSuffix("/") ? policyDirectory : policyDirectory + "/"
         let policyFiles = files.filter { $0.path.hasPrefix(directory) }
         #expect(Set(policyFiles.map(\.sourceName)) == ["auth-gateway-policies"])
         #expect(policyFiles.allSatisfy { !$0.path.dropFirst(directory.count).contains("/") })
         let policyKeys = try deploy.data(kind: "ConfigMap", name: "auth-gateway-policies").keys
-        #expect(Set(policyFiles.map(\.key)) == Set(policyKeys), "every policy file must be projected (items)")
+        #expect(Set(policyFiles.map(\.key)) == Set(policyKeys), "every policy file must be mounted")
+        let policySource = (try deploy.podTemplate()["spec"]?["volumes"]?.array() ?? [])
+            .first { $0["configMap"]?["name"]?.string == "auth-gateway-policies" }
+        #expect(policySource?["configMap"]?["items"] == nil, "items would make a new policy file a second edit")
+        // The HMAC key Secret is optional: a configuration without an HMAC issuer key needs none.
+        let keySecret = (try deploy.podTemplate()["spec"]?["volumes"]?.array() ?? [])
+            .compactMap { $0["projected"]?["sources"]?.array() }.joined()
+            .first { $0["secret"]?["name"]?.string == "auth-gateway-keys" }
+        #expect(keySecret?["secret"]?["optional"]?.bool == true)
 
         // The non-root gateway can read Secret files (group-readable, fsGroup), nobody else can.
         let fsGroup = try deploy.podTemplate()["spec"]?["securityContext"]?["fsGroup"]?.int
