@@ -93,7 +93,10 @@ let package = Package(
         // keytool's policy tools: lint, test, explain.
         .target(
             name: "GatewayTooling",
-            dependencies: ["GatewayPolicy", "JOSE", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "GatewayPolicy", "JOSE", .product(name: "Yams", package: "Yams"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
             path: "Sources/AuthGateway/Tooling"
         ),
         // The server: snapshot assembly, listeners, TLS, HTTP/1.1 and HTTP/2, the proxy data path, the pool,
@@ -121,7 +124,7 @@ let package = Package(
         .target(
             name: "GatewayDemo",
             dependencies: [
-                "AuthGateway", "GatewayConfig", "GatewayObservability", "JOSE",
+                "AuthGateway", "GatewayConfig", "GatewayObservability", "GatewayTooling", "JOSE",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -172,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "GatewayDemoTests",
             dependencies: [
-                "GatewayDemo", "AuthGateway", "GatewayConfig", "JOSE", "TestSupport",
+                "GatewayDemo", "AuthGateway", "GatewayConfig", "GatewayTooling", "JOSE", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

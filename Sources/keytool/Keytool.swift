@@ -13,11 +13,12 @@ struct Keytool: ParsableCommand {
               keytool token mint --key keys/private.pem --alg RS256 --sub alice --scope "read:data" --ttl 15m
               keytool token verify --key keys/jwks.json <token>
               keytool policy lint policies/ && keytool policy test policies/
+              keytool certs dev --out tls/                 # a development CA and server certificate
 
             Exit codes: 0 success, 1 a negative result (invalid token, failed policy test), 2 usage errors.
             """,
         version: "keytool " + BuildInfo.description,
-        subcommands: [KeysCommand.self, JWKSCommand.self, TokenCommand.self, PolicyCommand.self]
+        subcommands: [KeysCommand.self, JWKSCommand.self, TokenCommand.self, PolicyCommand.self, CertsCommand.self]
     )
 }
 

@@ -1,3 +1,4 @@
+@testable import GatewayTooling
 import Foundation
 import TestSupport
 import NIOCore

@@ -190,6 +190,27 @@ struct KeytoolEndToEndTests {
         #expect(both.status == 2, "\(both)")
     }
 
+    @Test("certs dev: a CA and a server certificate for the given names that openssl verifies; a rerun keeps the CA")
+    func developmentCertificates() async throws {
+        let parent = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let out = parent.appendingPathComponent("tls").path
+        let printed = try await Keytool.ok(["certs", "dev", "--out", out, "--host", "gateway.internal", "--ip", "127.0.0.1"])
+        #expect(printed.contains(out + "/ca.pem") && printed.contains(out + "/server.key"), "\(printed)")
+        #expect(try Self.mode(URL(fileURLWithPath: out + "/server.key")) == 0o600)
+        let verified = try await Command.run(
+            TestTools.openssl, ["verify", "-CAfile", out + "/ca.pem", "-verify_hostname", "gateway.internal", out + "/server.pem"],
+            directory: parent.path)
+        #expect(verified.status == 0, "\(verified)")
+        let ca = try Self.read(URL(fileURLWithPath: out + "/ca.pem"))
+        _ = try await Keytool.ok(["certs", "dev", "--out", out, "--host", "other.internal"])
+        #expect(try Self.read(URL(fileURLWithPath: out + "/ca.pem")) == ca, "a rerun replaced the CA clients trust")
+        let reissued = try await Command.run(
+            TestTools.openssl, ["verify", "-CAfile", out + "/ca.pem", "-verify_hostname", "other.internal", out + "/server.pem"],
+            directory: parent.path)
+        #expect(reissued.status == 0, "\(reissued)")
+    }
+
     @Test("keys generate never replaces existing key files without --force (exit 2, files untouched)")
     func generateRefusesToOverwrite() async throws {
         let parent = try Self.temporaryDirectory()

@@ -1,3 +1,4 @@
+import GatewayTooling
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1

@@ -1,3 +1,4 @@
+import GatewayTooling
 import Foundation
 import JOSE
 import TestSupport

@@ -9,7 +9,6 @@ import Darwin
 import Glibc
 #elseif canImport(Musl)
 import Musl
-import GatewayPolicy
 #endif
 
 /// A development certificate authority and one server certificate it issued, so that the demo runs with
