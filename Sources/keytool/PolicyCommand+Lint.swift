@@ -42,7 +42,8 @@ extension PolicyCommand {
             if !publicRoutes.isEmpty {
                 print("public routes (no token needed):")
                 for route in publicRoutes {
-                    print("  \(route.name): \(route.methods) \(route.host.map { "\($0) " } ?? "")\(route.pattern)  [\(route.location)]")
+                    let reason = route.publicReason.map { "  (\($0))" } ?? ""
+                    print("  \(route.name): \(route.methods) \(route.host.map { "\($0) " } ?? "")\(route.pattern)  [\(route.location)]\(reason)")
                 }
             }
             let files = Set(policy.routes.map(\.location.file)).count

@@ -23,6 +23,47 @@ struct PolicyToolingTests {
         #expect(PolicyLinter.lint(policy).allSatisfy { $0.severity == .warning })
     }
 
+    @Test("public_reason acknowledges a public route (no warning; lint --strict passes it) and only fits public routes")
+    func publicReasonAcknowledges() throws {
+        let policy = try PolicyFixtures.policy("""
+            routes:
+              - name: health
+                match: { methods: [GET], path: /healthz }
+                upstream: a
+                auth: public
+                public_reason: "the load balancer's health check"
+                forward_headers: [Accept]
+            """, file: "p.yaml")
+        #expect(PolicyLinter.lint(policy).isEmpty, "\(PolicyLinter.lint(policy).map(\.description))")
+        #expect(policy.routes.first?.publicReason == "the load balancer's health check")
+        let errors = PolicyFixtures.errors("""
+            routes:
+              - name: data
+                match: { methods: [GET], path: /data }
+                upstream: a
+                public_reason: "why not"
+            """)
+        #expect(errors.count == 1 && errors[0].description.contains("`public_reason` is only for a route with `auth: public`"), "\(errors)")
+    }
+
+    @Test("a `:id` path segment is a warning that suggests `{id}`; an unquoted `{id}` inside a flow mapping gets a quoting hint")
+    func parameterSpellings() throws {
+        let policy = try PolicyFixtures.policy("""
+            routes:
+              - { name: user, match: { methods: [GET], path: "/users/:id/posts" }, upstream: a, require: { scopes: { all: [x] } } }
+            """, file: "p.yaml")
+        let warnings = PolicyLinter.lint(policy).map(\.description)
+        #expect(warnings == [
+            "p.yaml:2:5: warning: route `user`: the path segment `:id` matches the text `:id` literally; hint: did you mean "
+                + "`{id}`? Parameters are written in braces (quote the path inside `{ ... }`)",
+        ])
+        let errors = PolicyFixtures.errors("""
+            routes:
+              - { name: item, match: { methods: [GET], path: /items/{id} }, upstream: a, auth: public }
+            """)
+        #expect(errors.count == 1 && errors[0].description.contains("YAML syntax error") && errors[0].description.contains(#"quote a value that holds `{`"#), "\(errors)")
+    }
+
     @Test func witnessPathsCoverPrefixPatterns() throws {
         let pattern = try PathPattern.parse("/a/{id}/**").get()
         #expect(PolicyLinter.witnessPaths(for: pattern) == ["/a/~lint~", "/a/~lint~/", "/a/~lint~/~lint~", "/a/~lint~/~lint~/~lint~"])

@@ -33,12 +33,16 @@ package final class Route: Sendable, CustomStringConvertible {
     package let location: SourceLocation
     /// The scopes a 403 challenge names: every scope in the requirement outside a `not`.
     package let challengeScopes: [String]
+    /// For a public route, why it is public (`public_reason:`): the reviewer's acknowledgement, which lint
+    /// then does not warn about.
+    package let publicReason: String?
 
     package init(
         name: String, methods: HTTPMethodSet, host: String?, pattern: PathPattern, upstream: String,
         access: Access, identityHeaders: [IdentityHeaderRule], forwardsAuthorization: Bool,
-        forwardHeaders: [String]? = nil, location: SourceLocation
+        forwardHeaders: [String]? = nil, publicReason: String? = nil, location: SourceLocation
     ) {
+        self.publicReason = publicReason
         self.forwardHeaders = forwardHeaders
         self.forwardHeaderKeys = forwardHeaders?.map { Array($0.lowercased().utf8) }
         self.name = name

@@ -8,11 +8,14 @@ package enum PolicyLinter {
         var warnings: [PolicyDiagnostic] = []
         for route in policy.routes {
             let target = "\(route.methods) \(route.host.map { "\($0) " } ?? "")\(route.pattern)"
-            if route.isPublic {
+            if route.isPublic, route.publicReason == nil {
                 warnings.append(PolicyDiagnostic(
                     .warning, at: route.location,
                     "route `\(route.name)` is public: \(target) is served to anyone without a token",
-                    hint: "make sure this is intended; remove `auth: public` to require a token"))
+                    hint: "make sure this is intended, then say why with `public_reason: \"...\"` on the route "
+                        + "(lint stops warning); or remove `auth: public` to require a token"))
+            }
+            if route.isPublic {
                 if route.forwardHeaders == nil {
                     warnings.append(PolicyDiagnostic(
                         .warning, at: route.location,
@@ -20,6 +23,12 @@ package enum PolicyLinter {
                         hint: "list the headers its upstream needs in `forward_headers:` (on the route or in `defaults`): "
                             + "no header an upstream trusts for identity can then slip through"))
                 }
+            }
+            for segment in "\(route.pattern)".split(separator: "/") where segment.hasPrefix(":") && segment.count > 1 {
+                warnings.append(PolicyDiagnostic(
+                    .warning, at: route.location,
+                    "route `\(route.name)`: the path segment `\(segment)` matches the text `\(segment)` literally",
+                    hint: "did you mean `{\(segment.dropFirst())}`? Parameters are written in braces (quote the path inside `{ ... }`)"))
             }
             if route.pattern.isCatchAll {
                 warnings.append(PolicyDiagnostic(

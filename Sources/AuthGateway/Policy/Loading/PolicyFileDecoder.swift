@@ -16,7 +16,7 @@ struct PolicyFileDecoder {
     static let defaultsKeys = ["issuers", "roles_claim", "identity_headers", "forward_headers"]
     static let routeKeys = [
         "name", "description", "match", "upstream", "auth", "issuers", "require", "identity_headers",
-        "forward_authorization", "forward_headers",
+        "forward_authorization", "forward_headers", "public_reason",
     ]
     static let matchKeys = ["methods", "path", "host"]
 
@@ -94,6 +94,16 @@ struct PolicyFileDecoder {
         let match = value("match").flatMap { decodeMatch($0) }
         let upstream = value("upstream").flatMap { decodeUpstream($0) }
         let isPublic = value("auth").map { decodeAuth($0) } ?? false
+        var publicReason: String?
+        if let node = value("public_reason") {
+            if isPublic {
+                publicReason = reader.string(node, "`public_reason`")
+            } else if let keyNode = entries.first(where: { $0.key == "public_reason" })?.keyNode {
+                reader.error(
+                    "`public_reason` is only for a route with `auth: public`", at: keyNode,
+                    hint: "remove it, or make the route public with `auth: public`")
+            }
+        }
         let forwards = value("forward_authorization").flatMap { reader.bool($0, "`forward_authorization`") }
         let forwardHeaders = value("forward_headers").map { decodeForwardHeaders($0) } ?? defaults.forwardHeaders
 
@@ -122,7 +132,7 @@ struct PolicyFileDecoder {
             name: name, methods: match.methods, host: match.host, pattern: match.pattern, upstream: upstream,
             access: isPublic ? .public : .token(issuers: issuers, requirement: requirement),
             identityHeaders: isPublic ? [] : identityHeaders, forwardsAuthorization: forwards ?? false,
-            forwardHeaders: forwardHeaders, location: reader.location(node))
+            forwardHeaders: forwardHeaders, publicReason: publicReason, location: reader.location(node))
     }
 
     /// Headers the gateway manages itself, which a `forward_headers` list cannot name.
@@ -134,7 +144,8 @@ struct PolicyFileDecoder {
 
     /// `forward_headers: [Content-Type, Accept, ...]`: header names, each one the gateway may forward.
     private mutating func decodeForwardHeaders(_ node: Node) -> [String]? {
-        guard let names = reader.strings(node, "`forward_headers`") else { return nil }
+        // `[]`: no client header at all (the gateway's own still go).
+        guard let names = reader.strings(node, "`forward_headers`", allowEmpty: true) else { return nil }
         var result: [String] = []
         for (name, item) in names {
             if !HTTPSyntax.isPlainHeaderName(name) {

@@ -53,7 +53,12 @@ package struct YAMLDocument {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let while_ = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
-            return PolicyDiagnostic(.error, at: at(mark), "YAML syntax error: \(problem)\(while_)")
+            // `match: { path: /items/{id} }`: the braces of `{id}` end the flow mapping.
+            let flow = context?.text.contains("flow mapping") == true || context?.text.contains("flow sequence") == true
+            let hint = flow
+                ? "inside `{ ... }` or `[ ... ]`, quote a value that holds `{`, `}`, `[`, `]` or `,`, as in `path: \"/items/{id}\"`"
+                : nil
+            return PolicyDiagnostic(.error, at: at(mark), "YAML syntax error: \(problem)\(while_)", hint: hint)
         case .reader(let problem, _, _, _):
             return PolicyDiagnostic(.error, at: start, "cannot read the file as UTF-8 YAML: \(problem)")
         default:
