@@ -2,7 +2,7 @@ import Foundation
 import JOSE
 import Testing
 
-/// The crypto-level token attacks of ATTACKS.md ("Tokens"), run through ``JWTVerifier`` and checked for
+/// The crypto-level token attacks of the attack catalogue ("Tokens"), run through ``JWTVerifier`` and checked for
 /// the exact ``JOSEError/Code``. Forged tokens are built with ``JWTSigner/signRaw(header:payload:key:)`` so
 /// that every byte is under the test's control.
 @Suite("JWTVerifier attacks")

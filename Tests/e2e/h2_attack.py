@@ -375,7 +375,7 @@ add_field_case("baseline", [])
 scenario("streamed_post")(simple(lambda args: request_fields(method="POST", path="/upload/x", extra=bearer(args)), body=b"hello"))
 scenario("baseline_token")(simple(lambda args: request_fields(path="/api/data/x", extra=bearer(args))))
 
-# ATTACKS.md: uppercase names, connection-specific fields, CR/LF/NUL in values (RFC 9113 §8.2, §8.2.1, §8.2.2).
+# the attack catalogue: uppercase names, connection-specific fields, CR/LF/NUL in values (RFC 9113 §8.2, §8.2.1, §8.2.2).
 add_field_case("uppercase_name", [("X-Upper", "1")])
 add_field_case("uppercase_authorization", [("Authorization", "Bearer x")])
 add_field_case("connection_header", [("connection", "keep-alive")])

@@ -2,7 +2,7 @@ import NIOHTTP1
 import GatewayPolicy
 
 /// Builds the headers an upstream receives: the client's, minus everything the client may not assert,
-/// plus what the gateway vouches for (DESIGN.md "One request", HeaderRewriter).
+/// plus what the gateway vouches for (docs/ARCHITECTURE.md "One request", HeaderRewriter).
 package struct HeaderRewriter {
     let filter: ClientHeaderFilter
 

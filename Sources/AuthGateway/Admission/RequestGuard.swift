@@ -114,7 +114,7 @@ package enum RequestGuard {
     ///
     /// The declared length is not compared with `max_body_bytes` here: see ``checkBodySize(_:limits:)``, which
     /// admission applies only once the request is authorized, so that an unauthenticated client learns nothing
-    /// but 401 (ATTACKS.md, "Resource limits") and its body is never read either way.
+    /// but 401 (docs/SECURITY.md, "Resource limits") and its body is never read either way.
     static func checkFraming(
         _ headers: HTTPHeaders, isHTTP2: Bool, version: HTTPVersion = .http1_1
     ) -> Result<BodyFraming, Rejection> {

@@ -20,9 +20,9 @@ package struct GatewayConfiguration: Sendable {
     /// reported at its line (empty for a configuration built in code).
     package var pathLocations: [String: SourceLocation] = [:]
 
-    /// `file:line:column: ` for `path` if the configuration file names it, else nothing.
-    package func location(of path: String) -> String {
-        pathLocations[path].map { "\($0): " } ?? ""
+    /// `path`, preceded by `file:line:column: ` where the configuration file names it.
+    package static func located(_ path: String, in locations: [String: SourceLocation]) -> String {
+        (locations[path].map { "\($0): " } ?? "") + path
     }
 
     package init(

@@ -68,7 +68,7 @@ package final class GatewaySnapshot: Sendable {
     static func keys(
         for issuer: GatewayConfiguration.Issuer, registry: RemoteKeyRegistry, locations: [String: SourceLocation] = [:]
     ) throws -> IssuerKeys {
-        func at(_ path: String) -> String { (locations[path].map { "\($0): " } ?? "") + path }
+        func at(_ path: String) -> String { GatewayConfiguration.located(path, in: locations) }
         var keys: [JWSKey] = []
         var problems: [String] = []
         var warnings: [String] = []

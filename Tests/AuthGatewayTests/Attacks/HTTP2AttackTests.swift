@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import GatewayPolicy
 
-/// ATTACKS.md "HTTP/2", plus our own cases from RFC 9113, RFC 7541 and public advisories: frames built
+/// the attack catalogue "HTTP/2", plus our own cases from RFC 9113, RFC 7541 and public advisories: frames built
 /// exactly by Tests/e2e/h2_attack.py (Python `h2`/`hyperframe`/`hpack`), sent through the real gateway.
 ///
 /// Every case checks the stream's fate (the gateway's own answer with its headers, or RST_STREAM with its
@@ -58,7 +58,7 @@ struct HTTP2AttackTests {
     static let badPath = Fate.answer(400, code: "bad_path")
     static let badHost = Fate.answer(400, code: "bad_host")
 
-    /// ATTACKS.md "HTTP/2".
+    /// the attack catalogue "HTTP/2".
     static let fromAttacksMD: [Case] = [
         // RFC 9113 §8.2.1: field names are lower case; uppercase makes the request malformed.
         Case("uppercase_name", .attacksMD, malformed),
@@ -138,8 +138,8 @@ struct HTTP2AttackTests {
         Case("name_with_colon", .own("RFC 9110 §5.1"), malformed),
         Case("name_with_space", .own("RFC 9110 §5.1"), malformed),
         Case("empty_name", .own("RFC 9113 §8.2 (zero-length name)"), .goAway("COMPRESSION_ERROR")),
-        // Two credentials in one HEADERS block: DESIGN.md "Answers", 400 invalid_request.
-        Case("two_authorization_headers", .own("RFC 6750 §2; DESIGN.md"),
+        // Two credentials in one HEADERS block: docs/POLICY.md "Decisions", 400 invalid_request.
+        Case("two_authorization_headers", .own("RFC 6750 §2; docs/POLICY.md Decisions"),
              .answer(400, code: "invalid_request", challenge: .invalidRequest), withToken: true),
         Case("two_host_headers", .own("RFC 9112 §3.2 via H2→H1"), badHost),
         Case("authority_userinfo", .own("RFC 9113 §8.3.1: no userinfo in :authority"), badHost),
@@ -197,11 +197,11 @@ struct HTTP2AttackTests {
         // Header list above SETTINGS_MAX_HEADER_LIST_SIZE (max_header_bytes), and too many fields.
         Case("header_list_too_large", .own("RFC 9113 §10.5.1"), .goAway("PROTOCOL_ERROR"), count: 20_000),
         Case("huge_header", .own("RFC 9113 §4.2, §10.5.1"), .goAway("FRAME_SIZE_ERROR"), count: 20_000),
-        Case("too_many_headers", .own("RFC 9113 §10.5.1; ATTACKS.md resource limits over HTTP/2"),
+        Case("too_many_headers", .own("RFC 9113 §10.5.1; the attack catalogue resource limits over HTTP/2"),
              .answer(431, code: "too_many_headers"), count: 150),
     ]
 
-    @Test("HTTP/2 attack from ATTACKS.md", arguments: fromAttacksMD)
+    @Test("HTTP/2 attack from the attack catalogue", arguments: fromAttacksMD)
     func listedAttack(_ attack: Case) async throws {
         try await run(attack)
     }

@@ -3,7 +3,7 @@ import JOSE
 import Testing
 import GatewayPolicy
 
-/// ATTACKS.md "Identity headers": whatever a client says about who it is, where it comes from or what the
+/// the attack catalogue "Identity headers": whatever a client says about who it is, where it comes from or what the
 /// gateway decided never reaches the upstream; the gateway's own values are the only ones. Every spoofed value
 /// carries the marker `SPOOF`, so the oracle is simple: no header line the upstream received contains it.
 @Suite("Attacks: identity headers", .serialized, .attackGateway())

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import GatewayPolicy
 
-/// ATTACKS.md "Paths and routing": `/admin/**` is protected (role `admin`), `/public/**` is public. Each
+/// the attack catalogue "Paths and routing": `/admin/**` is protected (role `admin`), `/public/**` is public. Each
 /// target goes out as raw bytes over TLS, without a token: a path that is really `/admin` must get the
 /// protected route's 401, a refused one 400 (and the connection closes), an unknown one 404; what reaches
 /// the upstream is byte for byte the path the policy saw, and the canary (named by `Host` or an

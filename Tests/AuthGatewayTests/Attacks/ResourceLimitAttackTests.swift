@@ -2,7 +2,7 @@ import Foundation
 import JOSE
 import Testing
 
-/// ATTACKS.md "Resource limits", with small configured limits so that every case is bounded in time and
+/// the attack catalogue "Resource limits", with small configured limits so that every case is bounded in time and
 /// count: heads, URIs and bodies over their limits; slow heads and bodies closed by their own timers while
 /// another client is served; the connection cap; and a flood of invalid RS256 tokens that does not starve a
 /// legitimate client. Timing bounds only prove which timer fired (every other timer is far longer).
@@ -74,7 +74,7 @@ struct ResourceLimitAttackTests {
             AttackGateway.request("POST", "/upload/exact", headers: ["Authorization: Bearer \(token)", "Content-Length: \(maxBodyBytes)"],
                                   body: String(repeating: "e", count: maxBodyBytes))
         }, status: 200, closes: false, forwardedBodyLength: maxBodyBytes),
-        Case(name: "declared 10 GiB body to no route → 404 and close, body never read", origin: .own("RFC 9110 §15.5.14, DESIGN.md"), bytes: { _ in
+        Case(name: "declared 10 GiB body to no route → 404 and close, body never read", origin: .own("RFC 9110 §15.5.14, docs/ARCHITECTURE.md"), bytes: { _ in
             AttackGateway.request("POST", "/nowhere/huge", headers: ["Content-Length: 10737418240"], body: "xxxx")
         }, status: 404),
         Case(name: "declared 10 GiB body to a GET-only public path → 405 and close, body never read",

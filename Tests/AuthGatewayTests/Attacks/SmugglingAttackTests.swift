@@ -2,7 +2,7 @@ import Foundation
 import JOSE
 import Testing
 
-/// ATTACKS.md "Framing and smuggling (HTTP/1.1)": exact bytes over TLS, often pipelined, from a client
+/// the attack catalogue "Framing and smuggling (HTTP/1.1)": exact bytes over TLS, often pipelined, from a client
 /// whose token is valid (so that only framing can stop it), then a **victim request on another connection**
 /// whose answer and identity must be untouched. The upstream receives what the gateway re-serialized and
 /// nothing else: never a smuggled request, never a request whose framing the gateway doubted.
@@ -202,7 +202,7 @@ struct SmugglingAttackTests {
             upload(token, ["Transfer-Encoding: chunked"], "5\r\nhello\r\n0\r\n\r\n" + smuggled)
         }, statuses: [200, 401], closes: false, forwarded: [Forwarded(method: "POST", target: "/upload/x", bodyLength: 5, chunked: true)]),
         // A denied request's unread body must never be parsed as the next request: the gateway closes instead.
-        Case(name: "denied request with a body carrying a request: closed, the body never parsed", origin: .own("DESIGN.md: denied bodies are not read"), bytes: { _ in
+        Case(name: "denied request with a body carrying a request: closed, the body never parsed", origin: .own("docs/SECURITY.md: denied bodies are not read"), bytes: { _ in
             "POST /upload/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(smuggled.utf8.count)\r\n\r\n" + smuggled
         }, statuses: [401], closes: true),
         Case(name: "a request pipelined after a refused one is never served", origin: .own("RFC 9112 §9.6 (close after a framing error)"), bytes: { token in

@@ -10,14 +10,14 @@ import GatewayConfig
 import Glibc
 #endif
 
-/// ATTACKS.md "TLS", plus our own cases: `openssl s_client` for what a real client can be made to offer,
+/// the attack catalogue "TLS", plus our own cases: `openssl s_client` for what a real client can be made to offer,
 /// Tests/e2e/tls_probe.py for hand-built ClientHellos no library will send (SSLv3, compression, a
 /// heartbeat extension, oversize hellos, odd SNI), and `sslscan` for the whole surface at once.
 ///
 /// A refused handshake must never reach HTTP: the recording upstream and the canary see nothing.
 @Suite("Attacks: TLS", .serialized, .attackGateway())
 struct TLSAttackTests {
-    // MARK: Protocol versions (ATTACKS.md)
+    // MARK: Protocol versions (the attack catalogue)
 
     @Test("TLS 1.0 and 1.1 offered by openssl s_client (security level 0, so the client really offers them) are refused",
           arguments: ["-tls1", "-tls1_1"])
@@ -59,7 +59,7 @@ struct TLSAttackTests {
         #expect(result.alert?.description == 86, "\(result)")
     }
 
-    // MARK: Cipher suites (ATTACKS.md)
+    // MARK: Cipher suites (the attack catalogue)
 
     /// Suites the gateway must refuse on TLS 1.2: no forward secrecy, CBC (padding oracles), NULL.
     static let weakSuites = [
@@ -121,7 +121,7 @@ struct TLSAttackTests {
         }
     }
 
-    // MARK: Renegotiation and plaintext (ATTACKS.md)
+    // MARK: Renegotiation and plaintext (the attack catalogue)
 
     @Test("client-initiated renegotiation on TLS 1.2 is refused: the connection ends, the request after it is never served")
     func renegotiationRefused() async throws {
@@ -406,7 +406,7 @@ struct TLSLimitAttackTests {
         #expect(GatewayConfiguration.Limits().tlsHandshakeTimeout == .seconds(10))
     }
 
-    // MARK: Certificate reload (ATTACKS.md)
+    // MARK: Certificate reload (the attack catalogue)
 
     /// A server certificate for localhost signed by the fixtures' CA, with its key, in `directory`.
     static func issueCertificate(named name: String, in directory: String) throws -> (certificate: String, key: String) {

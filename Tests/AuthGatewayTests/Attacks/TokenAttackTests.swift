@@ -4,7 +4,7 @@ import JOSE
 import Testing
 import AuthGateway
 
-/// ATTACKS.md "Tokens", end to end: every hostile token goes through the real TLS listener to a protected
+/// the attack catalogue "Tokens", end to end: every hostile token goes through the real TLS listener to a protected
 /// route (`GET /api/data/**`, scope `read:data`); the gateway answers it, the upstream receives nothing, the
 /// canary is never contacted (no key is ever fetched from a token), and a plain denial keeps the connection.
 @Suite("Attacks: tokens", .serialized, .attackGateway({ tokenAttackOptions() }))
@@ -34,7 +34,7 @@ struct TokenAttackTests {
         }
     }
 
-    // MARK: ATTACKS.md
+    // MARK: the attack catalogue
 
     /// `alg` none in every spelling, empty, missing, null, a number; unsigned and with the real key's signature.
     static let algNone: [Case] = {
@@ -264,7 +264,7 @@ struct TokenAttackTests {
                 let token = try forge.signed()
                 return ["Authorization: Bearer \(token), Bearer \(token)"]
             }, status: 400, challenge: .invalidRequest, closes: true),
-            // RFC 6750 §3.1 / DESIGN.md "Answers": two Authorization lines, one valid and one forged.
+            // RFC 6750 §3.1 / docs/POLICY.md "Decisions": two Authorization lines, one valid and one forged.
             Case(name: "two Authorization lines, valid first", origin: .own("RFC 6750 §3.1"), headers: { forge, _ in
                 ["Authorization: Bearer " + (try forge.signed(sub: "alice")), "Authorization: Bearer " + (try forge.signed(sub: "admin", key: forge.fixtures.foreignRSAKey))]
             }, status: 400, challenge: .invalidRequest, closes: true),
@@ -320,8 +320,8 @@ struct TokenAttackTests {
             // RFC 7519 §2: a non-integer NumericDate is valid and honoured.
             .accepted("exp as a fraction (valid)", .own("RFC 7519 §2")) { forge, _ in ["Authorization: Bearer " + (try forge.signed(claims: ["exp": .double(Double(unixNow()) + 600.5)]))] },
             .rejected("exp negative", .own("RFC 7519 §2")) { forge, _ in try forge.signed(claims: ["exp": -1]) },
-            // 2^63 does not fit Int64: no trap, no wrap-around (DESIGN.md: numbers checked before use).
-            .rejected("exp = 2^63", .own("RFC 7519 §2, DESIGN.md strict parsing")) { forge, _ in
+            // 2^63 does not fit Int64: no trap, no wrap-around (numbers are range-checked before use).
+            .rejected("exp = 2^63", .own("RFC 7519 §2, strict parsing")) { forge, _ in
                 let header = forge.header(for: forge.fixtures.rsaKey)
                 let payload = TokenForge.text(.object(forge.claims(["exp": nil]))).dropLast() + #","exp":9223372036854775808}"#
                 return try forge.raw(header: header, payload: String(payload), key: forge.fixtures.rsaKey)
@@ -387,7 +387,7 @@ struct TokenAttackTests {
                 "." + (try forge.signed()).split(separator: ".", omittingEmptySubsequences: false).dropFirst().joined(separator: ".")
             },
             .rejected("nbf as a string", .own("RFC 7519 §4.1.5")) { forge, _ in try forge.signed(claims: ["nbf": "0"]) },
-            .rejected("iat = 1e20", .own("RFC 7519 §4.1.6, DESIGN.md numbers checked")) { forge, _ in try forge.signed(claims: ["iat": .double(1e20)]) },
+            .rejected("iat = 1e20", .own("RFC 7519 §4.1.6, numbers range-checked")) { forge, _ in try forge.signed(claims: ["iat": .double(1e20)]) },
             .rejected("aud as a number", .own("RFC 7519 §4.1.3")) { forge, _ in try forge.signed(claims: ["aud": 42]) },
             // RFC 8725 §3.8: the HMAC key belongs to its issuer; its valid MAC does not vouch for another iss.
             .rejected("HS256 with the configured secret, iss of the other issuer", .own("RFC 8725 §3.8")) { forge, _ in
@@ -397,8 +397,8 @@ struct TokenAttackTests {
             .accepted("HS256 with the configured secret (control)", .own("RFC 7518 §3.2")) { forge, _ in
                 ["Authorization: Bearer " + (try forge.signed(key: forge.fixtures.hmacKey))]
             },
-            // DESIGN.md: the token is never forwarded (except on routes that say so), even when valid.
-            .accepted("valid token with spoofed identity headers: only the gateway's identity", .own("ATTACKS.md identity x tokens")) { forge, _ in
+            // The token is never forwarded (except on routes that say so), even when valid.
+            .accepted("valid token with spoofed identity headers: only the gateway's identity", .own("the attack catalogue identity x tokens")) { forge, _ in
                 ["Authorization: Bearer " + (try forge.signed()), "X-User-Id: admin", "X-Token-Issuer: https://evil.example"]
             },
         ]

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Canonical path")
 struct CanonicalPathTests {
-    /// ATTACKS.md "Paths and routing" and RFC 3986 §5.2.4: inputs that canonicalize, and their one form.
+    /// the attack catalogue "Paths and routing" and RFC 3986 §5.2.4: inputs that canonicalize, and their one form.
     @Test(arguments: [
         ("/", "/"),
         ("/admin/x", "/admin/x"),
@@ -47,7 +47,7 @@ struct CanonicalPathTests {
         #expect(target.query == nil)
     }
 
-    /// Every rejection case from ATTACKS.md plus neighbours: 400 before routing.
+    /// Every rejection case from the attack catalogue plus neighbours: 400 before routing.
     @Test(arguments: [
         ("/admin%2fx", "encoded_slash"),
         ("/admin%2Fx", "encoded_slash"),

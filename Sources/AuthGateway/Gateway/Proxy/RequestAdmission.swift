@@ -14,7 +14,7 @@ enum Admission {
     case retryAfter(EventLoopFuture<Void>)
 }
 
-/// The admission stages of DESIGN.md "One request", in order.
+/// The admission stages of docs/ARCHITECTURE.md "One request", in order.
 struct RequestAdmission {
     let snapshot: GatewaySnapshot
     let authenticator: TokenAuthenticator

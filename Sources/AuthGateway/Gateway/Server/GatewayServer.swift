@@ -228,7 +228,8 @@ package struct ListenError: Error, CustomStringConvertible {
         do {
             return try await bind()
         } catch {
-            let hint = "\(error)".contains("in use") ? "; another process listens there (or change the port)" : ""
+            let inUse = (error as? IOError)?.errnoCode == EADDRINUSE
+            let hint = inUse ? "; another process listens there (or change the port)" : ""
             throw ListenError(description: "\(key): cannot listen on \(address):\(port): \(error)\(hint)")
         }
     }

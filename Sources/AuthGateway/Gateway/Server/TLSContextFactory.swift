@@ -16,7 +16,7 @@ enum TLSContextFactory {
     static func makeContext(
         _ tls: GatewayConfiguration.TLS, http2: Bool, locations: [String: SourceLocation] = [:]
     ) throws -> NIOSSLContext {
-        func at(_ path: String) -> String { (locations[path].map { "\($0): " } ?? "") + path }
+        func at(_ path: String) -> String { GatewayConfiguration.located(path, in: locations) }
         let chain: [NIOSSLCertificate]
         let key: NIOSSLPrivateKey
         do {

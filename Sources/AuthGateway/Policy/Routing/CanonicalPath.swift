@@ -1,4 +1,4 @@
-/// The one canonical form of a request target (DESIGN.md, "Canonical path"), used for matching and forwarding.
+/// The one canonical form of a request target (docs/POLICY.md, "Canonical paths"), used for matching and forwarding.
 ///
 /// Rules, in order:
 /// - The target must be origin-form (start with `/`). The query (after the first `?`) is split off, checked

@@ -4,7 +4,7 @@ import Testing
 import GatewayPolicy
 import GatewayConfig
 
-/// The oracle of ATTACKS.md ("Oracle set-up") for one family of attack cases: one gateway per suite (TLS,
+/// The oracle of the attack catalogue ("Oracle set-up") for one family of attack cases: one gateway per suite (TLS,
 /// the attack policy, a recording upstream), a canary listener no request may ever reach, and the checks
 /// every case makes: the status, the relevant response headers, the connection's fate, what the upstream
 /// received, and that the canary saw nothing.
@@ -72,7 +72,7 @@ final class AttackGateway: Sendable {
 
     // MARK: The oracle
 
-    /// The exact `WWW-Authenticate` values of DESIGN.md "Answers", for the test realm.
+    /// The exact `WWW-Authenticate` values of docs/POLICY.md "Decisions", for the test realm.
     enum Challenge: Sendable, Equatable {
         /// 401 without a token.
         case missing
@@ -277,7 +277,7 @@ extension Trait where Self == SharedAttackGateway {
     }
 }
 
-/// Where a case comes from: ATTACKS.md, or our own reading of an RFC or an advisory (named).
+/// Where a case comes from: the attack catalogue, or our own reading of an RFC or an advisory (named).
 enum AttackOrigin: Sendable, Equatable {
     case attacksMD
     case own(String)
