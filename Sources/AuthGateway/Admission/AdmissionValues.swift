@@ -6,12 +6,18 @@ package struct UpstreamRequest {
     package let head: HTTPRequestHead
     package let framing: RequestGuard.BodyFraming
     package var outcome: RequestOutcome
+    /// For a route with a CORS rule: the CORS headers the client's response carries instead of the upstream's.
+    package var corsHeaders: [(String, String)]?
 
-    package init(upstream: String, head: HTTPRequestHead, framing: RequestGuard.BodyFraming, outcome: RequestOutcome) {
+    package init(
+        upstream: String, head: HTTPRequestHead, framing: RequestGuard.BodyFraming, outcome: RequestOutcome,
+        corsHeaders: [(String, String)]? = nil
+    ) {
         self.upstream = upstream
         self.head = head
         self.framing = framing
         self.outcome = outcome
+        self.corsHeaders = corsHeaders
     }
 }
 

@@ -11,9 +11,11 @@ package struct GatewayResponse {
     package let code: GatewayCode
     package let challenge: String?
     /// Close the connection after this answer.
-    package let close: Bool
+    package var close: Bool
     /// The `Allow` header of a 405.
     package let allow: HTTPMethodSet?
+    /// More headers: the route's CORS headers for a browser origin it allows.
+    package var extraHeaders: [(String, String)] = []
 
     package init(status: HTTPResponseStatus, code: GatewayCode, challenge: String? = nil, close: Bool = false, allow: HTTPMethodSet? = nil) {
         self.status = status
@@ -43,8 +45,20 @@ package struct GatewayResponse {
         }
     }
 
+    /// The answer to a CORS preflight the route allows: `204` with the CORS headers, no body.
+    package static func preflight(_ headers: [(String, String)]) -> GatewayResponse {
+        var response = GatewayResponse(status: .noContent, code: .corsPreflight)
+        response.extraHeaders = headers
+        return response
+    }
+
     /// The head and body, with `requestID` echoed for support.
     package func render(requestID: String, version: HTTPVersion) -> (HTTPResponseHead, ByteBuffer) {
+        guard status != .noContent else {
+            var headers = HTTPHeaders(extraHeaders)
+            headers.add(name: "x-request-id", value: requestID)
+            return (HTTPResponseHead(version: version, status: status, headers: headers), ByteBuffer())
+        }
         let body = "{\"type\":\"about:blank\",\"title\":\"\(status.reasonPhrase)\",\"status\":\(status.code),\"code\":\"\(code.rawValue)\",\"request_id\":\"\(requestID)\"}\n"
         var headers = HTTPHeaders()
         headers.reserveCapacity(6)
@@ -54,6 +68,7 @@ package struct GatewayResponse {
         headers.add(name: "x-request-id", value: requestID)
         if let challenge { headers.add(name: "www-authenticate", value: challenge) }
         if let allow { headers.add(name: "allow", value: allow.methodNames.joined(separator: ", ")) }
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
         if close && version.major < 2 { headers.add(name: "connection", value: "close") }
         return (HTTPResponseHead(version: version, status: status, headers: headers), ByteBuffer(string: body))
     }

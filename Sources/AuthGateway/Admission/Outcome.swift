@@ -14,6 +14,8 @@ package struct GatewayCode: RawRepresentable, Hashable, Sendable, CustomStringCo
 
     // Requests the gateway cannot take (400, 413, 414, 431, 501, 505): the connection closes.
     package static let badRequest = GatewayCode(rawValue: "bad_request")
+    /// A CORS preflight the route allows, answered by the gateway (204).
+    package static let corsPreflight = GatewayCode(rawValue: "cors_preflight")
     package static let badPath = GatewayCode(rawValue: "bad_path")
     package static let badHost = GatewayCode(rawValue: "bad_host")
     package static let badFraming = GatewayCode(rawValue: "bad_framing")

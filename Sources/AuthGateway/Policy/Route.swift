@@ -36,13 +36,16 @@ package final class Route: Sendable, CustomStringConvertible {
     /// For a public route, why it is public (`public_reason:`): the reviewer's acknowledgement, which lint
     /// then does not warn about.
     package let publicReason: String?
+    /// Which browser origins may call the route (`cors:`); `nil`: no CORS answers, upstream headers pass.
+    package let cors: CORSRule?
 
     package init(
         name: String, methods: HTTPMethodSet, host: String?, pattern: PathPattern, upstream: String,
         access: Access, identityHeaders: [IdentityHeaderRule], forwardsAuthorization: Bool,
-        forwardHeaders: [String]? = nil, publicReason: String? = nil, location: SourceLocation
+        forwardHeaders: [String]? = nil, publicReason: String? = nil, cors: CORSRule? = nil, location: SourceLocation
     ) {
         self.publicReason = publicReason
+        self.cors = cors
         self.forwardHeaders = forwardHeaders
         self.forwardHeaderKeys = forwardHeaders?.map { Array($0.lowercased().utf8) }
         self.name = name

@@ -30,6 +30,12 @@ package enum PolicyLinter {
                     "route `\(route.name)`: the path segment `\(segment)` matches the text `\(segment)` literally",
                     hint: "did you mean `{\(segment.dropFirst())}`? Parameters are written in braces (quote the path inside `{ ... }`)"))
             }
+            if let cors = route.cors, cors.anyOrigin, !route.isPublic {
+                warnings.append(PolicyDiagnostic(
+                    .warning, at: route.location,
+                    "route `\(route.name)` lets any web origin read its answers (`cors: { origins: [\"*\"] }`)",
+                    hint: "list the origins of your web applications; a page on any site could otherwise read what a token it holds may see"))
+            }
             if route.pattern.isCatchAll {
                 warnings.append(PolicyDiagnostic(
                     .warning, at: route.location,

@@ -55,4 +55,19 @@ struct ResponseHeaderFilterTests {
             == ["Date: Tue, 01 Dec 2026 00:00:00 GMT", "Content-Length: 3"])
         #expect(Self.filtered([]) == [])
     }
+
+    @Test("with a route's CORS rule the upstream's Access-Control-* headers are replaced and Vary gains Origin once")
+    func corsReplacesUpstreamHeaders() {
+        let upstream = HTTPHeaders([
+            ("Access-Control-Allow-Origin", "*"), ("access-control-allow-credentials", "true"), ("Vary", "Accept-Encoding"),
+            ("Content-Length", "3"),
+        ])
+        let cors = [("access-control-allow-origin", "https://app.example.com"), ("vary", "Origin")]
+        let headers = ResponseHeaderFilter.clientHeaders(from: upstream, cors: cors).map { "\($0.name): \($0.value)" }
+        #expect(headers == ["Content-Length: 3", "access-control-allow-origin: https://app.example.com", "vary: Accept-Encoding, Origin"])
+        let already = HTTPHeaders([("Vary", "origin")])
+        #expect(ResponseHeaderFilter.clientHeaders(from: already, cors: [("vary", "Origin")]).map { "\($0.name): \($0.value)" } == ["Vary: origin"])
+        // Without a CORS rule the upstream's headers pass as they are.
+        #expect(ResponseHeaderFilter.clientHeaders(from: upstream).count == 4)
+    }
 }

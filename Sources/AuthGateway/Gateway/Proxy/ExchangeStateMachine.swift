@@ -411,7 +411,8 @@ struct ExchangeStateMachine {
         self.exchange = exchange
         let version = exchange.clientHead.version
         var response = HTTPResponseHead(
-            version: version, status: head.status, headers: ResponseHeaderFilter.clientHeaders(from: head.headers))
+            version: version, status: head.status,
+            headers: ResponseHeaderFilter.clientHeaders(from: head.headers, cors: exchange.request?.corsHeaders))
         if closeAfterResponse && version.major < 2 { response.headers.replaceOrAdd(name: "connection", value: "close") }
         return disarm(.response) + [.writeResponseHead(response)] + watchClientWritability(now: now)
     }
@@ -494,9 +495,8 @@ struct ExchangeStateMachine {
     private mutating func answer(_ response: GatewayResponse, now: Now) -> [Action] {
         guard let exchange else { return [] }
         closeAfterResponse = closeAfterResponse || response.close
-        let rendered = GatewayResponse(
-            status: response.status, code: response.code, challenge: response.challenge, close: closeAfterResponse,
-            allow: response.allow)
+        var rendered = response
+        rendered.close = closeAfterResponse
         let (head, body) = rendered.render(
             requestID: exchange.requestID?.text ?? "-", version: exchange.clientHead.version)
         self.exchange?.status = Int(response.status.code)

@@ -33,6 +33,8 @@ struct RequestAdmission {
             return .answer(response, RequestOutcome(verdict: .reject, reason: .gateway(rejection.code)))
         }
         let path = accepted.target.path
+        // A CORS preflight never carries a token: one its route allows is answered here, before authentication.
+        if let answer = preflight(head, accepted) { return answer }
         let outcome = AdmissionCore.decide(snapshot.policy, method: head.method.rawValue, host: accepted.host, path: path) {
             authenticator.authenticate(
                 headers: head.headers, query: accepted.target.query, keys: snapshot.tokenKeys, now: now, eventLoop: eventLoop,
@@ -51,7 +53,7 @@ struct RequestAdmission {
             return .answer(response, RequestOutcome(
                 route: route.name, verdict: .deny, reason: .gateway(.invalidRequest), path: path, host: accepted.host))
         case .decided(.deny(let denial), let claims, let tokenError):
-            return deny(denial, accepted, reason: tokenError.map { .token($0.code) }, claims: claims)
+            return deny(denial, accepted, reason: tokenError.map { .token($0.code) }, claims: claims, head: head)
         case .decided(.allow(let route, let identity), let claims, _):
             if let rejection = RequestGuard.checkBodySize(accepted.framing, limits: configuration.limits) {
                 let response = GatewayResponse(status: rejection.status, code: rejection.code, close: true)
@@ -64,19 +66,44 @@ struct RequestAdmission {
                 from: head.headers, route: route, identity: identity, host: accepted.host,
                 client: client, requestID: requestID, framing: accepted.framing)
             let upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: accepted.target.description, headers: rewritten)
-            return .forward(UpstreamRequest(upstream: route.upstream, head: upstreamHead, framing: accepted.framing, outcome: outcome))
+            return .forward(UpstreamRequest(
+                upstream: route.upstream, head: upstreamHead, framing: accepted.framing, outcome: outcome,
+                corsHeaders: route.cors?.responseHeaders(origin: head.headers.first(name: "origin"))))
         }
     }
 
     /// A denial; `claims` (once a token was verified) name the subject and issuer in the record.
     private func deny(
-        _ denial: Denial, _ accepted: RequestGuard.Accepted, reason: OutcomeReason?, claims: [String: JSONValue]?
+        _ denial: Denial, _ accepted: RequestGuard.Accepted, reason: OutcomeReason?, claims: [String: JSONValue]?,
+        head: HTTPRequestHead
     ) -> Admission {
-        let response = GatewayResponse(denial: denial, realm: snapshot.configuration.identity.realm, close: false)
+        var response = GatewayResponse(denial: denial, realm: snapshot.configuration.identity.realm, close: false)
+        // A browser page may read the gateway's 401 or 403 when its origin is allowed.
+        if let cors = denial.route?.cors { response.extraHeaders = cors.responseHeaders(origin: origin(of: head)) }
         var outcome = RequestOutcome(
             route: denial.route?.name, verdict: .deny, reason: reason ?? .denied(denial.reason),
             path: accepted.target.path, host: accepted.host, claims: claims)
         outcome.deniedBy = denial.deniedBy
         return .answer(response, outcome)
+    }
+
+    private func origin(of head: HTTPRequestHead) -> String? { head.headers.first(name: "origin") }
+
+    /// `OPTIONS` with `Origin` and `Access-Control-Request-Method` on a path whose route for the requested
+    /// method allows that origin, method and headers: `204` with the CORS headers. Anything else is an ordinary
+    /// request (no CORS headers, so the browser refuses the real request).
+    private func preflight(_ head: HTTPRequestHead, _ accepted: RequestGuard.Accepted) -> Admission? {
+        guard head.method == .OPTIONS, let origin = origin(of: head),
+            let method = head.headers.first(name: "access-control-request-method"),
+            let route = snapshot.policy.route(method: method, host: accepted.host, path: accepted.target.path),
+            let cors = route.cors
+        else { return nil }
+        let requested = head.headers["access-control-request-headers"]
+            .flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard let headers = cors.preflight(origin: origin, method: method, requestHeaders: requested, routeMethods: route.methods)
+        else { return nil }
+        return .answer(.preflight(headers), RequestOutcome(
+            route: route.name, verdict: .allow, reason: .gateway(.corsPreflight), path: accepted.target.path, host: accepted.host))
     }
 }

@@ -10,13 +10,14 @@ struct PolicyFileDecoder {
         var rolesClaim = ClaimPath(components: ["roles"])
         var identityHeaders: [IdentityHeaderRule]?
         var forwardHeaders: [String]?
+        var cors: CORSRule?
     }
 
     static let fileKeys = ["version", "defaults", "routes"]
-    static let defaultsKeys = ["issuers", "roles_claim", "identity_headers", "forward_headers"]
+    static let defaultsKeys = ["issuers", "roles_claim", "identity_headers", "forward_headers", "cors"]
     static let routeKeys = [
         "name", "description", "match", "upstream", "auth", "issuers", "require", "identity_headers",
-        "forward_authorization", "forward_headers", "public_reason",
+        "forward_authorization", "forward_headers", "public_reason", "cors",
     ]
     static let matchKeys = ["methods", "path", "host"]
 
@@ -70,6 +71,8 @@ struct PolicyFileDecoder {
                 if let path = reader.claimPath(entry.value, "`roles_claim`") { defaults.rolesClaim = path }
             case "forward_headers":
                 defaults.forwardHeaders = decodeForwardHeaders(entry.value)
+            case "cors":
+                defaults.cors = CORSDecoder().decode(entry.value, reader: &reader)
             default:
                 break
             }
@@ -106,6 +109,7 @@ struct PolicyFileDecoder {
         }
         let forwards = value("forward_authorization").flatMap { reader.bool($0, "`forward_authorization`") }
         let forwardHeaders = value("forward_headers").map { decodeForwardHeaders($0) } ?? defaults.forwardHeaders
+        let cors = value("cors").map { CORSDecoder().decode($0, reader: &reader) } ?? defaults.cors
 
         var issuers = defaults.issuers
         var requirement: Requirement?
@@ -132,7 +136,7 @@ struct PolicyFileDecoder {
             name: name, methods: match.methods, host: match.host, pattern: match.pattern, upstream: upstream,
             access: isPublic ? .public : .token(issuers: issuers, requirement: requirement),
             identityHeaders: isPublic ? [] : identityHeaders, forwardsAuthorization: forwards ?? false,
-            forwardHeaders: forwardHeaders, publicReason: publicReason, location: reader.location(node))
+            forwardHeaders: forwardHeaders, publicReason: publicReason, cors: cors, location: reader.location(node))
     }
 
     /// Headers the gateway manages itself, which a `forward_headers` list cannot name.
