@@ -339,7 +339,8 @@ private func checkForwarded(_ request: UpstreamRequest, from client: HTTPRequest
 }
 
 private func checkAnswer(_ response: GatewayResponse, to client: HTTPRequestHead) {
-    let documented: Set<UInt> = [400, 401, 403, 404, 413, 414, 431, 501, 503, 505]
+    // 204: a CORS preflight the route allows; 405: a known path, another method (with `Allow`).
+    let documented: Set<UInt> = [204, 400, 401, 403, 404, 405, 413, 414, 431, 501, 503, 505]
     invariant(documented.contains(response.status.code), "answered with status \(response.status.code)")
     let (head, body) = response.render(requestID: "00000000000000000000000000000000", version: client.version)
     let rendered = Array(body.readableBytesView) + head.headers.flatMap { Array($0.name.utf8) + Array($0.value.utf8) }
