@@ -66,15 +66,19 @@ package struct HeaderRewriter {
 
 extension HTTPHeaders {
     /// The header names a `Connection` header lists, as written (RFC 9110 §7.6.1): hop-by-hop as well.
-    package var connectionListedNames: [String] {
-        var names: [String] = []
-        for value in self["connection"] {
-            for token in value.split(separator: ",") {
-                let trimmed = token.trimmingASCIISpaces()
-                if !trimmed.isEmpty { names.append(String(trimmed)) }
+    package var connectionListedNames: [String] { listElements("connection").map(String.init) }
+
+    /// The elements of a comma-separated list field (RFC 9110 §5.6.1) over all its lines, each without the
+    /// spaces and tabs around it; empty elements dropped.
+    package func listElements(_ name: String) -> [Substring] {
+        var elements: [Substring] = []
+        for value in self[name] {
+            for element in value.split(separator: ",") {
+                let trimmed = element.trimmingASCIISpaces()
+                if !trimmed.isEmpty { elements.append(trimmed) }
             }
         }
-        return names
+        return elements
     }
 }
 

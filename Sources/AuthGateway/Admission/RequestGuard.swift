@@ -147,7 +147,7 @@ package enum RequestGuard {
     /// which the gateway does not decode, is 501 (RFC 9112 §6.1).
     private static func transferCodings(_ lines: [String]) -> Result<BodyFraming, Rejection> {
         let codings = lines.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
-            .map { trimmingOWS($0).lowercased() }
+            .map { $0.trimmingASCIISpaces().lowercased() }
         let chunked = codings.filter { $0 == "chunked" }.count
         if codings.contains("") || chunked > 1 || (chunked == 1 && codings.last != "chunked") {
             return .failure(Rejection(status: .badRequest, code: .badFraming, detail: "Transfer-Encoding does not end with one chunked"))
@@ -156,14 +156,6 @@ package enum RequestGuard {
             return .failure(Rejection(status: .notImplemented, code: .badFraming, detail: "only Transfer-Encoding: chunked is supported"))
         }
         return .success(.streamed)
-    }
-
-    private static func trimmingOWS(_ text: Substring) -> Substring {
-        let isOWS: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = text.firstIndex(where: { !isOWS($0) }), let last = text.lastIndex(where: { !isOWS($0) }) else {
-            return ""
-        }
-        return text[first...last]
     }
 
     /// How an HTTP/1.x request's body is delimited, judged as ``check(_:isHTTP2:limits:)`` judges it: the HTTP/1.1

@@ -49,7 +49,7 @@ struct CORSRuleTests {
             ("{ origins: [\"https://*.example.com\"] }", "wildcards are not allowed"),
             ("{ origins: [\"https://app.example.com/\"] }", "it has a path"),
             ("{ origins: [\"app.example.com\"] }", "does not start with `https://`"),
-            ("{ origins: [\"https://app.example.com\"], methods: [get] }", "`get` is not a method"),
+            ("{ origins: [\"https://app.example.com\"], methods: [get] }", "unknown HTTP method `get`; hint: method names are case-sensitive: write `GET`"),
             ("{ origins: [\"https://app.example.com\"], max_age_seconds: 100000 }", "between 0 and 86400"),
             ("{ methods: [GET] }", "origins"),
         ]

@@ -98,9 +98,7 @@ struct RequestAdmission {
             let route = snapshot.policy.route(method: method, host: accepted.host, path: accepted.target.path),
             let cors = route.cors
         else { return nil }
-        let requested = head.headers["access-control-request-headers"]
-            .flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let requested = head.headers.listElements("access-control-request-headers").map(String.init)
         guard let headers = cors.preflight(origin: origin, method: method, requestHeaders: requested, routeMethods: route.methods)
         else { return nil }
         return .answer(.preflight(headers), RequestOutcome(

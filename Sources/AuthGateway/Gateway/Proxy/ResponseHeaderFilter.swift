@@ -23,7 +23,7 @@ enum ResponseHeaderFilter {
                 headers.add(name: name, value: value)
                 continue
             }
-            let varies = headers["vary"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            let varies = headers.listElements("vary").map(String.init)
             if !varies.contains(where: { $0 == "*" || $0.lowercased() == "origin" }) {
                 headers.remove(name: "vary")
                 headers.add(name: "vary", value: (varies + [value]).joined(separator: ", "))

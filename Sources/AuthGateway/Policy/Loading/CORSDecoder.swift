@@ -26,17 +26,7 @@ struct CORSDecoder {
             }
             origins.append(origin)
         }
-        var methods: HTTPMethodSet?
-        if let node = value("methods") {
-            var set = HTTPMethodSet()
-            for (name, item) in reader.strings(node, "`methods`") ?? [] {
-                if let method = HTTPMethodSet(name: name) { set.formUnion(method) } else {
-                    reader.error("`\(name)` is not a method `cors` can allow", at: item,
-                                 hint: "use \(HTTPMethodSet.names.joined(separator: ", ")) (upper case)")
-                }
-            }
-            methods = set
-        }
+        let methods = value("methods").flatMap { reader.methods($0, "`methods`") }
         let headers = tokens(value("headers"), "`headers`", reader: &reader)
         let expose = tokens(value("expose_headers"), "`expose_headers`", reader: &reader)
         let credentials = value("credentials").flatMap { reader.bool($0, "`credentials`") } ?? false

@@ -197,27 +197,11 @@ struct PolicyFileDecoder {
         for entry in entries {
             switch entry.key {
             case "methods":
-                guard let names = reader.strings(entry.value, "`methods`") else {
+                guard let set = reader.methods(entry.value, "`methods`") else {
                     failed = true
                     continue
                 }
-                for (name, item) in names {
-                    if let method = HTTPMethodSet(name: name) {
-                        methods.formUnion(method)
-                    } else {
-                        failed = true
-                        let upper = name.uppercased()
-                        let hint: String?
-                        if HTTPMethodSet(name: upper) != nil {
-                            hint = "method names are case-sensitive: write `\(upper)`"
-                        } else if ["CONNECT", "TRACE"].contains(upper) {
-                            hint = "the gateway never forwards CONNECT or TRACE"
-                        } else {
-                            hint = Suggestion.hint(for: name, among: HTTPMethodSet.names)
-                        }
-                        reader.error("unknown HTTP method `\(name)`", at: item, hint: hint)
-                    }
-                }
+                methods = set
             case "path":
                 guard let text = reader.string(entry.value, "`path`") else {
                     failed = true
@@ -300,5 +284,33 @@ struct PolicyFileDecoder {
             }
         }
         return result
+    }
+}
+
+extension YAMLReader {
+    /// A list of HTTP method names (`match.methods`, `cors.methods`), each known and upper-case; an unknown
+    /// one is an error at its line with a hint (case, CONNECT/TRACE, the nearest name).
+    mutating func methods(_ node: Node, _ what: String) -> HTTPMethodSet? {
+        guard let names = strings(node, what) else { return nil }
+        var methods = HTTPMethodSet()
+        var failed = false
+        for (name, item) in names {
+            if let method = HTTPMethodSet(name: name) {
+                methods.formUnion(method)
+                continue
+            }
+            failed = true
+            let upper = name.uppercased()
+            let hint: String?
+            if HTTPMethodSet(name: upper) != nil {
+                hint = "method names are case-sensitive: write `\(upper)`"
+            } else if ["CONNECT", "TRACE"].contains(upper) {
+                hint = "the gateway never forwards CONNECT or TRACE"
+            } else {
+                hint = Suggestion.hint(for: name, among: HTTPMethodSet.names)
+            }
+            error("unknown HTTP method `\(name)`", at: item, hint: hint)
+        }
+        return failed ? nil : methods
     }
 }
