@@ -90,6 +90,17 @@ let package = Package(
             ],
             path: "Sources/AuthGateway/Auth"
         ),
+        // A small RESP2 client on NIO for the Redis rate-limit store: a strict reply parser, one pipelined
+        // connection per event loop. Knows nothing of the gateway.
+        .target(
+            name: "GatewayRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/AuthGateway/Redis"
+        ),
         // keytool's policy tools: lint, test, explain.
         .target(
             name: "GatewayTooling",
@@ -105,6 +116,7 @@ let package = Package(
             name: "AuthGateway",
             dependencies: [
                 "JOSE", "GatewayPolicy", "GatewayConfig", "GatewayAdmission", "GatewayObservability", "GatewayAuth",
+                "GatewayRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -169,6 +181,15 @@ let package = Package(
             dependencies: [
                 "GatewayAdmission", "GatewayConfig", "GatewayPolicy", "JOSE", "TestSupport",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "GatewayRedisTests",
+            dependencies: [
+                "GatewayRedis", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "GatewayToolingTests", dependencies: ["GatewayTooling", "GatewayPolicy", "JOSE", "TestSupport"]),
