@@ -8,11 +8,16 @@ package struct UpstreamRequest {
     package var outcome: RequestOutcome
     /// For a route with a CORS rule: the CORS headers the client's response carries instead of the upstream's.
     package var corsHeaders: [(String, String)]?
+    /// For a route with a `rate_limit`: the bucket to count the request against before it is forwarded.
+    package var rateLimit: RateLimitCheck?
+    /// Fields the client's response gains (`RateLimit-Policy`, `RateLimit`), after the upstream's.
+    package var addedResponseHeaders: [(String, String)] = []
 
     package init(
         upstream: String, head: HTTPRequestHead, framing: RequestGuard.BodyFraming, outcome: RequestOutcome,
-        corsHeaders: [(String, String)]? = nil
+        corsHeaders: [(String, String)]? = nil, rateLimit: RateLimitCheck? = nil
     ) {
+        self.rateLimit = rateLimit
         self.upstream = upstream
         self.head = head
         self.framing = framing

@@ -32,6 +32,11 @@ package struct GatewayCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     package static let bodyTooSlow = GatewayCode(rawValue: "body_too_slow")
     package static let sendTimeout = GatewayCode(rawValue: "send_timeout")
 
+    /// 429: the route's `rate_limit` refused the request.
+    package static let rateLimited = GatewayCode(rawValue: "rate_limited")
+    /// 503: the rate-limit store could not count the request and its failure mode is `fail_closed`.
+    package static let rateLimitUnavailable = GatewayCode(rawValue: "rate_limit_unavailable")
+
     /// 503: an issuer's keys are not available.
     package static let keysUnavailable = GatewayCode(rawValue: "keys_unavailable")
 

@@ -16,6 +16,8 @@ package struct GatewayConfiguration: Sendable {
     package var identity: Identity
     package var tokenCache: TokenCache
     package var logging: Logging
+    /// Where `rate_limit` buckets live: the local table's bound, and Redis for `store: redis`.
+    package var rateLimits = RateLimits()
     /// Where each file path was written in the configuration file, so that a file that cannot be read is
     /// reported at its line (empty for a configuration built in code).
     package var pathLocations: [String: SourceLocation] = [:]

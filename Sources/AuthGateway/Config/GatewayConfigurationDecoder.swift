@@ -73,6 +73,7 @@ struct GatewayConfigurationDecoder {
             .custom("identity") { $2.identity = $0.decodeIdentity($1) },
             .custom("token_cache") { $2.tokenCache = $0.decodeTokenCache($1) },
             .custom("logging") { $2.logging = $0.decodeLogging($1) },
+            .custom("rate_limits") { $2.rateLimits = $0.decodeRateLimits($1) },
         ]
     }
 

@@ -19,8 +19,14 @@ package final class GatewaySnapshot: Sendable {
     package let keyGeneration: UInt64
     /// What the token authenticator verifies with.
     let tokenKeys: TokenKeys
+    /// The rate-limit Redis password (`rate_limits.redis.password_file`), read when the snapshot is built.
+    let redisPassword: [UInt8]?
 
-    init(configuration: GatewayConfiguration, policy: Policy, issuers: [String: IssuerKeys], keyGeneration: UInt64) {
+    init(
+        configuration: GatewayConfiguration, policy: Policy, issuers: [String: IssuerKeys], keyGeneration: UInt64,
+        redisPassword: [UInt8]? = nil
+    ) {
+        self.redisPassword = redisPassword
         self.configuration = configuration
         self.policy = policy
         self.issuers = issuers
@@ -51,7 +57,8 @@ package final class GatewaySnapshot: Sendable {
             }
         }
         let environment = PolicyEnvironment(
-            upstreams: Array(configuration.upstreams.keys), issuers: configuration.issuers.map(\.issuer)
+            upstreams: Array(configuration.upstreams.keys), issuers: configuration.issuers.map(\.issuer),
+            redisRateLimits: configuration.rateLimits.redis != nil
         )
         var policy: Policy?
         do {
@@ -59,9 +66,20 @@ package final class GatewaySnapshot: Sendable {
         } catch {
             problems += error.diagnostics.map(\.description)
         }
+        var redisPassword: [UInt8]?
+        if let file = configuration.rateLimits.redis?.passwordFile {
+            if let bytes = FileManager.default.contents(atPath: file) {
+                redisPassword = Array(bytes)
+                while let last = redisPassword?.last, last == 10 || last == 13 { redisPassword?.removeLast() }
+            } else {
+                let at = GatewayConfiguration.located(file, in: configuration.pathLocations)
+                problems.append("\(at): cannot read the rate-limit Redis password file (no such file, or not readable)")
+            }
+        }
         guard problems.isEmpty, let policy else { throw GatewayConfigurationError(problems: problems) }
         return GatewaySnapshot(
-            configuration: configuration, policy: policy, issuers: issuers, keyGeneration: keyGeneration
+            configuration: configuration, policy: policy, issuers: issuers, keyGeneration: keyGeneration,
+            redisPassword: redisPassword
         )
     }
 

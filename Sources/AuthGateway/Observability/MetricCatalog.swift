@@ -26,6 +26,8 @@ package enum MetricCatalog {
         "gateway_upstream_queued_requests": "Requests waiting for a connection to a target at max_connections.",
         "gateway_access_log_dropped_total": "Access log lines dropped because the destination did not keep up.",
         "gateway_application_log_dropped_total": "Application log lines dropped because standard error did not keep up.",
+        "gateway_rate_limit_checks_total": "Requests counted against a rate_limit, by route, store and result (allowed, limited, failed_open, failed_closed).",
+        "gateway_rate_limit_store_errors_total": "Rate-limit checks the store could not answer, by store and reason (the failure mode decided them).",
     ]
 
     static func descriptor(_ name: String) -> MetricNameDescriptor {

@@ -38,13 +38,17 @@ package final class Route: Sendable, CustomStringConvertible {
     package let publicReason: String?
     /// Which browser origins may call the route (`cors:`); `nil`: no CORS answers, upstream headers pass.
     package let cors: CORSRule?
+    /// How many requests may pass (`rate_limit:`), counted once the request is allowed; `nil`: no limit.
+    package let rateLimit: RateLimitRule?
 
     package init(
         name: String, methods: HTTPMethodSet, host: String?, pattern: PathPattern, upstream: String,
         access: Access, identityHeaders: [IdentityHeaderRule], forwardsAuthorization: Bool,
-        forwardHeaders: [String]? = nil, publicReason: String? = nil, cors: CORSRule? = nil, location: SourceLocation
+        forwardHeaders: [String]? = nil, publicReason: String? = nil, cors: CORSRule? = nil, rateLimit: RateLimitRule? = nil,
+        location: SourceLocation
     ) {
         self.publicReason = publicReason
+        self.rateLimit = rateLimit
         self.cors = cors
         self.forwardHeaders = forwardHeaders
         self.forwardHeaderKeys = forwardHeaders?.map { Array($0.lowercased().utf8) }

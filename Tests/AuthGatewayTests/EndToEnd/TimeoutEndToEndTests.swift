@@ -54,7 +54,7 @@ struct TimeoutEndToEndTests {
 /// The data-rate limits that keep slow clients from holding the gateway: a body that keeps coming but too
 /// slowly (`min_body_rate`), and an answer that the client stops taking (`send_timeout`).
 @Suite("End to end: minimum rates", .serialized)
-struct RateLimitEndToEndTests {
+struct MinimumRateEndToEndTests {
     @Test("a body that never pauses long but averages below min_body_rate gets 408 body_too_slow; nothing reaches the upstream")
     func bodyTooSlow() async throws {
         var options = GatewayHarness.Options()

@@ -167,7 +167,7 @@ struct ExchangeStateMachineTests {
         let id = Self.requestID()
         let loop = EmbeddedEventLoop()
         _ = machine.admitted(.retryAfter(loop.makeSucceededVoidFuture()), requestID: id, responseTimeout: nil, now: Self.now())
-        #expect(machine.phase == .awaitingKeys)
+        #expect(machine.phase == .waiting)
         #expect(machine.received(.end(nil), limits: Self.limits, now: Self.now()).isEmpty)
         #expect(machine.keysArrived(serial: machine.serial + 1, now: Self.now()).isEmpty, "a re-fetch for another request")
         let again = machine.keysArrived(serial: machine.serial, now: Self.now())

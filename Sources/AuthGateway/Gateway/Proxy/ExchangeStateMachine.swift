@@ -22,9 +22,9 @@ struct ExchangeStateMachine {
         case admitting
         /// Answered by the gateway; the rest of the request body is dropped.
         case discarding
-        /// Waiting for the issuer's keys to be re-fetched before admitting the request again; request
-        /// parts that arrive meanwhile wait.
-        case awaitingKeys
+        /// Waiting for the issuer's keys to be re-fetched before admitting the request again, or for the
+        /// rate-limit store to count it; request parts that arrive meanwhile wait.
+        case waiting
         case proxying
         case closed
     }
@@ -184,7 +184,7 @@ struct ExchangeStateMachine {
     /// already has (a pipelining client that never reads must not make the gateway forward and buffer
     /// everything it sent).
     private func mustPause(before part: HTTPServerRequestPart) -> Bool {
-        if phase == .awaitingKeys || phase == .admitting { return true }
+        if phase == .waiting || phase == .admitting { return true }
         if case .head = part, !clientWritable { return true }
         return false
     }
@@ -234,8 +234,8 @@ struct ExchangeStateMachine {
         exchange.responseTimeout = responseTimeout
         var actions: [Action]
         switch admission {
-        case .retryAfter:
-            phase = .awaitingKeys
+        case .retryAfter, .awaitingCount:
+            phase = .waiting
             self.exchange = exchange
             return []
         case .answer(let response, let outcome):
@@ -276,9 +276,16 @@ struct ExchangeStateMachine {
     /// The issuer's keys were fetched again (or the fetch failed) for exchange `serial`: admit once more,
     /// without another re-fetch, then deliver what waited.
     mutating func keysArrived(serial: Int, now: Now) -> [Action] {
-        guard phase == .awaitingKeys, serial == self.serial, let exchange else { return [] }
+        guard phase == .waiting, serial == self.serial, let exchange else { return [] }
         phase = .admitting
         return [.admit(exchange.clientHead, requestID: exchange.requestID, mayRefetchKeys: false)]
+    }
+
+    /// The rate-limit store answered for exchange `serial`: `admission` is the request's final admission.
+    mutating func counted(_ admission: Admission, serial: Int, responseTimeout: TimeAmount?, now: Now) -> [Action] {
+        guard phase == .waiting, serial == self.serial, let requestID = exchange?.requestID else { return [] }
+        phase = .admitting
+        return admitted(admission, requestID: requestID, responseTimeout: responseTimeout, now: now)
     }
 
     private mutating func receiveBody(_ buffer: ByteBuffer, now: Now) -> [Action] {
@@ -333,7 +340,7 @@ struct ExchangeStateMachine {
                 }
             }
             return actions
-        case .idle, .admitting, .awaitingKeys, .closed:
+        case .idle, .admitting, .waiting, .closed:
             return []
         }
     }
@@ -412,7 +419,8 @@ struct ExchangeStateMachine {
         let version = exchange.clientHead.version
         var response = HTTPResponseHead(
             version: version, status: head.status,
-            headers: ResponseHeaderFilter.clientHeaders(from: head.headers, cors: exchange.request?.corsHeaders))
+            headers: ResponseHeaderFilter.clientHeaders(
+                from: head.headers, cors: exchange.request?.corsHeaders, added: exchange.request?.addedResponseHeaders ?? []))
         if closeAfterResponse && version.major < 2 { response.headers.replaceOrAdd(name: "connection", value: "close") }
         return disarm(.response) + [.writeResponseHead(response)] + watchClientWritability(now: now)
     }
@@ -549,7 +557,7 @@ struct ExchangeStateMachine {
     /// answers, or while the upstream does not take the body; a request waiting for keys keeps being read,
     /// up to `body_buffer_bytes` of body, so that a client that leaves meanwhile is noticed.
     mutating func readRequested(now: Now) -> [Action] {
-        if phase == .awaitingKeys {
+        if phase == .waiting {
             if pausedBytes < limits.bodyBufferBytes, clientWritable { return [.read] }
             heldRead = true
             return []
@@ -724,7 +732,7 @@ struct ExchangeStateMachine {
             // which may have seen part of the request, is closed, and the client gets the 400 if no response
             // has started (else the connection is cut).
             return abort(response, now: now)
-        case .proxying, .closed, .awaitingKeys, .admitting:
+        case .proxying, .closed, .waiting, .admitting:
             return [.close]
         }
     }

@@ -205,10 +205,44 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             }
         case .forward(let request):
             responseTimeout = snapshot.configuration.upstreams[request.upstream].map { TimeAmount($0.responseTimeout) }
-        case .answer:
+            if let check = request.rateLimit {
+                return admitCounted(request, check, requestID: requestID, responseTimeout: responseTimeout)
+            }
+        case .answer, .awaitingCount:
             break
         }
         perform(machine.admitted(admission, requestID: requestID, responseTimeout: responseTimeout, now: now))
+    }
+
+    /// An allowed request of a rate-limited route: counted at once (local buckets, or Redis known to be
+    /// away), or the exchange waits (reads held, parts kept) for Redis's reply.
+    private func admitCounted(
+        _ request: UpstreamRequest, _ check: RateLimitCheck, requestID: RequestID, responseTimeout: TimeAmount?
+    ) {
+        switch loop.rateLimiter.check(check) {
+        case .answered(let answer):
+            perform(machine.admitted(count(request, answer), requestID: requestID, responseTimeout: responseTimeout, now: now))
+        case .pending(let reply):
+            perform(machine.admitted(.awaitingCount, requestID: requestID, responseTimeout: responseTimeout, now: now))
+            let serial = machine.serial
+            reply.assumeIsolated().whenComplete { [weak self] result in
+                guard let self else { return }
+                let admission = self.count(request, (try? result.get()) ?? .unavailable(reason: "error"))
+                self.perform(self.machine.counted(admission, serial: serial, responseTimeout: responseTimeout, now: self.now))
+            }
+        }
+    }
+
+    /// The admission a store's answer makes of `request`, counted in the metrics.
+    private func count(_ request: UpstreamRequest, _ answer: RateLimitAnswer) -> Admission {
+        let failureMode = loop.snapshot.configuration.rateLimits.failureMode
+        let (admission, result) = RequestAdmission.counted(request, answer, failureMode: failureMode)
+        if let metrics = loop.rateLimiter.metrics, let check = request.rateLimit {
+            let store = check.rule.store.rawValue
+            metrics.counted(route: request.outcome.route ?? check.rule.name, store: store, result: result)
+            if case .unavailable(let reason) = answer { metrics.storeFailed(store: store, reason: reason) }
+        }
+        return admission
     }
 
     private func writeEnd(close: Bool) {

@@ -12,6 +12,9 @@ enum Admission {
     case answer(GatewayResponse, RequestOutcome)
     /// Admit the request again once the issuer's keys were re-fetched (an unknown `kid`).
     case retryAfter(EventLoopFuture<Void>)
+    /// The request waits for its rate-limit store; its admission follows with
+    /// ``ExchangeStateMachine/counted(_:serial:responseTimeout:now:)``.
+    case awaitingCount
 }
 
 /// The admission stages of docs/ARCHITECTURE.md "One request", in order.
@@ -68,7 +71,10 @@ struct RequestAdmission {
             let upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: accepted.target.description, headers: rewritten)
             return .forward(UpstreamRequest(
                 upstream: route.upstream, head: upstreamHead, framing: accepted.framing, outcome: outcome,
-                corsHeaders: route.cors?.responseHeaders(origin: head.headers.first(name: "origin"))))
+                corsHeaders: route.cors?.responseHeaders(origin: head.headers.first(name: "origin")),
+                rateLimit: route.rateLimit.map {
+                    RateLimitCheck(rule: $0, bucket: $0.bucket(claims: claims, clientAddress: client.poolKey))
+                }))
         }
     }
 

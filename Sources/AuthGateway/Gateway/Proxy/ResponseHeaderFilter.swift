@@ -11,10 +11,14 @@ enum ResponseHeaderFilter {
     /// Removes in place, so a response without hop-by-hop headers is passed on without a copy. With `cors`
     /// (the route has a CORS rule), the upstream's own `Access-Control-*` headers are replaced by the gateway's
     /// and `Vary` gains `Origin`: the policy, not the upstream, decides which origins may read the answer.
-    static func clientHeaders(from upstream: HTTPHeaders, cors: [(String, String)]? = nil) -> HTTPHeaders {
+    /// `added` (the gateway's `RateLimit` fields) come last.
+    static func clientHeaders(
+        from upstream: HTTPHeaders, cors: [(String, String)]? = nil, added: [(String, String)] = []
+    ) -> HTTPHeaders {
         var headers = upstream
         for name in upstream.connectionListedNames { headers.remove(name: name) }
         for name in hopByHop where headers.contains(name: name) { headers.remove(name: name) }
+        for (name, value) in added { headers.add(name: name, value: value) }
         guard let cors else { return headers }
         let upstreamCORS = Set(headers.map { $0.name.lowercased() }.filter { $0.hasPrefix("access-control-") })
         for name in upstreamCORS { headers.remove(name: name) }

@@ -57,9 +57,19 @@ package final class GatewayServer: Sendable {
         for loop in group.makeIterator() {
             let bound = try await loop.submit {
                 NIOLoopBound(
-                    LoopContext(eventLoop: loop, snapshot: snapshot, observer: observer, metrics: metrics), eventLoop: loop)
+                    LoopContext(eventLoop: loop, snapshot: snapshot, observer: observer, metrics: metrics, logger: logger),
+                    eventLoop: loop)
             }.get()
             contexts[ObjectIdentifier(loop)] = bound
+        }
+        var rateLimiters: [NIOLoopBound<LoopRateLimiter>] = []
+        for loop in group.makeIterator() {
+            guard let bound = contexts[ObjectIdentifier(loop)] else { continue }
+            rateLimiters.append(try await loop.submit { NIOLoopBound(bound.value.rateLimiter, eventLoop: loop) }.get())
+        }
+        let table = rateLimiters
+        for (index, limiter) in table.enumerated() {
+            try await limiter.eventLoop.submit { limiter.value.join(table, as: index) }.get()
         }
         let limiter = ConnectionLimiter(maximum: configuration.limits.maxConnections, metrics: metrics)
         let connections = ConnectionRegistry()
@@ -210,6 +220,7 @@ package final class GatewayServer: Sendable {
         for bound in contexts.values {
             try? await bound.eventLoop.submit {
                 bound.value.pool.closeIdle()
+                bound.value.rateLimiter.shutdown()
                 bound.value.observer.flush()
             }.get()
         }

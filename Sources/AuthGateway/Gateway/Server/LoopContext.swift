@@ -3,6 +3,7 @@ import NIOCore
 import GatewayAdmission
 import GatewayObservability
 import GatewayAuth
+import Logging
 
 /// Everything one event loop owns: the current snapshot, the verified-token cache, the upstream pool,
 /// the request-id generator and the observer. Requests on this loop use it without locks.
@@ -11,10 +12,14 @@ final class LoopContext {
     private(set) var snapshot: GatewaySnapshot
     let authenticator: TokenAuthenticator
     let pool: UpstreamPool
+    let rateLimiter: LoopRateLimiter
     let observer: LoopObserver
     private var requestIDs = RequestID.Generator()
 
-    init(eventLoop: EventLoop, snapshot: GatewaySnapshot, observer: GatewayObserver, metrics: GatewayMetrics?) {
+    init(
+        eventLoop: EventLoop, snapshot: GatewaySnapshot, observer: GatewayObserver, metrics: GatewayMetrics?,
+        logger: Logger = Logger(label: "auth-gateway")
+    ) {
         self.eventLoop = eventLoop
         self.snapshot = snapshot
         self.observer = observer.makeLoopObserver(for: eventLoop)
@@ -23,6 +28,9 @@ final class LoopContext {
             metrics: metrics.map(AuthenticatorMetrics.init)
         )
         self.pool = UpstreamPool(eventLoop: eventLoop)
+        self.rateLimiter = LoopRateLimiter(
+            eventLoop: eventLoop, snapshot: snapshot, metrics: metrics.map(RateLimitMetrics.init),
+            logger: logger)
     }
 
     /// Installs a new snapshot (on this loop). The token cache notices the key generation itself.
@@ -30,6 +38,7 @@ final class LoopContext {
         eventLoop.preconditionInEventLoop()
         self.snapshot = snapshot
         pool.closeIdle()
+        rateLimiter.install(snapshot)
     }
 
     func nextRequestID() -> RequestID {

@@ -3,10 +3,13 @@
 package struct PolicyEnvironment: Sendable, Hashable {
     package var upstreams: [String]?
     package var issuers: [String]?
+    /// Whether the configuration has Redis for `rate_limit` rules with `store: redis`.
+    package var redisRateLimits: Bool?
 
-    package init(upstreams: [String]? = nil, issuers: [String]? = nil) {
+    package init(upstreams: [String]? = nil, issuers: [String]? = nil, redisRateLimits: Bool? = nil) {
         self.upstreams = upstreams
         self.issuers = issuers
+        self.redisRateLimits = redisRateLimits
     }
 
     /// Nothing is checked against a configuration.

@@ -11,13 +11,14 @@ struct PolicyFileDecoder {
         var identityHeaders: [IdentityHeaderRule]?
         var forwardHeaders: [String]?
         var cors: CORSRule?
+        var rateLimit: (rule: RateLimitRule, named: Bool)?
     }
 
     static let fileKeys = ["version", "defaults", "routes"]
-    static let defaultsKeys = ["issuers", "roles_claim", "identity_headers", "forward_headers", "cors"]
+    static let defaultsKeys = ["issuers", "roles_claim", "identity_headers", "forward_headers", "cors", "rate_limit"]
     static let routeKeys = [
         "name", "description", "match", "upstream", "auth", "issuers", "require", "identity_headers",
-        "forward_authorization", "forward_headers", "public_reason", "cors",
+        "forward_authorization", "forward_headers", "public_reason", "cors", "rate_limit",
     ]
     static let matchKeys = ["methods", "path", "host"]
 
@@ -73,6 +74,8 @@ struct PolicyFileDecoder {
                 defaults.forwardHeaders = decodeForwardHeaders(entry.value)
             case "cors":
                 defaults.cors = CORSDecoder().decode(entry.value, reader: &reader)
+            case "rate_limit":
+                defaults.rateLimit = RateLimitDecoder(environment: environment).decode(entry.value, reader: &reader)
             default:
                 break
             }
@@ -110,6 +113,14 @@ struct PolicyFileDecoder {
         let forwards = value("forward_authorization").flatMap { reader.bool($0, "`forward_authorization`") }
         let forwardHeaders = value("forward_headers").map { decodeForwardHeaders($0) } ?? defaults.forwardHeaders
         let cors = value("cors").map { CORSDecoder().decode($0, reader: &reader) } ?? defaults.cors
+        let rateLimit = value("rate_limit").map { RateLimitDecoder(environment: environment).decode($0, reader: &reader) }
+            ?? defaults.rateLimit
+        if isPublic, let rule = rateLimit?.rule, rule.key.isClaim {
+            let at = entries.first(where: { $0.key == "rate_limit" })?.value ?? node
+            reader.error(
+                "a public route has no verified token to count `key: \(rule.key.rawValue)` on", at: at,
+                hint: "count a public route by `client_address` or `route`, or give it its own `rate_limit`")
+        }
 
         var issuers = defaults.issuers
         var requirement: Requirement?
@@ -136,7 +147,8 @@ struct PolicyFileDecoder {
             name: name, methods: match.methods, host: match.host, pattern: match.pattern, upstream: upstream,
             access: isPublic ? .public : .token(issuers: issuers, requirement: requirement),
             identityHeaders: isPublic ? [] : identityHeaders, forwardsAuthorization: forwards ?? false,
-            forwardHeaders: forwardHeaders, publicReason: publicReason, cors: cors, location: reader.location(node))
+            forwardHeaders: forwardHeaders, publicReason: publicReason, cors: cors,
+            rateLimit: rateLimit.map { $0.named ? $0.rule : $0.rule.named(name) }, location: reader.location(node))
     }
 
     /// Headers the gateway manages itself, which a `forward_headers` list cannot name.

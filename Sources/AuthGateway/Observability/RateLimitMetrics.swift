@@ -1,0 +1,42 @@
+import CoreMetrics
+
+/// The rate-limit counters of one event loop (no lock: counters are made once per label set and kept).
+package final class RateLimitMetrics {
+    /// How one rate-limited request was decided.
+    package enum Result: String, Sendable {
+        case allowed
+        case limited
+        /// The store could not answer; `fail_open` let the request through.
+        case failedOpen = "failed_open"
+        /// The store could not answer; `fail_closed` answered 503.
+        case failedClosed = "failed_closed"
+    }
+
+    private let metrics: GatewayMetrics
+    private var checks: [String: CoreMetrics.Counter] = [:]
+    private var errors: [String: CoreMetrics.Counter] = [:]
+
+    package init(_ metrics: GatewayMetrics) {
+        self.metrics = metrics
+    }
+
+    package func counted(route: String, store: String, result: Result) {
+        let key = "\(route)\u{0}\(store)\u{0}\(result.rawValue)"
+        if let counter = checks[key] { return counter.increment() }
+        let counter = metrics.counter(
+            "gateway_rate_limit_checks_total", [("route", route), ("store", store), ("result", result.rawValue)])
+        checks[key] = counter
+        counter.increment()
+    }
+
+    package func storeFailed(store: String, reason: String) {
+        let key = "\(store)\u{0}\(reason)"
+        if let counter = errors[key] { return counter.increment() }
+        let counter = metrics.counter("gateway_rate_limit_store_errors_total", [("store", store), ("reason", reason)])
+        errors[key] = counter
+        counter.increment()
+    }
+}
+
+@available(*, unavailable)
+extension RateLimitMetrics: Sendable {}
