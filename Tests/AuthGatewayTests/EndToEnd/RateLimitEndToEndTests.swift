@@ -195,3 +195,55 @@ struct RateLimitEndToEndTests {
         await redis.stop()
     }
 }
+
+/// Two `auth-gateway serve` processes with one Redis: one limit between them, per subject.
+@Suite("End to end: a Redis rate limit shared by two gateway processes", .serialized)
+struct SharedRateLimitEndToEndTests {
+    @Test("two gateways share each subject's burst through Redis; subjects do not bleed into each other")
+    func twoProcessesShareOneLimit() async throws {
+        let directory = try TestTools.temporaryDirectory(prefix: "rl-shared")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let redis = try await RedisServer.start(in: directory)
+        let upstream = try await RecordingUpstream.start(in: directory)
+        var gateways: [GatewayProcess] = []
+        do {
+            for index in 0..<2 {
+                let own = directory + "/gw\(index)"
+                try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: true)
+                let config = GatewayBinary.configuration(upstream: [upstream.url], accessLog: "off") + """
+                    rate_limits:
+                      redis: { address: 127.0.0.1, port: \(redis.port), timeout: 500ms }
+                      failure_mode: fail_closed
+
+                    """
+                let path = try GatewayBinary.writeConfiguration(
+                    config, policy: RateLimitEndToEndTests.policy(store: "redis", burst: 4), in: own)
+                gateways.append(try await GatewayProcess.start(configPath: path, directory: own))
+            }
+            for subject in ["alice", "bob"] {
+                let token = try GatewayTokens.token(sub: subject, scope: "read:data")
+                var statuses: [Int] = []
+                for index in 0..<10 {
+                    let response = try await Curl.request(
+                        gateways[index % 2], "/api/data/\(subject)-\(index)", headers: ["Authorization: Bearer \(token)"])
+                    statuses.append(response.status)
+                }
+                #expect(statuses == [200, 200, 200, 200] + Array(repeating: 429, count: 6), "\(subject): \(statuses)")
+            }
+            let targets = await upstream.waitForRequests(8).map(\.target)
+            #expect(targets.count == 8 && Set(targets).count == 8, "\(targets)")
+            #expect(await upstream.settledEvents(since: 0).filter(\.isRequest).count == 8)
+            for gateway in gateways {
+                #expect(try await gateway.metric("gateway_rate_limit_checks_total") == 10)
+            }
+        } catch {
+            for gateway in gateways { await gateway.stop() }
+            await upstream.stop()
+            await redis.stop()
+            throw error
+        }
+        for gateway in gateways { await gateway.stop() }
+        await upstream.stop()
+        await redis.stop()
+    }
+}

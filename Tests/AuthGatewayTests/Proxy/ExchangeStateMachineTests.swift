@@ -178,6 +178,36 @@ struct ExchangeStateMachineTests {
         try? loop.syncShutdownGracefully()
     }
 
+    @Test("a request waiting for its rate-limit count holds its parts; only its own count admits it, once")
+    func awaitingCount() {
+        var machine = Machine(client: Self.http1, limits: Self.limits)
+        let head = Self.head()
+        _ = machine.received(.head(head), limits: Self.limits, now: Self.now())
+        let id = Self.requestID()
+        #expect(machine.admitted(.awaitingCount, requestID: id, responseTimeout: nil, now: Self.now()).isEmpty)
+        #expect(machine.phase == .waiting)
+        #expect(machine.received(.end(nil), limits: Self.limits, now: Self.now()).isEmpty)
+        #expect(machine.counted(Self.forward(head), serial: machine.serial + 1, responseTimeout: nil, now: Self.now()).isEmpty,
+                "a count for another request")
+        let actions = machine.counted(Self.forward(head), serial: machine.serial, responseTimeout: nil, now: Self.now())
+        #expect(Self.has(actions) { if case .acquireConnection = $0 { true } else { false } })
+        #expect(machine.exchange?.requestEnded == true, "the paused end was delivered")
+        #expect(machine.counted(Self.forward(head), serial: machine.serial, responseTimeout: nil, now: Self.now()).isEmpty, "counted twice")
+    }
+
+    @Test("a client that leaves while its request waits for its count is reported 499; the late count does nothing")
+    func leavesWhileCounting() {
+        var machine = Machine(client: Self.http1, limits: Self.limits)
+        let head = Self.head()
+        _ = machine.received(.head(head), limits: Self.limits, now: Self.now())
+        _ = machine.admitted(.awaitingCount, requestID: Self.requestID(), responseTimeout: nil, now: Self.now())
+        let serial = machine.serial
+        let actions = machine.clientClosed(now: Self.now())
+        #expect(Self.has(actions) { if case .report(let record) = $0 { record.status == 499 } else { false } })
+        #expect(!Self.has(actions) { if case .releaseConnection = $0 { true } else { false } }, "nothing was asked of the pool")
+        #expect(machine.counted(Self.forward(head), serial: serial, responseTimeout: nil, now: Self.now()).isEmpty)
+    }
+
     @Test("a client that leaves while its connection is being opened withdraws it and is reported 499")
     func clientLeaves() {
         var machine = Machine(client: Self.http1, limits: Self.limits)
@@ -246,6 +276,7 @@ struct ExchangeModel {
     /// Admissions asked for and not answered yet.
     var pendingAdmission: (HTTPRequestHead, RequestID?, Bool)?
     var keysPending: Int?
+    var countPending: (serial: Int, admission: Admission)?
     /// The pool side: asked for (ticket), connected, given back.
     var holdsUpstream = false
     var upstreamConnected = false
@@ -296,7 +327,12 @@ struct ExchangeModel {
         switch random.next(upTo: 14) {
         case 0, 1, 2: deliverClientPart()
         case 3: answerAdmission()
-        case 4: if let serial = keysPending { keysPending = nil; apply(machine.keysArrived(serial: serial, now: now), "keysArrived") }
+        case 4:
+            if let serial = keysPending { keysPending = nil; apply(machine.keysArrived(serial: serial, now: now), "keysArrived") }
+            if let (serial, admission) = countPending {
+                countPending = nil
+                apply(machine.counted(admission, serial: serial, responseTimeout: .seconds(5), now: now), "counted \(admission)")
+            }
         case 5: answerPool()
         case 6, 7: upstreamSends()
         case 8: apply(machine.readRequested(now: now), "readRequested")
@@ -363,6 +399,13 @@ struct ExchangeModel {
             admission = .forward(UpstreamRequest(
                 upstream: "svc", head: head, framing: length > 0 ? .contentLength(length) : .none,
                 outcome: RequestOutcome(verdict: .allow)))
+            if random.next(upTo: 3) == 0 {
+                // A rate limit in Redis: the exchange waits, then gets this admission or a 429.
+                let limited = Admission.answer(GatewayResponse(status: .tooManyRequests, code: .rateLimited), RequestOutcome(verdict: .reject))
+                countPending = (machine.serial, random.next(upTo: 2) == 0 ? admission : limited)
+                apply(machine.admitted(.awaitingCount, requestID: id, responseTimeout: .seconds(5), now: now), "awaitingCount")
+                return
+            }
         }
         apply(machine.admitted(admission, requestID: id, responseTimeout: .seconds(5), now: now), "admitted \(admission)")
     }
