@@ -46,6 +46,20 @@ struct PolicyToolingTests {
         #expect(errors.count == 1 && errors[0].description.contains("`public_reason` is only for a route with `auth: public`"), "\(errors)")
     }
 
+    @Test("a rate limit one client can spend for all (key: route, or iss on a protected route) is a warning; per-caller keys are not")
+    func sharedRateLimitBucket() throws {
+        let policy = try PolicyFixtures.policy("""
+            routes:
+              - { name: shared, match: { methods: [GET], path: /a }, upstream: a, require: { scopes: { all: [x] } }, rate_limit: { key: route, rate: 10/s } }
+              - { name: per-idp, match: { methods: [GET], path: /b }, upstream: a, require: { scopes: { all: [x] } }, rate_limit: { key: iss, rate: 10/s } }
+              - { name: mine, match: { methods: [GET], path: /c }, upstream: a, require: { scopes: { all: [x] } }, rate_limit: { key: sub, rate: 10/s } }
+            """, file: "p.yaml")
+        let warnings = PolicyLinter.lint(policy).map(\.description)
+        #expect(warnings.count == 2, "\(warnings)")
+        #expect(warnings.first?.hasPrefix("p.yaml:2:5: warning: route `shared` shares one rate-limit bucket among all its clients (`key: route`)") == true)
+        #expect(warnings.last?.contains("route `per-idp`") == true && warnings.last?.contains("`key: sub` or `key: client_id`") == true)
+    }
+
     @Test("a `:id` path segment is a warning that suggests `{id}`; an unquoted `{id}` inside a flow mapping gets a quoting hint")
     func parameterSpellings() throws {
         let policy = try PolicyFixtures.policy("""

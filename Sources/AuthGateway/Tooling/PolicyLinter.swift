@@ -1,8 +1,8 @@
 import GatewayPolicy
 /// Warnings about a policy that validated but deserves a reviewer's second look: public routes (and those
 /// without a `forward_headers` allowlist), catch-all routes, protected routes without any scope/role/claim
-/// requirement, and routes (or methods of a route) that can never match because more specific routes take
-/// every request.
+/// requirement, rate limits one client can exhaust for all, and routes (or methods of a route) that can never
+/// match because more specific routes take every request.
 package enum PolicyLinter {
     package static func lint(_ policy: Policy) -> [PolicyDiagnostic] {
         var warnings: [PolicyDiagnostic] = []
@@ -35,6 +35,15 @@ package enum PolicyLinter {
                     .warning, at: route.location,
                     "route `\(route.name)` lets any web origin read its answers (`cors: { origins: [\"*\"] }`)",
                     hint: "list the origins of your web applications; a page on any site could otherwise read what a token it holds may see"))
+            }
+            if let limit = route.rateLimit, limit.key == .route || (limit.key == .iss && !route.isPublic) {
+                warnings.append(PolicyDiagnostic(
+                    .warning, at: route.location,
+                    "route `\(route.name)` shares one rate-limit bucket among all its clients (`key: \(limit.key.rawValue)`): "
+                        + "one busy client spends everyone's quota",
+                    hint: route.isPublic
+                        ? "count each client: `key: client_address`"
+                        : "count each caller: `key: sub` or `key: client_id`; keep a shared bucket only to protect a fragile upstream"))
             }
             if route.pattern.isCatchAll {
                 warnings.append(PolicyDiagnostic(
