@@ -42,6 +42,17 @@ struct RedisClientTests {
             }
         }
 
+        /// PINGs until Redis answers PONG (the client reconnects after its back-off) or 10 s pass.
+        func waitForPong(_ client: NIOLoopBound<RedisClient>) async throws -> Result<RESPValue, RedisFailure> {
+            var reply = await send(client, ["PING"])
+            let deadline = Date().addingTimeInterval(10)
+            while reply != .success(.simpleString("PONG")), Date() < deadline {
+                try await Task.sleep(nanoseconds: 50_000_000)
+                reply = await send(client, ["PING"])
+            }
+            return reply
+        }
+
         func close() async {
             try? await group.shutdownGracefully()
             try? FileManager.default.removeItem(atPath: directory)
@@ -98,13 +109,7 @@ struct RedisClientTests {
         #expect(await fixture.send(client, ["GET", "k"]) == .failure(.down))
         #expect(Date().timeIntervalSince(started) < 0.05, "a command waited on a Redis known to be down")
         try await redis.restart()
-        var reply = await fixture.send(client, ["PING"])
-        let deadline = Date().addingTimeInterval(10)
-        while reply != .success(.simpleString("PONG")), Date() < deadline {
-            try await Task.sleep(nanoseconds: 50_000_000)
-            reply = await fixture.send(client, ["PING"])
-        }
-        #expect(reply == .success(.simpleString("PONG")), "no reconnect after Redis came back")
+        #expect(try await fixture.waitForPong(client) == .success(.simpleString("PONG")), "no reconnect after Redis came back")
         await redis.stop()
         await fixture.close()
     }
@@ -120,13 +125,7 @@ struct RedisClientTests {
         #expect(await fixture.send(client, ["PING"]) == .failure(.timeout))
         #expect(Date().timeIntervalSince(started) < 2)
         redis.resume()
-        var reply = await fixture.send(client, ["PING"])
-        let deadline = Date().addingTimeInterval(10)
-        while reply != .success(.simpleString("PONG")), Date() < deadline {
-            try await Task.sleep(nanoseconds: 50_000_000)
-            reply = await fixture.send(client, ["PING"])
-        }
-        #expect(reply == .success(.simpleString("PONG")))
+        #expect(try await fixture.waitForPong(client) == .success(.simpleString("PONG")), "no recovery after Redis thawed")
         await redis.stop()
         await fixture.close()
     }

@@ -56,6 +56,16 @@ struct RateLimitEndToEndTests {
         return responses
     }
 
+    /// Runs `body` with a fresh redis-server, stopped whatever happens.
+    static func withRedis(_ body: (RedisServer) async throws -> Void) async throws {
+        let directory = try TestTools.temporaryDirectory(prefix: "rl-redis")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let redis = try await RedisServer.start(in: directory)
+        do {
+            try await body(redis)
+        }
+    }
+
     @Test("local, per subject: the burst passes with RateLimit fields, then 429 with Retry-After; nothing more upstream; another subject is untouched",
           arguments: [false, true])
     func localPerSubject(http2: Bool) async throws {
@@ -104,10 +114,7 @@ struct RateLimitEndToEndTests {
 
     @Test("Redis, fail_open: counted in Redis; Redis killed lets requests through (counted as errors); Redis back, limits again")
     func redisFailOpen() async throws {
-        let directory = try TestTools.temporaryDirectory(prefix: "rl-redis")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let redis = try await RedisServer.start(in: directory)
-        do {
+        try await Self.withRedis { redis in
             let metrics = GatewayMetrics()
             try await GatewayHarness.with(Self.options(store: "redis", redisPort: redis.port, metrics: metrics)) { gateway in
                 let first = try await Self.requests(gateway, sub: "alice", count: 4)
@@ -133,19 +140,12 @@ struct RateLimitEndToEndTests {
                 #expect(exposition.contains(#"result="failed_open""#), "\(exposition)")
                 #expect(exposition.contains("gateway_rate_limit_store_errors_total{store=\"redis\""), "\(exposition)")
             }
-        } catch {
-            await redis.stop()
-            throw error
         }
-        await redis.stop()
     }
 
     @Test("Redis, fail_closed: Redis killed is 503 rate_limit_unavailable and nothing reaches the upstream")
     func redisFailClosed() async throws {
-        let directory = try TestTools.temporaryDirectory(prefix: "rl-redis")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let redis = try await RedisServer.start(in: directory)
-        do {
+        try await Self.withRedis { redis in
             try await GatewayHarness.with(Self.options(store: "redis", redisPort: redis.port, failureMode: .failClosed)) { gateway in
                 #expect(try await Self.requests(gateway, sub: "alice", count: 1).map(\.status) == [200])
                 await redis.kill()
@@ -155,25 +155,18 @@ struct RateLimitEndToEndTests {
                 #expect(during.allSatisfy { $0.json?["code"] as? String == "rate_limit_unavailable" })
                 #expect(await gateway.upstream.settledEvents(since: mark).filter(\.isRequest).isEmpty)
             }
-        } catch {
-            await redis.stop()
-            throw error
         }
-        await redis.stop()
     }
 
     @Test("a client that leaves while its request waits on a frozen Redis reaches nothing and leaves nothing behind")
     func leaveWhileWaiting() async throws {
-        let directory = try TestTools.temporaryDirectory(prefix: "rl-redis")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let redis = try await RedisServer.start(in: directory)
-        var options = Self.options(store: "redis", redisPort: redis.port)
-        let configure = options.configure
-        options.configure = { configuration in
-            configure(&configuration)
-            configuration.rateLimits.redis?.timeout = .seconds(5)
-        }
-        do {
+        try await Self.withRedis { redis in
+            var options = Self.options(store: "redis", redisPort: redis.port)
+            let configure = options.configure
+            options.configure = { configuration in
+                configure(&configuration)
+                configuration.rateLimits.redis?.timeout = .seconds(5)
+            }
             try await GatewayHarness.with(options) { gateway in
                 #expect(try await Self.requests(gateway, sub: "alice", count: 1).map(\.status) == [200])
                 let mark = gateway.upstream.events().count
@@ -188,11 +181,7 @@ struct RateLimitEndToEndTests {
                 #expect(await gateway.upstream.settledEvents(since: mark).filter(\.isRequest).isEmpty, "a request whose client left was forwarded")
                 #expect(try await Self.requests(gateway, sub: "bob", count: 1).map(\.status) == [200])
             }
-        } catch {
-            await redis.stop()
-            throw error
         }
-        await redis.stop()
     }
 }
 
