@@ -23,8 +23,8 @@ package final class RateLimitMetrics {
     package func counted(route: String, store: String, result: Result) {
         let key = "\(route)\u{0}\(store)\u{0}\(result.rawValue)"
         if let counter = checks[key] { return counter.increment() }
-        let counter = metrics.counter(
-            "gateway_rate_limit_checks_total", [("route", route), ("store", store), ("result", result.rawValue)])
+        let labels = [("route", route), ("store", store), ("result", result.rawValue)]
+        let counter = metrics.counter("gateway_rate_limit_checks_total", labels)
         checks[key] = counter
         counter.increment()
     }
