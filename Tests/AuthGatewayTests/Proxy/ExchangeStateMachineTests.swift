@@ -62,7 +62,7 @@ struct ExchangeStateMachineTests {
         #expect(Self.has(actions) { if case .writeUpstream(.head) = $0 { true } else { false } })
         #expect(Self.has(actions) { if case .writeUpstream(.end) = $0 { true } else { false } })
         #expect(Self.has(actions) { if case .armClock(.response, _) = $0 { true } else { false } })
-        actions = machine.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), now: Self.now())
+        actions = machine.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), reusable: true, now: Self.now())
         #expect(Self.has(actions) { if case .writeResponseHead = $0 { true } else { false } })
         #expect(Self.has(actions) { if case .disarmClock(.response) = $0 { true } else { false } })
         actions = machine.upstreamResponseEnd(now: Self.now())
@@ -227,7 +227,7 @@ struct ExchangeStateMachineTests {
         _ = Self.admit(&machine, head, Self.forward(head))
         _ = machine.received(.end(nil), limits: Self.limits, now: Self.now())
         _ = machine.connected(target: "t", writable: true, now: Self.now())
-        _ = machine.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), now: Self.now())
+        _ = machine.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), reusable: true, now: Self.now())
         let stalled = machine.clientWritabilityChanged(false, now: Self.now())
         #expect(Self.has(stalled) { if case .armClock(.send, _) = $0 { true } else { false } })
         let fired = machine.clockFired(.send, now: Self.now(.seconds(30)))
@@ -427,7 +427,7 @@ struct ExchangeModel {
         switch upstreamResponse {
         case nil:
             upstreamResponse = 0
-            apply(machine.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), now: now), "upstream head")
+            apply(machine.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), reusable: true, now: now), "upstream head")
         case 0?:
             if random.next(upTo: 2) == 0 {
                 apply(machine.upstreamResponseBody(ByteBuffer(string: "x"), now: now), "upstream body")

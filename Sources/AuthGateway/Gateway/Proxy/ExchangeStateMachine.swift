@@ -410,11 +410,12 @@ struct ExchangeStateMachine {
         return previous.heldBack.map { [.writeUpstream(.body(.byteBuffer($0)))] } ?? []
     }
 
-    mutating func upstreamResponseHead(_ head: HTTPResponseHead, now: Now) -> [Action] {
+    /// `reusable`: the upstream connection may serve another request once the response ends.
+    mutating func upstreamResponseHead(_ head: HTTPResponseHead, reusable: Bool, now: Now) -> [Action] {
         guard phase == .proxying, var exchange, exchange.connected, !exchange.finished else { return [] }
         exchange.responseStarted = true
         exchange.status = Int(head.status.code)
-        exchange.upstreamKeepAlive = head.isKeepAlive
+        exchange.upstreamKeepAlive = reusable
         self.exchange = exchange
         let version = exchange.clientHead.version
         var response = HTTPResponseHead(

@@ -101,15 +101,15 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     // MARK: Upstream events (UpstreamExchange)
 
-    func upstreamResponseHead(_ head: HTTPResponseHead) {
-        perform(machine.upstreamResponseHead(head, now: now))
+    func upstreamResponseHead(_ head: HTTPResponseHead, reusable: Bool) {
+        perform(machine.upstreamResponseHead(head, reusable: reusable, now: now))
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
         perform(machine.upstreamResponseBody(buffer, now: now))
     }
 
-    func upstreamResponseEnd(_ trailers: HTTPHeaders?) {
+    func upstreamResponseEnd() {
         perform(machine.upstreamResponseEnd(now: now))
     }
 

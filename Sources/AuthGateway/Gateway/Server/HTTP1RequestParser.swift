@@ -163,14 +163,14 @@ struct HTTP1RequestParser {
             start += 2
         }
         guard start < view.count else { return nil }
-        guard let lineEnd = try Self.lineEnd(in: view, from: start, limit: limits.maxRequestLineBytes, tooLong: .requestLineTooLong)
+        guard let lineEnd = try HTTP1Lines.lineEnd(in: view, from: start, limit: limits.maxRequestLineBytes, tooLong: .requestLineTooLong)
         else { return nil }
         // The whole head (request line, fields and the empty line) must be here before anything is built.
         var fieldsStart = lineEnd + 2
         var fieldLines: [Range<Int>] = []
         let fieldsLimit = fieldsStart + limits.maxHeaderBytes
         while true {
-            guard let end = try Self.lineEnd(in: view, from: fieldsStart, limit: fieldsLimit - fieldsStart, tooLong: .headTooLarge)
+            guard let end = try HTTP1Lines.lineEnd(in: view, from: fieldsStart, limit: fieldsLimit - fieldsStart, tooLong: .headTooLarge)
             else { return nil }
             if end == fieldsStart { break }
             guard fieldLines.count < limits.maxHeaderCount else { throw .headTooLarge }
@@ -179,28 +179,6 @@ struct HTTP1RequestParser {
         }
         let head = try Self.requestHead(view, line: start..<lineEnd, fields: fieldLines)
         return (head, fieldsStart + 2)
-    }
-
-    /// The index of the CR of the CRLF that ends the line starting at `start`, or `nil` if the line is not
-    /// complete yet; a bare CR or LF, or a line longer than `limit`, throws.
-    private static func lineEnd(
-        in view: UnsafeRawBufferPointer, from start: Int, limit: Int, tooLong: HTTP1ParseError
-    ) throws(HTTP1ParseError) -> Int? {
-        var index = start
-        let end = view.endIndex
-        while index < end {
-            let byte = view[index]
-            if byte == 0x0D {
-                guard index + 1 < end else { return nil }
-                guard view[index + 1] == 0x0A else { throw .malformed("a CR not followed by LF") }
-                return index
-            }
-            if byte == 0x0A { throw .malformed("a line ended by a bare LF") }
-            index += 1
-            if index - start > limit { throw tooLong }
-        }
-        if index - start > limit { throw tooLong }
-        return nil
     }
 
     private static func requestHead(_ view: UnsafeRawBufferPointer, line: Range<Int>, fields: [Range<Int>]) throws(HTTP1ParseError) -> HTTPRequestHead {
@@ -228,7 +206,7 @@ struct HTTP1RequestParser {
         var headers = HTTPHeaders()
         headers.reserveCapacity(fields.count)
         for field in fields {
-            let (name, value) = try Self.field(view, field)
+            let (name, value) = try HTTP1Lines.field(view, field)
             headers.add(name: name, value: value)
         }
         return HTTPRequestHead(version: version, method: method, uri: target, headers: headers)
@@ -246,32 +224,6 @@ struct HTTP1RequestParser {
         return text[7] == UInt8(ascii: "1") ? .http1_1 : .http1_0
     }
 
-    /// `name ":" OWS value OWS`: a token name, no whitespace before the colon (RFC 9112 §5.1), no obs-fold,
-    /// value bytes HTAB, SP, visible ASCII and obs-text only.
-    private static func field(_ view: UnsafeRawBufferPointer, _ line: Range<Int>) throws(HTTP1ParseError) -> (String, String) {
-        var index = line.lowerBound
-        while index < line.upperBound, HTTPSyntax.isTokenByte(view[index]) { index += 1 }
-        guard index > line.lowerBound, index < line.upperBound, view[index] == UInt8(ascii: ":") else {
-            if line.lowerBound < line.upperBound, view[line.lowerBound] == 0x20 || view[line.lowerBound] == 0x09 {
-                throw .malformed("a field line starts with whitespace (obs-fold)")
-            }
-            throw .malformed("a field line is not `name: value`")
-        }
-        let name = String(decoding: view[line.lowerBound..<index], as: UTF8.self)
-        index += 1
-        var valueStart = index
-        var valueEnd = line.upperBound
-        while valueStart < valueEnd, view[valueStart] == 0x20 || view[valueStart] == 0x09 { valueStart += 1 }
-        while valueEnd > valueStart, view[valueEnd - 1] == 0x20 || view[valueEnd - 1] == 0x09 { valueEnd -= 1 }
-        for position in valueStart..<valueEnd {
-            let byte = view[position]
-            guard byte == 0x09 || (byte >= 0x20 && byte != 0x7F) else {
-                throw .malformed("a field value holds a control byte")
-            }
-        }
-        return (name, String(decoding: view[valueStart..<valueEnd], as: UTF8.self))
-    }
-
     // MARK: Chunks
 
     /// `1*16HEXDIG [ ; extensions ] CRLF`; the extensions are read (quoted strings may not hold CR or LF)
@@ -279,7 +231,7 @@ struct HTTP1RequestParser {
     private mutating func parseChunkLine(_ buffer: inout ByteBuffer) throws(HTTP1ParseError) -> Part? {
         let limits = self.limits
         let scanned = buffer.withUnsafeReadableBytes { bytes in
-            Result { () throws(HTTP1ParseError) in try Self.scanChunkLine(bytes, limits: limits) }
+            Result { () throws(HTTP1ParseError) in try HTTP1Lines.scanChunkLine(bytes, maxLineBytes: limits.maxChunkLineBytes) }
         }
         guard let (size, length) = try scanned.get() else { return nil }
         buffer.moveReaderIndex(forwardBy: length)
@@ -292,91 +244,15 @@ struct HTTP1RequestParser {
         return try next(from: &buffer)
     }
 
-    /// The chunk size at the front of `view` and the length of its line, or `nil` until the line is complete.
-    private static func scanChunkLine(_ view: UnsafeRawBufferPointer, limits: Limits) throws(HTTP1ParseError) -> (UInt64, Int)? {
-        var index = view.startIndex
-        var size: UInt64 = 0
-        var digits = 0
-        while index < view.endIndex, let digit = Self.hexValue(view[index]) {
-            digits += 1
-            guard digits <= 16 else { throw .malformed("a chunk size over 16 hex digits") }
-            size = size << 4 | UInt64(digit)
-            index += 1
-        }
-        guard index < view.endIndex else {
-            if index - view.startIndex > limits.maxChunkLineBytes { throw .malformed("a chunk line too long") }
-            return nil
-        }
-        guard digits > 0 else { throw .malformed("a chunk size that is not hex digits") }
-        // BWS, then `;` extensions or the line's end.
-        while index < view.endIndex, view[index] == 0x20 || view[index] == 0x09 { index += 1 }
-        if index < view.endIndex, view[index] != UInt8(ascii: ";"), view[index] != 0x0D {
-            throw .malformed("a chunk size followed by something other than an extension")
-        }
-        var inQuotes = false
-        while true {
-            guard index < view.endIndex else {
-                if index - view.startIndex > limits.maxChunkLineBytes { throw .malformed("a chunk line too long") }
-                return nil
-            }
-            let byte = view[index]
-            if index - view.startIndex > limits.maxChunkLineBytes { throw .malformed("a chunk line too long") }
-            if inQuotes {
-                if byte == 0x0D || byte == 0x0A { throw .malformed("a line break inside a quoted chunk extension") }
-                if byte == UInt8(ascii: "\"") { inQuotes = false }
-                index += 1
-                continue
-            }
-            if byte == 0x0D {
-                guard index + 1 < view.endIndex else { return nil }
-                guard view[index + 1] == 0x0A else { throw .malformed("a CR not followed by LF in a chunk line") }
-                break
-            }
-            if byte == 0x0A { throw .malformed("a chunk line ended by a bare LF") }
-            if byte == UInt8(ascii: "\"") { inQuotes = true }
-            guard byte == 0x09 || (byte >= 0x20 && byte != 0x7F) else { throw .malformed("a control byte in a chunk line") }
-            index += 1
-        }
-        return (size, index + 2 - view.startIndex)
-    }
-
     /// The trailer section after the last chunk: read (bounded like a head), checked as field lines, and dropped.
     private mutating func parseTrailers(_ buffer: inout ByteBuffer) throws(HTTP1ParseError) -> Part? {
         let limits = self.limits
         let scanned = buffer.withUnsafeReadableBytes { bytes in
-            Result { () throws(HTTP1ParseError) in try Self.scanTrailers(bytes, limits: limits) }
+            Result { () throws(HTTP1ParseError) in try HTTP1Lines.scanTrailers(bytes, maxBytes: limits.maxHeaderBytes, maxCount: limits.maxHeaderCount) }
         }
         guard let length = try scanned.get() else { return nil }
         buffer.moveReaderIndex(forwardBy: length)
         state = .head
         return .end
-    }
-
-    /// The length of a complete trailer section at the front of `view`, or `nil` until it is complete.
-    private static func scanTrailers(_ view: UnsafeRawBufferPointer, limits: Limits) throws(HTTP1ParseError) -> Int? {
-        var start = view.startIndex
-        var count = 0
-        while true {
-            guard let end = try Self.lineEnd(in: view, from: start, limit: limits.maxHeaderBytes - (start - view.startIndex), tooLong: .headTooLarge)
-            else { return nil }
-            if end == start { break }
-            count += 1
-            guard count <= limits.maxHeaderCount else { throw .headTooLarge }
-            // Checked as field lines, then dropped whole: trailers are never forwarded, so a field that may
-            // not be in one (framing, routing, credentials: RFC 9110 §6.5.1) cannot turn into a late refusal of
-            // a request whose head and body are already upstream.
-            _ = try Self.field(view, start..<end)
-            start = end + 2
-        }
-        return start + 2 - view.startIndex
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30...0x39: return byte - 0x30
-        case 0x41...0x46: return byte - 0x41 + 10
-        case 0x61...0x66: return byte - 0x61 + 10
-        default: return nil
-        }
     }
 }
