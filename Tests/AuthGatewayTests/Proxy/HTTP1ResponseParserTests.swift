@@ -93,6 +93,17 @@ struct HTTP1ResponseParserTests {
         #expect(throws: HTTP1ParseError.self, "\(text.debugDescription)") { _ = try Self.parts(text) }
     }
 
+    @Test("framing headers are checked on bodiless responses too (found by the upstream fuzz target)")
+    func bodilessFramingChecked() {
+        for (text, method) in [
+            ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", HTTPMethod.HEAD),
+            ("HTTP/1.1 304 Not Modified\r\nContent-Length: x\r\n\r\n", .GET),
+            ("HTTP/1.1 204 No Content\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", .GET),
+        ] {
+            #expect(throws: HTTP1ParseError.self, "\(text.debugDescription)") { _ = try Self.parts(text, method: method) }
+        }
+    }
+
     @Test("bytes after a response's end, or before any request, are an error: the connection is out of step")
     func extraBytes() throws {
         #expect(throws: HTTP1ParseError.self) { _ = try Self.parts("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\n\r\n") }

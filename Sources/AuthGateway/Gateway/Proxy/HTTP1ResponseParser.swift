@@ -9,7 +9,7 @@ import NIOHTTP1
 /// whose last coding is `chunked` is chunked; another `Transfer-Encoding` is read until the connection
 /// closes; otherwise a `Content-Length` (equal values repeated are one value) is the body's length; with
 /// neither, the body runs until the close. A response with both `Transfer-Encoding` and `Content-Length`, an
-/// invalid length, or any byte that arrives while no request is out is a protocol error: the connection is
+/// invalid length (bodiless responses included), or any byte that arrives while no request is out is a protocol error: the connection is
 /// no longer in a known state, and the request gets 502. Interim responses (1xx but 101) are read and
 /// dropped; 101 is an error (the gateway never asks for an upgrade). Trailers are read and dropped.
 struct HTTP1ResponseParser {
@@ -128,10 +128,15 @@ struct HTTP1ResponseParser {
         return .head(head, reusable: keepAlive)
     }
 
-    /// What follows a final response head.
+    /// What follows a final response head. The framing headers are checked even when no body follows (a
+    /// response to HEAD, 204, 304): an upstream that writes both, or a length that is not one, is out of step.
     private static func framing(_ head: HTTPResponseHead, requestWasHEAD: Bool) throws(HTTP1ParseError) -> State {
         let code = head.status.code
-        if requestWasHEAD || code == 204 || code == 304 { return .end }
+        let declared = try declaredFraming(head)
+        return requestWasHEAD || code == 204 || code == 304 ? .end : declared
+    }
+
+    private static func declaredFraming(_ head: HTTPResponseHead) throws(HTTP1ParseError) -> State {
         let codings = head.headers.listElements("transfer-encoding")
         let lengths = head.headers["content-length"]
         if !codings.isEmpty {
