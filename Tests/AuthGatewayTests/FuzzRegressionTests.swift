@@ -3,6 +3,8 @@ import Testing
 import GatewayPolicy
 import GatewayConfig
 import TestSupport
+import NIOCore
+@testable import AuthGateway
 
 /// Inputs the libFuzzer targets (Fuzz/README.md) found, replayed with the outcome they must have.
 @Suite("Fuzz regressions (AuthGateway)")
@@ -75,5 +77,24 @@ struct FuzzRegressionTests {
                 "/etc/auth-gateway/gateway.yaml:4:1: error: duplicate key `a`, `b` in a mapping; "
                     + "hint: a key may appear once per mapping; YAML would otherwise keep only one of the values"
             ])
+    }
+}
+
+/// Inputs the `upstream` fuzz target found, replayed through the upstream response parser.
+@Suite("Fuzz regressions (upstream responses)")
+struct UpstreamFuzzRegressionTests {
+    /// `upstream-head-both-lengths`: byte 0 picks HEAD; the response holds both Content-Length (garbage) and
+    /// Transfer-Encoding. It must be an error, not a bodiless response.
+    @Test("a HEAD response with both length headers is a protocol error")
+    func headBothLengths() throws {
+        let path = TestTools.repositoryRoot + "/Fuzz/Regressions/upstream-head-both-lengths"
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        #expect(bytes.first.map { $0 & 1 } == 1, "the input no longer asks for HEAD")
+        var parser = HTTP1ResponseParser()
+        parser.requestSent(method: .HEAD)
+        var buffer = ByteBuffer(bytes: bytes.dropFirst(2))
+        #expect(throws: HTTP1ParseError.self) {
+            while try parser.next(from: &buffer) != nil {}
+        }
     }
 }
