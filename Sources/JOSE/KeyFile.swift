@@ -28,10 +28,11 @@ public enum KeyFile {
             return [try JWSKey(pem: bytes, algorithm: algorithm, keyID: keyID)]
         }
         let json = try parseJSON(bytes)
-        if json["keys"] == nil, let jwksURI = json["jwks_uri"]?.stringValue {
+        if case .openIDConfiguration(let jwksURI) = KeyDocumentKind(json) {
             throw JOSEError(
                 .invalidKey,
-                "this is an OpenID Connect discovery document, not a JWK or JWKS; its keys are at \(jwksURI)")
+                "this is an OpenID Connect discovery document, not a JWK or JWKS; its keys are at "
+                    + (jwksURI ?? "the URL its `jwks_uri` should name"))
         }
         guard let members = json["keys"] else {
             let key = try JWSKey(jwk: json, algorithm: algorithm)
@@ -63,6 +64,27 @@ public enum KeyFile {
             return try JSONParser.parse(bytes)
         } catch {
             throw JOSEError(.invalidKey, "the key file is not valid JSON: \(error.reason)")
+        }
+    }
+}
+
+/// What a JSON document fetched or read for keys really is. The one check behind both wrong-document
+/// errors: a JWKS URL that serves the provider's OpenID configuration, and a discovery URL that serves keys.
+public enum KeyDocumentKind: Sendable, Equatable {
+    /// A JWKS (`keys`).
+    case keySet
+    /// One JWK (`kty`), or an object that is none of the others.
+    case key
+    /// An OpenID Connect discovery document (or RFC 8414 metadata): `issuer` or `jwks_uri`, no `keys`/`kty`.
+    case openIDConfiguration(jwksURI: String?)
+
+    public init(_ json: JSONValue) {
+        if json["keys"] != nil {
+            self = .keySet
+        } else if json["kty"] == nil, json["issuer"] != nil || json["jwks_uri"] != nil {
+            self = .openIDConfiguration(jwksURI: json["jwks_uri"]?.stringValue)
+        } else {
+            self = .key
         }
     }
 }

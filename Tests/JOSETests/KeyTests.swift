@@ -239,6 +239,22 @@ struct KeyTests {
             #expect(error.code == .invalidKey)
             #expect(error.reason.contains("discovery document") && error.reason.contains("https://idp.example/keys"), "\(error.reason)")
         }
+        // Without `jwks_uri` (a document that only names its issuer) it is still not read as a key.
+        #expect(throws: JOSEError(.invalidKey, "")) { try KeyFile.keys(from: Array(#"{"issuer":"https://idp.example"}"#.utf8)) }
+    }
+
+    @Test(arguments: [
+        (#"{"keys":[]}"#, KeyDocumentKind.keySet),
+        (#"{"keys":[],"issuer":"https://idp","jwks_uri":"https://idp/keys"}"#, .keySet),
+        (#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#, .key),
+        (#"{"kty":"oct","k":"AA","issuer":"x"}"#, .key),
+        (#"{"issuer":"https://idp","jwks_uri":"https://idp/keys"}"#, .openIDConfiguration(jwksURI: "https://idp/keys")),
+        (#"{"issuer":"https://idp"}"#, .openIDConfiguration(jwksURI: nil)),
+        (#"{"jwks_uri":["https://idp/keys"]}"#, .openIDConfiguration(jwksURI: nil)),
+        ("{}", .key),
+    ])
+    func documentKind(_ json: String, _ kind: KeyDocumentKind) throws {
+        #expect(KeyDocumentKind(try JSONParser.parse(json)) == kind)
     }
 
     // MARK: JWK
