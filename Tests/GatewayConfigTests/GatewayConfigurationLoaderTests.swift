@@ -318,8 +318,9 @@ struct GatewayConfigurationLoaderTests {
         ])
         let nested = Self.minimal.replacingOccurrences(of: "keys: [", with: "key: [")
         #expect(Self.errors(nested) == [
-            "gw.yaml:5:5: error: an issuer needs `keys` or `remote_keys`; hint: list key files under `keys`, "
-                + "or give the provider's JWKS under `remote_keys: { jwks_url: ... }`",
+            "gw.yaml:5:5: error: an issuer needs `keys`, `remote_keys` or `discovery`; hint: list key files under `keys`, "
+                + "give the provider's JWKS under `remote_keys: { jwks_url: ... }`, "
+                + "or write `discovery: true` to find it from the issuer's OpenID configuration",
             "gw.yaml:6:5: error: unknown key `key` in an issuer; hint: did you mean `keys`?",
         ])
     }
@@ -368,8 +369,9 @@ struct GatewayConfigurationLoaderTests {
         ])
         let missing = Self.minimal.replacingOccurrences(of: "    keys: [{ file: jwks.json }]\n", with: "")
         #expect(Self.errors(missing) == [
-            "gw.yaml:5:5: error: an issuer needs `keys` or `remote_keys`; hint: list key files under `keys`, "
-                + "or give the provider's JWKS under `remote_keys: { jwks_url: ... }`",
+            "gw.yaml:5:5: error: an issuer needs `keys`, `remote_keys` or `discovery`; hint: list key files under `keys`, "
+                + "give the provider's JWKS under `remote_keys: { jwks_url: ... }`, "
+                + "or write `discovery: true` to find it from the issuer's OpenID configuration",
         ])
     }
 

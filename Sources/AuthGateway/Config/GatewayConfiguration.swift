@@ -119,10 +119,17 @@ package struct GatewayConfiguration: Sendable {
         }
     }
 
-    /// A remote JWKS (an identity provider's `jwks_uri`).
+    /// A remote JWKS (an identity provider's `jwks_uri`), named directly or found by OpenID Connect discovery.
     package struct RemoteKeys: Sendable, Hashable {
-        /// `https://...`; `http://` only with ``allowInsecure``.
+        /// `https://...`; `http://` only with ``allowInsecure``. The JWKS, or with ``discovery`` the provider's
+        /// OpenID configuration document, which names the JWKS.
         package var url: String
+        /// Whether ``url`` is an OpenID configuration document (`discovery`, `openid_configuration`): its
+        /// `issuer` must equal the issuer exactly, and its `jwks_uri` is where the keys are.
+        package var discovery: Bool
+        /// The HTTP proxy every fetch goes through (CONNECT, then TLS to the provider), as written:
+        /// `http://[user:password@]host:port`; `nil`: direct. See ``ProxyURL``.
+        package var proxy: String?
         package var allowInsecure: Bool
         /// PEM CA bundle to verify the provider's certificate (default: the system's trust store).
         package var caFile: String?
@@ -138,11 +145,13 @@ package struct GatewayConfiguration: Sendable {
         package var fetchTimeout: Duration
 
         package init(
-            url: String, allowInsecure: Bool = false, caFile: String? = nil, defaultAlgorithm: JWSAlgorithm? = nil,
-            minRefresh: Duration = .seconds(60), maxRefresh: Duration = .seconds(3600), maxStale: Duration = .seconds(86_400),
-            unknownKeyCooldown: Duration = .seconds(30), fetchTimeout: Duration = .seconds(5)
+            url: String, discovery: Bool = false, proxy: String? = nil, allowInsecure: Bool = false, caFile: String? = nil,
+            defaultAlgorithm: JWSAlgorithm? = nil, minRefresh: Duration = .seconds(60), maxRefresh: Duration = .seconds(3600),
+            maxStale: Duration = .seconds(86_400), unknownKeyCooldown: Duration = .seconds(30), fetchTimeout: Duration = .seconds(5)
         ) {
             self.url = url
+            self.discovery = discovery
+            self.proxy = proxy
             self.allowInsecure = allowInsecure
             self.caFile = caFile
             self.defaultAlgorithm = defaultAlgorithm
@@ -152,6 +161,14 @@ package struct GatewayConfiguration: Sendable {
             self.unknownKeyCooldown = unknownKeyCooldown
             self.fetchTimeout = fetchTimeout
         }
+    }
+
+    /// The OpenID configuration URL of `issuer` (OpenID Connect Discovery 1.0 section 4.1): the issuer without
+    /// a final `/`, then `/.well-known/openid-configuration`, so an issuer with a path keeps it.
+    package static func openIDConfigurationURL(issuer: String) -> String {
+        var base = Substring(issuer)
+        while base.hasSuffix("/") { base = base.dropLast() }
+        return base + "/.well-known/openid-configuration"
     }
 
     /// A key file, as keytool takes it: PEM, JWK or JWKS.

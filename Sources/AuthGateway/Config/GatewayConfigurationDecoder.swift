@@ -32,6 +32,8 @@ struct GatewayConfigurationDecoder {
     private var bindings: [Binding] = []
     /// Where each file path was written (``GatewayConfiguration/pathLocations``).
     var pathLocations: [String: SourceLocation] = [:]
+    /// `key_fetch.proxy`: the proxy of every remote key fetch whose issuer names none.
+    var defaultProxy: String?
 
     init(file: String) {
         reader = YAMLReader(file: file)
@@ -58,6 +60,7 @@ struct GatewayConfigurationDecoder {
             bindings.append(Binding(address: admin.address, port: admin.port, what: "the default admin listener", node: root))
         }
         checkBindings()
+        configuration.issuers = configuration.issuers.map { applyDefaultProxy(to: $0) }
         configuration.pathLocations = pathLocations
         return reader.errorCount == 0 ? configuration : nil
     }
@@ -74,6 +77,7 @@ struct GatewayConfigurationDecoder {
             .custom("token_cache") { $2.tokenCache = $0.decodeTokenCache($1) },
             .custom("logging") { $2.logging = $0.decodeLogging($1) },
             .custom("rate_limits") { $2.rateLimits = $0.decodeRateLimits($1) },
+            .custom("key_fetch") { decoder, node, _ in decoder.decodeKeyFetch(node) },
         ]
     }
 
@@ -209,6 +213,12 @@ struct GatewayConfigurationDecoder {
             .custom("audiences") { $2.audiences = $0.names($1, "`audiences`") ?? [] },
             .custom("keys") { $2.keys = $0.decodeKeys($1) },
             .custom("remote_keys") { $2.remoteKeys = $0.decodeRemoteKeys($1) },
+            .custom("discovery") { $2.remoteKeys = $0.decodeDiscovery($1) },
+            .custom("openid_configuration") { decoder, node, issuer in
+                issuer.remoteKeys = decoder.discoveryURL(node, "`openid_configuration`").map {
+                    Configuration.RemoteKeys(url: $0, discovery: true)
+                }
+            },
             .duration("leeway", \.leeway, allowZero: true),
             .optional("max_lifetime", \.maxLifetime) { $0.duration($1, $2) },
             .custom("required_claims") { $2.requiredClaims = $0.names($1, "`required_claims`") ?? [] },
@@ -221,11 +231,13 @@ struct GatewayConfigurationDecoder {
         var issuer = Configuration.Issuer(issuer: "", keys: [])
         guard let entries = decodeSection(node, "an issuer", into: &issuer, Self.issuerFields, required: ["issuer"])
         else { return nil }
-        if !entries.contains(where: { $0.key == "keys" || $0.key == "remote_keys" }) {
+        if !entries.contains(where: { ["keys", "remote_keys", "discovery", "openid_configuration"].contains($0.key) }) {
             reader.error(
-                "an issuer needs `keys` or `remote_keys`", at: node,
-                hint: "list key files under `keys`, or give the provider's JWKS under `remote_keys: { jwks_url: ... }`")
+                "an issuer needs `keys`, `remote_keys` or `discovery`", at: node,
+                hint: "list key files under `keys`, give the provider's JWKS under `remote_keys: { jwks_url: ... }`, "
+                    + "or write `discovery: true` to find it from the issuer's OpenID configuration")
         }
+        checkDiscovery(of: &issuer, entries, at: node)
         guard reader.errorCount == errorsBefore else { return nil }
         return (issuer, entries.first(where: { $0.key == "issuer" })?.value ?? node)
     }
@@ -308,6 +320,7 @@ struct GatewayConfigurationDecoder {
             .flag("insecure", \.allowInsecure),
             .optional("ca_file", \.caFile) { $0.path($1, $2) },
             .optional("default_alg", \.defaultAlgorithm) { $0.choice($1, $2, noun: "algorithm") },
+            .optional("proxy", \.proxy) { $0.proxy($1, $2, allowDirect: true) },
             .duration("min_refresh", \.minRefresh),
             .duration("max_refresh", \.maxRefresh),
             .duration("max_stale", \.maxStale),
