@@ -18,7 +18,7 @@ import GatewayObservability
 package final class RemoteKeySet: Sendable {
     package let issuer: String
     let configuration: GatewayConfiguration.RemoteKeys
-    private let fetcher: JWKSFetcher
+    private let fetcher: KeyDocumentFetcher
     private let state = NIOLockedValueBox(State())
     private let observers = NIOLockedValueBox([@Sendable () -> Void]())
     private let metrics = NIOLockedValueBox<GatewayMetrics?>(nil)
@@ -36,7 +36,9 @@ package final class RemoteKeySet: Sendable {
     init(issuer: String, configuration: GatewayConfiguration.RemoteKeys) throws {
         self.issuer = issuer
         self.configuration = configuration
-        self.fetcher = try JWKSFetcher(configuration)
+        self.fetcher = try KeyDocumentFetcher(
+            url: configuration.url, what: "jwks_url", settings: configuration,
+            accept: "application/jwk-set+json, application/json")
     }
 
     /// The current keys, or `nil` when none were ever fetched or the last good set is too old.
