@@ -13,13 +13,17 @@ import GatewayObservability
 /// - When the provider is unreachable the last good set keeps serving up to `maxStale`; after that, or
 ///   before the first success, there are no keys and requests get 503, not 401.
 /// - Every change notifies observers, which drop cached verifications at once.
+/// - With discovery, the JWKS URL comes from the provider's OpenID configuration document (its `issuer`
+///   equal to ours, see ``OpenIDConfiguration``), read again after `max_refresh` and after any failure;
+///   failures back off (``RetryBackoff``). Keys for algorithms the document does not advertise are not used.
 ///
 /// The lock is taken on verification (a cache miss) and by the refresher, never on a cache hit.
 package final class RemoteKeySet: Sendable {
     package let issuer: String
     let configuration: GatewayConfiguration.RemoteKeys
+    /// The fetcher of `configuration.url`: the JWKS, or with discovery the OpenID configuration document.
     private let fetcher: KeyDocumentFetcher
-    private let state = NIOLockedValueBox(State())
+    private let state = NIOLockedValueBox(State(backoff: RetryBackoff(base: .seconds(1), cap: .seconds(1))))
     private let observers = NIOLockedValueBox([@Sendable () -> Void]())
     private let metrics = NIOLockedValueBox<GatewayMetrics?>(nil)
 
@@ -30,15 +34,39 @@ package final class RemoteKeySet: Sendable {
         var inFlight: EventLoopFuture<Void>?
         var lastUnknownKeyFetch: NIODeadline?
         var lastError: String?
+        var lastFailure: FetchFailure.Stage?
         var fingerprint: [String] = []
+        /// With discovery: what the last good configuration document said; `nil` until then and after a failure.
+        var discovered: Discovered?
+        var backoff: RetryBackoff
     }
+
+    /// The JWKS a configuration document named, and when it was read.
+    private struct Discovered {
+        let fetcher: KeyDocumentFetcher
+        let algorithms: Set<JWSAlgorithm>?
+        let at: NIODeadline
+    }
+
+    /// A failed fetch: which document, and why (never a secret: proxy credentials are redacted at the source).
+    struct FetchFailure: Error, CustomStringConvertible {
+        enum Stage { case discovery, keys }
+        let stage: Stage
+        let description: String
+    }
+
+    static let jwksAccept = "application/jwk-set+json, application/json"
 
     init(issuer: String, configuration: GatewayConfiguration.RemoteKeys) throws {
         self.issuer = issuer
         self.configuration = configuration
         self.fetcher = try KeyDocumentFetcher(
-            url: configuration.url, what: "jwks_url", settings: configuration,
-            accept: "application/jwk-set+json, application/json")
+            url: configuration.url, what: configuration.discovery ? "openid_configuration" : "jwks_url",
+            settings: configuration, accept: configuration.discovery ? "application/json" : Self.jwksAccept)
+        let base = min(configuration.minRefresh, .seconds(10))
+        state.withLockedValue {
+            $0.backoff = RetryBackoff(base: base, cap: min(configuration.maxRefresh, .seconds(300)))
+        }
     }
 
     /// The current keys, or `nil` when none were ever fetched or the last good set is too old.
@@ -51,6 +79,9 @@ package final class RemoteKeySet: Sendable {
 
     /// Why there are no keys (for logs and readiness).
     package var lastError: String? { state.withLockedValue { $0.lastError } }
+
+    /// Whether the last fetch failed at discovery (the OpenID configuration), not at the JWKS.
+    var lastFailureWasDiscovery: Bool { state.withLockedValue { $0.lastFailure == .discovery } }
 
     package func observe(_ observer: @escaping @Sendable () -> Void) {
         observers.withLockedValue { $0.append(observer) }
@@ -93,22 +124,22 @@ package final class RemoteKeySet: Sendable {
     var nextRefresh: NIODeadline { state.withLockedValue { $0.nextRefresh } }
 
     private func fetch(on eventLoop: EventLoop, completing promise: EventLoopPromise<Void>) {
-        fetcher.fetch(on: eventLoop).whenComplete { result in
+        jwksSource(on: eventLoop).flatMap { fetcher, algorithms in
+            fetcher.fetch(on: eventLoop)
+                .flatMapErrorThrowing { throw FetchFailure(stage: .keys, description: "JWKS \(fetcher.urlText): \($0)") }
+                .map { ($0, algorithms) }
+        }.whenComplete { result in
             var changed = false
             switch result {
-            case .success(let response):
+            case .success(let (response, algorithms)):
                 do {
-                    let keys = try KeyFile.keys(
-                        from: response.body, algorithm: self.configuration.defaultAlgorithm, unusable: .skip)
-                    changed = self.install(JWKSet(keys), maxAge: response.maxAge)
+                    changed = self.install(try self.keys(from: response.body, algorithms: algorithms), maxAge: response.maxAge)
                     self.metrics.withLockedValue { $0 }?.jwksFetches.increment()
                 } catch {
-                    let joseError = error as? JOSEError
-                    let hint = joseError?.code == .algNotAllowed ? "; set `default_alg` under this issuer's `remote_keys`" : ""
-                    self.failed("the JWKS did not parse: \(joseError?.reason ?? "\(error)")\(hint)")
+                    self.failed(error)
                 }
             case .failure(let error):
-                self.failed("\(error)")
+                self.failed(error)
             }
             self.state.withLockedValue { $0.inFlight = nil }
             if changed {
@@ -116,6 +147,63 @@ package final class RemoteKeySet: Sendable {
             }
             promise.succeed(())
         }
+    }
+
+    /// Where the keys are: the configured JWKS, or the one the provider's configuration document names (read
+    /// again when older than `max_refresh`, or after a failure).
+    private func jwksSource(on eventLoop: EventLoop) -> EventLoopFuture<(KeyDocumentFetcher, Set<JWSAlgorithm>?)> {
+        guard configuration.discovery else { return eventLoop.makeSucceededFuture((fetcher, nil)) }
+        if let discovered = state.withLockedValue({ $0.discovered }),
+            NIODeadline.now() - discovered.at < TimeAmount(configuration.maxRefresh)
+        {
+            return eventLoop.makeSucceededFuture((discovered.fetcher, discovered.algorithms))
+        }
+        let url = configuration.url
+        return fetcher.fetch(on: eventLoop).flatMapThrowing { response in
+            let document: OpenIDConfiguration
+            switch OpenIDConfiguration.validate(
+                response.body, issuer: self.issuer, documentURL: url, allowInsecure: self.configuration.allowInsecure)
+            {
+            case .success(let valid): document = valid
+            case .failure(let refusal): throw FetchFailure(stage: .discovery, description: "OpenID discovery: \(refusal.reason)")
+            }
+            let jwks = try KeyDocumentFetcher(
+                url: document.jwksURL, what: "jwks_uri", settings: self.configuration, accept: Self.jwksAccept)
+            let discovered = Discovered(fetcher: jwks, algorithms: document.algorithms, at: .now())
+            self.state.withLockedValue { $0.discovered = discovered }
+            return (jwks, document.algorithms)
+        }.flatMapErrorThrowing { error in
+            if error is FetchFailure { throw error }
+            let reason = (error as? GatewayConfigurationError)?.problems.joined(separator: "; ") ?? "\(error)"
+            throw FetchFailure(stage: .discovery, description: "OpenID discovery at \(url): \(reason)")
+        }
+    }
+
+    /// The usable keys of a fetched JWKS. Discovery narrows them to the advertised algorithms, and when it
+    /// advertises exactly one, that one is the `default_alg` of keys without `alg` (unless one is configured).
+    private func keys(from body: [UInt8], algorithms: Set<JWSAlgorithm>?) throws -> JWKSet {
+        let advertisedDefault = algorithms.flatMap { $0.count == 1 ? $0.first : nil }
+        let parsed: [JWSKey]
+        do {
+            parsed = try KeyFile.keys(
+                from: body, algorithm: configuration.defaultAlgorithm ?? advertisedDefault, unusable: .skip)
+        } catch {
+            let section = configuration.discovery ? "`discovery`" : "`remote_keys`"
+            let hint = error.code == .algNotAllowed ? "; set `default_alg` under this issuer's \(section)" : ""
+            let alternative = error.reason.contains("discovery document") && !configuration.discovery
+                ? "; write `discovery: true` on the issuer to use it" : ""
+            throw FetchFailure(stage: .keys, description: "the JWKS did not parse: \(error.reason)\(hint)\(alternative)")
+        }
+        guard let algorithms else { return JWKSet(parsed) }
+        let advertised = parsed.filter { algorithms.contains($0.algorithm) }
+        if advertised.isEmpty, !parsed.isEmpty {
+            let offered = Set(parsed.map(\.algorithm.rawValue)).sorted().joined(separator: ", ")
+            let allowed = algorithms.map(\.rawValue).sorted().joined(separator: ", ")
+            throw FetchFailure(
+                stage: .keys,
+                description: "none of the JWKS keys (\(offered)) is for an algorithm the provider advertises (\(allowed))")
+        }
+        return JWKSet(advertised)
     }
 
     /// Installs a fetched set; returns whether the keys changed.
@@ -129,17 +217,31 @@ package final class RemoteKeySet: Sendable {
             state.fingerprint = fingerprint
             state.fetchedAt = .now()
             state.lastError = nil
+            state.lastFailure = nil
+            state.backoff.succeeded()
             state.nextRefresh = .now() + TimeAmount(refresh)
             return changed
         }
     }
 
-    private func failed(_ reason: String) {
-        metrics.withLockedValue { $0 }?.jwksFetchFailures.increment()
+    private func failed(_ error: Error) {
+        let failure = error as? FetchFailure ?? FetchFailure(stage: .keys, description: "\(error)")
+        let metrics = self.metrics.withLockedValue { $0 }
+        switch failure.stage {
+        case .discovery: metrics?.discoveryFailures.increment()
+        case .keys: metrics?.jwksFetchFailures.increment()
+        }
         state.withLockedValue { state in
-            state.lastError = reason
-            // Retry sooner than a full refresh interval, but not in a tight loop.
-            state.nextRefresh = .now() + TimeAmount(min(configuration.minRefresh, .seconds(10)))
+            state.lastError = failure.description
+            state.lastFailure = failure.stage
+            if configuration.discovery {
+                // Read the configuration document again next time: the provider may have moved its keys.
+                state.discovered = nil
+                state.nextRefresh = .now() + TimeAmount(state.backoff.failed(random: Double.random(in: 0..<1)))
+            } else {
+                // Retry sooner than a full refresh interval, but not in a tight loop.
+                state.nextRefresh = .now() + TimeAmount(min(configuration.minRefresh, .seconds(10)))
+            }
         }
     }
 
@@ -154,7 +256,8 @@ package final class RemoteKeySet: Sendable {
             }
             try? await refresh(on: group.next()).get()
             if let error = lastError {
-                logger.warning("JWKS fetch failed", metadata: ["issuer": "\(issuer)", "error": "\(error)"])
+                let message: Logger.Message = lastFailureWasDiscovery ? "OpenID discovery failed" : "JWKS fetch failed"
+                logger.warning(message, metadata: ["issuer": "\(issuer)", "error": "\(error)"])
             }
         }
     }

@@ -116,7 +116,8 @@ package final class GatewaySnapshot: Sendable {
             } catch let error as GatewayConfigurationError {
                 problems += error.problems
             } catch {
-                problems.append("issuer \(issuer.issuer): jwks_url \(remoteKeys.url): \(error)")
+                let what = remoteKeys.discovery ? "openid_configuration" : "jwks_url"
+                problems.append("issuer \(issuer.issuer): \(what) \(remoteKeys.url): \(error)")
             }
         }
         if keys.isEmpty && issuer.remoteKeys == nil && problems.isEmpty {

@@ -19,6 +19,8 @@ package final class GatewayMetrics: Sendable {
     package let rejectedConnections: CoreMetrics.Counter
     package let jwksFetches: CoreMetrics.Counter
     package let jwksFetchFailures: CoreMetrics.Counter
+    /// OpenID configuration documents that could not be fetched or were refused (issuer mismatch, ...).
+    package let discoveryFailures: CoreMetrics.Counter
     /// The pool gauges set at the last scrape, so that a target gone since then reads 0, not its last value.
     private let poolGaugeKeys = NIOLockedValueBox(Set<[String]>())
 
@@ -39,6 +41,7 @@ package final class GatewayMetrics: Sendable {
         rejectedConnections = CoreMetrics.Counter(label: "gateway_rejected_connections_total", factory: factory)
         jwksFetches = CoreMetrics.Counter(label: "gateway_jwks_fetches_total", factory: factory)
         jwksFetchFailures = CoreMetrics.Counter(label: "gateway_jwks_fetch_failures_total", factory: factory)
+        discoveryFailures = CoreMetrics.Counter(label: "gateway_oidc_discovery_failures_total", factory: factory)
         CoreMetrics.Gauge(label: "gateway_build_info", dimensions: [
             ("version", BuildInfo.version), ("swift", BuildInfo.swift), ("openssl", CryptoLibrary.version),
         ], factory: factory).record(1)

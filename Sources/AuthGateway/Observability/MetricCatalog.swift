@@ -20,6 +20,7 @@ package enum MetricCatalog {
         "gateway_reload_failures_total": "Failed configuration reloads (the previous configuration kept serving).",
         "gateway_jwks_fetches_total": "Remote JWKS fetches.",
         "gateway_jwks_fetch_failures_total": "Remote JWKS fetches that failed (the last good key set keeps serving).",
+        "gateway_oidc_discovery_failures_total": "OpenID configuration documents not fetched or refused (issuer mismatch, no jwks_uri, ...).",
         "gateway_issuer_keys_available": "1 while the issuer can verify tokens, 0 while it has no usable keys.",
         "gateway_keys_unavailable_total": "Requests answered 503 keys_unavailable: their issuer had no usable keys.",
         "gateway_upstream_connections": "Upstream connections by upstream, target and state (connecting, in_use, idle).",
