@@ -20,9 +20,10 @@ struct RemoteKeysEndToEndTests {
         let downFile: String
         let fetchLog: String
 
-        static func start(keys: [JWSKey], directory: String, maxAge: Int? = nil, delayMilliseconds: Int = 0) async throws
-            -> Provider
-        {
+        /// `extra`: more options of jwks_server.py (`--discovery`, `--only-from`, ...).
+        static func start(
+            keys: [JWSKey], directory: String, maxAge: Int? = nil, delayMilliseconds: Int = 0, extra: [String] = []
+        ) async throws -> Provider {
             let jwksFile = directory + "/provider-jwks.json"
             let downFile = directory + "/provider-down"
             let fetchLog = directory + "/provider-fetches.log"
@@ -34,6 +35,7 @@ struct RemoteKeysEndToEndTests {
             ]
             if let maxAge { arguments += ["--max-age", String(maxAge)] }
             if delayMilliseconds > 0 { arguments += ["--delay-ms", String(delayMilliseconds)] }
+            arguments += extra
             let child = try ChildProcess.python("jwks_server.py", arguments, directory: directory)
             try await child.wait(for: "port line", timeout: 15) { $0.stdoutText.contains("\n") }
             guard let port = Int(child.stdoutText.split(separator: "\n").first ?? "") else {
@@ -55,6 +57,11 @@ struct RemoteKeysEndToEndTests {
             } else {
                 try? FileManager.default.removeItem(atPath: downFile)
             }
+        }
+
+        /// The fetch log: one line per request (`path client-address`), or `refused address`.
+        var fetchLines: [String] {
+            ((try? String(contentsOfFile: fetchLog, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         }
 
         var fetches: Int {
