@@ -23,7 +23,7 @@ package final class RemoteKeySet: Sendable {
     let configuration: GatewayConfiguration.RemoteKeys
     /// The fetcher of `configuration.url`: the JWKS, or with discovery the OpenID configuration document.
     private let fetcher: KeyDocumentFetcher
-    private let state = NIOLockedValueBox(State(backoff: RetryBackoff(base: .seconds(1), cap: .seconds(1))))
+    private let state: NIOLockedValueBox<State>
     private let observers = NIOLockedValueBox([@Sendable () -> Void]())
     private let metrics = NIOLockedValueBox<GatewayMetrics?>(nil)
 
@@ -63,10 +63,10 @@ package final class RemoteKeySet: Sendable {
         self.fetcher = try KeyDocumentFetcher(
             url: configuration.url, what: configuration.discovery ? "openid_configuration" : "jwks_url",
             settings: configuration, accept: configuration.discovery ? "application/json" : Self.jwksAccept)
-        let base = min(configuration.minRefresh, .seconds(10))
-        state.withLockedValue {
-            $0.backoff = RetryBackoff(base: base, cap: min(configuration.maxRefresh, .seconds(300)))
-        }
+        // The first retry as soon as a JWKS failure's (at most 10 s), the longest wait at most 5 minutes.
+        let backoff = RetryBackoff(
+            base: min(configuration.minRefresh, .seconds(10)), cap: min(configuration.maxRefresh, .seconds(300)))
+        self.state = NIOLockedValueBox(State(backoff: backoff))
     }
 
     /// The current keys, or `nil` when none were ever fetched or the last good set is too old.
