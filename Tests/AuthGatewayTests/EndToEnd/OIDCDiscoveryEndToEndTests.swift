@@ -230,4 +230,49 @@ struct OIDCDiscoveryEndToEndTests {
             #expect(provider.fetchLines.isEmpty, "the provider was reached without the proxy: \(provider.fetchLines)")
         }
     }
+
+    @Test("serve: discovery and key_fetch.proxy from YAML; a refused document is logged with the reason, never the proxy password")
+    func binaryLogsDiscoveryFailureWithoutSecrets() async throws {
+        let key = try JWSKey.generate(algorithm: .RS256, keyID: "k")
+        let (provider, directory) = try await Self.startProvider(
+            keys: [key], ["--advertised-issuer", "https://evil.example", "--only-from", "127.0.0.2"])
+        defer { provider.stop() }
+        let proxy = try await Proxy.start(directory: directory, requireAuth: "Basic " + Data("gw:pr0xy-pa55".utf8).base64EncodedString())
+        defer { proxy.stop() }
+        let upstream = try await RecordingUpstream.start(in: directory)
+        let issuer = Self.issuer(provider)
+        var config = GatewayBinary.configuration(upstream: [upstream.url])
+        let issuers = try #require(config.range(of: "issuers:\n"))
+        let upstreams = try #require(config.range(of: "upstreams:\n"))
+        config.replaceSubrange(issuers.lowerBound..<upstreams.lowerBound, with: """
+            issuers:
+              - issuer: "\(issuer)"
+                audiences: [\(E2EFixtures.audience)]
+                discovery: { ca_file: \(E2EFixtures.shared.caFile), min_refresh: 1s }
+            key_fetch: { proxy: "http://gw:pr0xy-pa55@127.0.0.1:\(proxy.port)" }
+
+            """)
+        let gateway = try await GatewayProcess.start(
+            configPath: try GatewayBinary.writeConfiguration(config, in: directory), directory: directory)
+        let mark = upstream.mark()
+        let token = try JWTSigner.sign(
+            claims: ["iss": .string(issuer), "aud": .string(E2EFixtures.audience), "sub": .string("alice"),
+                     "scope": .string("read:data"), "exp": .int(Int64(Date().timeIntervalSince1970) + 600)],
+            key: key)
+        let response = try await Curl.request(gateway, "/api/data/x", headers: ["Authorization: Bearer \(token)"])
+        #expect(response.status == 503 && response.json?["code"] as? String == "keys_unavailable", "\(response.bodyText)")
+        #expect(response.header("WWW-Authenticate") == nil)
+        // The refresher retries with backoff and says so each time; wait (bounded) for one of its lines.
+        try await gateway.child.wait(for: "the discovery failure in the log", timeout: 10) {
+            $0.stderrText.contains("OpenID discovery failed")
+        }
+        #expect(upstream.requests(since: mark).isEmpty)
+        await gateway.stop()
+        await upstream.stop()
+        let log = gateway.child.stderrText
+        #expect(log.contains("names `https://evil.example`, not the configured issuer `\(issuer)`"), "\(log.suffix(3000))")
+        #expect(!log.contains("pr0xy-pa55") && !log.contains(token), "a secret reached the log")
+        #expect(!gateway.child.stdoutText.contains(token), "the token reached the access log")
+        #expect(proxy.requests.first?.method == "CONNECT", "the document was not fetched through the proxy")
+    }
 }
