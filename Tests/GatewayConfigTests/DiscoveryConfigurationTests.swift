@@ -1,4 +1,6 @@
+import Foundation
 import GatewayConfig
+import TestSupport
 import Testing
 
 /// `discovery`, `openid_configuration`, `proxy` and `key_fetch`: what lands in the model, and every wrong
@@ -75,6 +77,27 @@ struct DiscoveryConfigurationTests {
         // Configured key files are read from disk: nothing to proxy, nothing changes.
         let local = try GatewayConfigurationLoader.load(text: Self.yaml("    keys: [{ file: jwks.json }]", topLevel: global), path: "gw.yaml")
         #expect(local.issuers.first?.remoteKeys == nil)
+    }
+
+    @Test("the worked example in docs/CONFIGURATION.md loads, with the precedence it describes")
+    func documentedExampleLoads() throws {
+        let text = try String(contentsOfFile: TestTools.repositoryRoot + "/docs/CONFIGURATION.md", encoding: .utf8)
+        let example = try #require(text.components(separatedBy: "Worked example: one provider found by discovery").last?
+            .components(separatedBy: "```yaml\n").dropFirst().first?.components(separatedBy: "```").first)
+        let yaml = """
+            listeners:
+              - port: 8443
+                tls: { certificate_chain: server.pem, private_key: server.key }
+            upstreams:
+              service-a: { targets: ["http://127.0.0.1:8081"] }
+            policies: policies
+            \(example)
+            """
+        let issuers = try GatewayConfigurationLoader.load(text: yaml, path: "/etc/gw/gateway.yaml").issuers
+        #expect(issuers.map(\.remoteKeys?.discovery) == [true, false])
+        #expect(issuers.first?.remoteKeys?.url == "https://login.example.com/realms/acme/.well-known/openid-configuration")
+        #expect(issuers.first?.remoteKeys?.proxy == "http://gateway:s3cret@egress-proxy.internal:3128")
+        #expect(issuers.last?.remoteKeys?.proxy == nil)
     }
 
     @Test func discoveryCombinedWithKeysIsAnError() {
