@@ -130,7 +130,9 @@ struct OIDCDiscoveryEndToEndTests {
             let readiness = await gateway.server.readiness()
             #expect(!readiness.ready)
             #expect(readiness.reason.contains("names `https://evil.example`, not the configured issuer `\(issuer)`"), "\(readiness.reason)")
+            metrics.recordIssuerKeys(gateway.server.issuerKeyStates())
             let exposition = String(decoding: metrics.exposition(), as: UTF8.self)
+            #expect(exposition.contains(#"gateway_issuer_keys_available{issuer="\#(issuer)"} 0"#), "\(exposition)")
             let failures = exposition.split(separator: "\n").first { $0.hasPrefix("gateway_oidc_discovery_failures_total ") }
             #expect((failures?.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 1, "\(exposition)")
         }
@@ -158,6 +160,24 @@ struct OIDCDiscoveryEndToEndTests {
             let reason = await gateway.server.readiness().reason
             #expect(reason.contains("this is an OpenID Connect discovery document, not a JWK or JWKS"), "\(reason)")
             #expect(reason.contains("write `discovery: true`"), "\(reason)")
+        }
+    }
+
+    @Test("the configuration document is read again once it is older than max_refresh, and tokens keep verifying")
+    func documentReadAgain() async throws {
+        let key = try JWSKey.generate(algorithm: .RS256, keyID: "k")
+        let (provider, _) = try await Self.startProvider(keys: [key])
+        defer { provider.stop() }
+        let issuer = Self.issuer(provider)
+        var remote = Self.discovery(provider)
+        remote.maxRefresh = .seconds(1)
+        try await GatewayHarness.with(Self.options(issuer: issuer, remote)) { gateway in
+            func documentFetches() -> Int { provider.fetchLines.filter { $0.hasPrefix("\(Self.issuerPath)/.well-known/") }.count }
+            let deadline = Date().addingTimeInterval(8)
+            while documentFetches() < 3, Date() < deadline { try await Task.sleep(nanoseconds: 100_000_000) }
+            #expect(documentFetches() >= 3, "\(provider.fetchLines)")
+            let ok = try await Curl.request(gateway, "/api/data/1", headers: [gateway.bearer(try gateway.token(iss: issuer, key: key))])
+            #expect(ok.status == 200, "body: \(ok.bodyText)")
         }
     }
 
