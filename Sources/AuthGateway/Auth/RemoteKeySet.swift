@@ -179,8 +179,9 @@ package final class RemoteKeySet: Sendable {
         }
     }
 
-    /// The usable keys of a fetched JWKS. Discovery narrows them to the advertised algorithms, and when it
-    /// advertises exactly one, that one is the `default_alg` of keys without `alg` (unless one is configured).
+    /// The usable keys of a fetched JWKS: never a symmetric one. Discovery narrows them to the advertised
+    /// algorithms, and when it advertises exactly one, that one is the `default_alg` of keys without `alg`
+    /// (unless one is configured).
     private func keys(from body: [UInt8], algorithms: Set<JWSAlgorithm>?) throws -> JWKSet {
         let advertisedDefault = algorithms.flatMap { $0.count == 1 ? $0.first : nil }
         let parsed: [JWSKey]
@@ -194,10 +195,18 @@ package final class RemoteKeySet: Sendable {
                 ? "; write `discovery: true` on the issuer to use it" : ""
             throw FetchFailure(stage: .keys, description: "the JWKS did not parse: \(error.reason)\(hint)\(alternative)")
         }
-        guard let algorithms else { return JWKSet(parsed) }
-        let advertised = parsed.filter { algorithms.contains($0.algorithm) }
-        if advertised.isEmpty, !parsed.isEmpty {
-            let offered = Set(parsed.map(\.algorithm.rawValue)).sorted().joined(separator: ", ")
+        // A key published at a URL is public: an HMAC secret there would let anyone sign tokens.
+        let asymmetric = parsed.filter { !$0.isSymmetric }
+        if asymmetric.isEmpty, !parsed.isEmpty {
+            throw FetchFailure(
+                stage: .keys,
+                description: "the JWKS holds only symmetric (HMAC) keys, which are never taken from a URL: "
+                    + "anyone who can read it could sign tokens")
+        }
+        guard let algorithms else { return JWKSet(asymmetric) }
+        let advertised = asymmetric.filter { algorithms.contains($0.algorithm) }
+        if advertised.isEmpty, !asymmetric.isEmpty {
+            let offered = Set(asymmetric.map(\.algorithm.rawValue)).sorted().joined(separator: ", ")
             let allowed = algorithms.map(\.rawValue).sorted().joined(separator: ", ")
             throw FetchFailure(
                 stage: .keys,

@@ -117,6 +117,38 @@ struct OIDCDiscoveryEndToEndTests {
         }
     }
 
+    @Test("an HMAC secret published in a JWKS is never used, with remote_keys or discovery")
+    func publishedSecretIgnored() async throws {
+        let rsa = try JWSKey.generate(algorithm: .RS256, keyID: "rsa")
+        let hmac = try JWSKey.generate(algorithm: .HS256, keyID: "hs")
+        let (provider, _) = try await Self.startProvider(keys: [rsa])
+        defer { provider.stop() }
+        func publish(_ keys: [JWSKey]) throws {
+            let document: JSONValue = .object(["keys": .array(try keys.map { try $0.jwk(includePrivate: $0.isSymmetric) })])
+            try JSONSerializer.serialize(document).write(toFile: provider.jwksFile, atomically: true, encoding: .utf8)
+        }
+        try publish([rsa, hmac])
+        let issuer = Self.issuer(provider)
+        var direct = provider.remoteKeys(caFile: E2EFixtures.shared.caFile)
+        direct.unknownKeyCooldown = .seconds(30)
+        for remote in [Self.discovery(provider), direct] {
+            try await GatewayHarness.with(Self.options(issuer: issuer, remote)) { gateway in
+                let ok = try await Curl.request(gateway, "/api/data/1", headers: [gateway.bearer(try gateway.token(iss: issuer, key: rsa))])
+                #expect(ok.status == 200, "body: \(ok.bodyText)")
+                try await Self.expectDenied(
+                    gateway, token: try gateway.token(iss: issuer, key: hmac), status: 401, code: "token_invalid",
+                    challenge: #"Bearer realm="auth-gateway", error="invalid_token""#)
+            }
+        }
+        // Only secrets: no keys at all, and the reason says why.
+        try publish([hmac])
+        try await GatewayHarness.with(Self.options(issuer: issuer, Self.discovery(provider))) { gateway in
+            try await Self.expectDenied(gateway, token: try gateway.token(iss: issuer, key: hmac), status: 503, code: "keys_unavailable")
+            let reason = await gateway.server.readiness().reason
+            #expect(reason.contains("only symmetric (HMAC) keys, which are never taken from a URL"), "\(reason)")
+        }
+    }
+
     @Test("a document that names another issuer is refused: 503 keys_unavailable, its JWKS never fetched, readiness says why")
     func issuerMismatch() async throws {
         let key = try JWSKey.generate(algorithm: .RS256, keyID: "k")
