@@ -41,6 +41,8 @@ package final class RedisClient {
         package var connectTimeout: TimeAmount
         /// The most commands waiting for replies on the connection (and for it, while connecting).
         package var maxPending = 10_000
+        /// The first wait after a failure; it doubles with each failure in a row, up to 5 s.
+        package var initialBackoff = TimeAmount.milliseconds(100)
 
         package init(
             host: String, port: Int, username: String? = nil, password: [UInt8]? = nil, database: Int = 0,
@@ -93,13 +95,14 @@ package final class RedisClient {
     /// Written and waiting for their replies, in order (while connecting: waiting to be written).
     private var pending = CircularBuffer<Pending>()
     private var generation = 0
-    private var backoff = TimeAmount.milliseconds(100)
+    private var backoff: TimeAmount
     private var reportedDown = false
 
     package init(eventLoop: EventLoop, settings: Settings, logger: Logger) {
         self.eventLoop = eventLoop
         self.settings = settings
         self.logger = logger
+        self.backoff = settings.initialBackoff
     }
 
     /// Whether the last connection attempt succeeded and the connection is up.
@@ -193,7 +196,7 @@ package final class RedisClient {
         }
         for entry in setup.reversed() { pending.prepend(entry) }
         write(Array(pending), to: channel)
-        backoff = .milliseconds(100)
+        backoff = settings.initialBackoff
         if reportedDown {
             reportedDown = false
             logger.info("rate-limit Redis reachable again", metadata: ["redis.address": "\(settings.host):\(settings.port)"])
@@ -259,7 +262,7 @@ package final class RedisClient {
         let previous = state
         generation += 1
         state = .backingOff(until: eventLoop.now + backoff)
-        backoff = min(backoff * 2, .seconds(5))
+        backoff = min(backoff * 2, max(.seconds(5), settings.initialBackoff))
         failAll(failure)
         // Closed after the state changed: the close reports the connection's end at once, which must find
         // it already written off.
