@@ -24,7 +24,7 @@ struct RedisClientTests {
         /// `backoff`: long where a test needs the second command to find the client still backing off
         /// however slow the machine is.
         func client(
-            port: Int, password: String? = nil, timeout: TimeAmount = .milliseconds(200), backoff: TimeAmount = .milliseconds(100)
+            port: Int, password: String? = nil, timeout: TimeAmount = .seconds(5), backoff: TimeAmount = .milliseconds(100)
         ) async throws -> NIOLoopBound<RedisClient> {
             let loop = self.loop
             return try await loop.submit {
@@ -68,7 +68,8 @@ struct RedisClientTests {
     func pipelining() async throws {
         let fixture = try Fixture()
         let redis = try await RedisServer.start(in: fixture.directory)
-        let client = try await fixture.client(port: redis.port)
+        // 500 commands in one write: a loaded machine may take a while to answer them all.
+        let client = try await fixture.client(port: redis.port, timeout: .seconds(10))
         let replies = try await fixture.loop.flatSubmit {
             let futures = (0..<500).map { index in client.value.send([Array("INCRBY".utf8), Array("n".utf8), Array(String(index).utf8)]) }
             return EventLoopFuture.whenAllSucceed(futures, on: fixture.loop)
