@@ -224,7 +224,8 @@ let package = Package(
         .testTarget(
             name: "GatewayObservabilityTests",
             dependencies: [
-                "GatewayObservability", "GatewayPolicy", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "GatewayObservability", "GatewayAdmission", "GatewayPolicy", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),

@@ -27,7 +27,7 @@ package struct ClientHeaderFilter: Sendable {
     }
 
     /// Whether the client's header `name` is dropped; `extra` holds names listed in `Connection`.
-    func strips(_ name: String, extra: [[UInt8]] = []) -> Bool {
+    package func strips(_ name: String, extra: [[UInt8]] = []) -> Bool {
         var name = name
         return name.withUTF8 { bytes in
             guard let first = bytes.first else { return false }
@@ -40,7 +40,7 @@ package struct ClientHeaderFilter: Sendable {
         }
     }
 
-    static func normalize(_ name: String) -> [UInt8] { ClientHeaderDenylist.normalize(name) }
+    package static func normalize(_ name: String) -> [UInt8] { ClientHeaderDenylist.normalize(name) }
 
     @inline(__always)
     static func fold(_ byte: UInt8) -> UInt8 { ClientHeaderDenylist.fold(byte) }

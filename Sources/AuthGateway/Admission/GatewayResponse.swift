@@ -54,9 +54,12 @@ package struct GatewayResponse {
 
     /// The head and body, with `requestID` echoed for support.
     package func render(requestID: String, version: HTTPVersion) -> (HTTPResponseHead, ByteBuffer) {
-        guard status != .noContent else {
+        // 204 (a CORS preflight) and 200 (a decision-mode allow) carry headers only.
+        guard status != .noContent, status != .ok else {
             var headers = HTTPHeaders(extraHeaders)
             headers.add(name: "x-request-id", value: requestID)
+            if status == .ok { headers.add(name: "content-length", value: "0") }
+            if close && version.major < 2 { headers.add(name: "connection", value: "close") }
             return (HTTPResponseHead(version: version, status: status, headers: headers), ByteBuffer())
         }
         let body = "{\"type\":\"about:blank\",\"title\":\"\(status.reasonPhrase)\",\"status\":\(status.code),\"code\":\"\(code.rawValue)\",\"request_id\":\"\(requestID)\"}\n"

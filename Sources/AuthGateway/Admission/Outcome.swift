@@ -45,6 +45,21 @@ package struct GatewayCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     package static let upstreamTimeout = GatewayCode(rawValue: "upstream_timeout")
     package static let noHealthyUpstream = GatewayCode(rawValue: "no_healthy_upstream")
     package static let upstreamSaturated = GatewayCode(rawValue: "upstream_saturated")
+
+    // Decision mode (docs/CONFIGURATION.md, "Decision mode").
+    /// 200: the original request may pass.
+    package static let decisionAllow = GatewayCode(rawValue: "allow")
+    /// 403: a decision request from a peer outside the listener's `trusted_peers`.
+    package static let untrustedPeer = GatewayCode(rawValue: "untrusted_peer")
+    /// 400: a decision request that does not say which request it is about (a header missing or doubled, a
+    /// method or URI that cannot be read, a path outside Envoy's prefix).
+    package static let badDecisionRequest = GatewayCode(rawValue: "bad_decision_request")
+}
+
+/// How the listener served a request: proxied, or answered as a decision for a fronting proxy.
+package enum ServingMode: String, Sendable {
+    case proxy
+    case decision
 }
 
 /// How a request ended, in one word: the access log's `decision` and a metric label.
@@ -99,6 +114,9 @@ package struct RequestOutcome: Sendable {
     package var host: String?
     /// For a policy denial, what denied it (``Denial/deniedBy``).
     package var deniedBy: String?
+    /// Decision mode: the answer was a decision, about a request with this method.
+    package var mode = ServingMode.proxy
+    package var originalMethod: String?
 
     package init(
         route: String? = nil, verdict: Verdict, reason: OutcomeReason? = nil, path: String? = nil, host: String? = nil,

@@ -50,12 +50,15 @@ package struct GatewayConfiguration: Sendable {
         package var port: Int
         package var tls: TLS
         package var http2: Bool
+        /// Proxy (the default), or decision mode (docs/CONFIGURATION.md, "Decision mode").
+        package var mode: ListenerMode
 
-        package init(address: String = "0.0.0.0", port: Int, tls: TLS, http2: Bool = true) {
+        package init(address: String = "0.0.0.0", port: Int, tls: TLS, http2: Bool = true, mode: ListenerMode = .proxy) {
             self.address = address
             self.port = port
             self.tls = tls
             self.http2 = http2
+            self.mode = mode
         }
     }
 

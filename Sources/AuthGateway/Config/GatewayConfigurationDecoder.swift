@@ -94,6 +94,8 @@ struct GatewayConfigurationDecoder {
         var port: Int?
         var tls: Configuration.TLS?
         var http2 = true
+        var mode = ListenerModeName.proxy
+        var decision = DecisionDraft()
     }
 
     static var listenerFields: [ConfigurationField<ListenerDraft>] {
@@ -102,7 +104,8 @@ struct GatewayConfigurationDecoder {
             .optional("port", \.port) { $0.integer($1, $2, in: 0...65535) },
             .optional("tls", \.tls) { decoder, node, _ in decoder.decodeTLS(node) },
             .flag("http2", \.http2),
-        ]
+            .choice("mode", \.mode, noun: "listener mode"),
+        ] + decisionFields
     }
 
     private mutating func decodeListener(_ node: Node) -> Configuration.Listener? {
@@ -113,8 +116,9 @@ struct GatewayConfigurationDecoder {
         if let port = draft.port, let portNode = entries.first(where: { $0.key == "port" })?.value {
             bindings.append(Binding(address: draft.address, port: port, what: "a listener", node: portNode))
         }
-        guard reader.errorCount == errorsBefore, let port = draft.port, let tls = draft.tls else { return nil }
-        return Configuration.Listener(address: draft.address, port: port, tls: tls, http2: draft.http2)
+        let mode = listenerMode(draft, entries, at: node)
+        guard reader.errorCount == errorsBefore, let port = draft.port, let tls = draft.tls, let mode else { return nil }
+        return Configuration.Listener(address: draft.address, port: port, tls: tls, http2: draft.http2, mode: mode)
     }
 
     struct TLSDraft {

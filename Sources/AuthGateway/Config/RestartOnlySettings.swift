@@ -32,6 +32,8 @@ package enum RestartOnlySettings {
             if old.address != new.address { keys.append("listeners[\(index)].address") }
             if old.port != new.port { keys.append("listeners[\(index)].port") }
             if old.http2 != new.http2 { keys.append("listeners[\(index)].http2") }
+            // A connection keeps the mode its listener had when it was accepted; decision settings with it.
+            if old.mode != new.mode { keys.append("listeners[\(index)].mode") }
         }
         for (name, agree) in connectionLimits where !agree(running.limits, loaded.limits) {
             keys.append("limits.\(name)")

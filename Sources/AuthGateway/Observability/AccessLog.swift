@@ -8,7 +8,7 @@ import NIOCore
 /// append to a loop-local buffer, never a lock or a system call; the writer's own thread does the writing,
 /// so a destination that stops reading drops lines (counted) instead of stopping traffic. Fields: time,
 /// request id, client, method, canonical path, route, decision, reason, subject, status, upstream,
-/// duration, bytes. Never a token.
+/// duration, bytes, and the mode (`proxy`, or `decision` for a decision-mode answer). Never a token.
 package struct AccessLog: GatewayObserver {
     package let writer: LogWriter
 
@@ -70,6 +70,7 @@ package struct AccessLog: GatewayObserver {
             ("upstream_ms", record.upstreamDuration.map { String(format: "%.3f", $0 * 1000) } ?? "null"),
             ("bytes_in", String(record.bytesIn)), ("bytes_out", String(record.bytesOut)),
             ("user_agent", text(record.userAgent.map { String($0.prefix(256)) })),
+            ("mode", quote(record.mode.rawValue)),
         ]
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n"
     }

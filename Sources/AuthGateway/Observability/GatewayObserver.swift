@@ -29,6 +29,8 @@ package struct RequestRecord: Sendable {
     /// The `Host` routed on, and the client's `User-Agent`.
     package var host: String?
     package var userAgent: String?
+    /// `decision` for a decision-mode answer (then `method` is the original request's).
+    package var mode = ServingMode.proxy
 
     package init(
         requestID: String, clientAddress: String, method: String, path: String, route: String?, verdict: Verdict,

@@ -33,6 +33,8 @@ package struct MetricsObserver: GatewayObserver {
 
         private var upstreamErrors: [UpstreamErrorKey: CoreMetrics.Counter] = [:]
         private lazy var keysUnavailable = metrics.counter("gateway_keys_unavailable_total", [])
+        private var decisions: [RequestKey: CoreMetrics.Counter] = [:]
+        private lazy var untrustedPeers = metrics.counter("gateway_decision_untrusted_peers_total", [])
 
         init(metrics: GatewayMetrics) {
             self.metrics = metrics
@@ -49,6 +51,7 @@ package struct MetricsObserver: GatewayObserver {
                 return made
             }()
             counter.increment()
+            if record.mode == .decision { recordDecision(key, record) }
             let timer = latencies[route] ?? {
                 let made = metrics.timer("gateway_request_duration_seconds", [("route", route)])
                 latencies[route] = made
@@ -71,6 +74,19 @@ package struct MetricsObserver: GatewayObserver {
             default:
                 break
             }
+        }
+
+        /// Decision-mode answers, counted in `gateway_requests_total` too.
+        private func recordDecision(_ key: RequestKey, _ record: RequestRecord) {
+            let counter = decisions[key] ?? {
+                let made = metrics.counter("gateway_decisions_total", [
+                    ("route", key.route), ("status", String(key.status)), ("decision", key.verdict.rawValue),
+                ])
+                decisions[key] = made
+                return made
+            }()
+            counter.increment()
+            if record.reason == .gateway(.untrustedPeer) { untrustedPeers.increment() }
         }
     }
 }

@@ -538,8 +538,9 @@ struct ExchangeStateMachine {
         self.exchange?.reported = true
         let head = exchange.clientHead
         let outcome = exchange.outcome
-        return [.report(RequestRecord(
-            requestID: exchange.requestID?.text ?? "-", clientAddress: client.address, method: head.method.rawValue,
+        var record = RequestRecord(
+            requestID: exchange.requestID?.text ?? "-", clientAddress: client.address,
+            method: outcome.originalMethod ?? head.method.rawValue,
             path: outcome.path ?? "-", route: outcome.route, verdict: exchange.failure == nil ? outcome.verdict : .error,
             reason: exchange.failure.map { .upstream($0) } ?? outcome.reason, subject: outcome.subject,
             issuer: outcome.issuer, status: exchange.status, upstream: exchange.request?.upstream,
@@ -549,7 +550,9 @@ struct ExchangeStateMachine {
             bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
             protocolName: client.isHTTP2 ? "HTTP/2" : "HTTP/\(head.version.major).\(head.version.minor)",
             host: outcome.host, userAgent: head.headers.first(name: "user-agent"), deniedBy: outcome.deniedBy
-        ))]
+        )
+        record.mode = outcome.mode
+        return [.report(record)]
     }
 
     // MARK: Reads and writability

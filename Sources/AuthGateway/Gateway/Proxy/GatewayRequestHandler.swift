@@ -17,6 +17,8 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     private let loop: LoopContext
     private let client: ClientConnection
+    /// Decision mode: answer whether the request may pass instead of proxying it (fixed per connection).
+    private let decision: DecisionListener?
     /// HTTP/1.1 only: the slow-head clock (HTTP/2 streams arrive with complete HEADERS).
     private let headTimer: RequestHeadTimer?
     private var machine: Machine
@@ -38,9 +40,10 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private lazy var responseClock = clock(.response)
     private lazy var sendClock = clock(.send)
 
-    init(loop: LoopContext, client: ClientConnection, headTimer: RequestHeadTimer? = nil) {
+    init(loop: LoopContext, client: ClientConnection, headTimer: RequestHeadTimer? = nil, decision: DecisionListener? = nil) {
         self.loop = loop
         self.client = client
+        self.decision = decision
         self.headTimer = headTimer
         self.machine = Machine(client: client, limits: .init(loop.snapshot.configuration.limits))
     }
@@ -192,7 +195,12 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     /// then is admitted again (the machine holds reads and parts meanwhile).
     private func admit(_ head: HTTPRequestHead, requestID: RequestID, mayRefetchKeys: Bool) {
         let snapshot = loop.snapshot
-        let admission = RequestAdmission(snapshot: snapshot, authenticator: loop.authenticator).admit(
+        let stages = RequestAdmission(snapshot: snapshot, authenticator: loop.authenticator)
+        let admission = decision.map {
+            DecisionAdmission(admission: stages, settings: $0).admit(
+                head, client: client, requestID: requestID, now: loop.now(), eventLoop: loop.eventLoop,
+                mayRefetchKeys: mayRefetchKeys)
+        } ?? stages.admit(
             head, client: client, requestID: requestID, now: loop.now(), eventLoop: loop.eventLoop,
             mayRefetchKeys: mayRefetchKeys)
         var responseTimeout: TimeAmount?

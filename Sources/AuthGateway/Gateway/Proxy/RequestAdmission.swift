@@ -22,10 +22,52 @@ struct RequestAdmission {
     let snapshot: GatewaySnapshot
     let authenticator: TokenAuthenticator
 
+    /// A request the policy allowed, before anything is built for the upstream: the proxy forwards it
+    /// (``admit(_:client:requestID:now:eventLoop:mayRefetchKeys:)``), decision mode answers 200 with `identity`.
+    struct Allowed {
+        let route: Route
+        let identity: [IdentityHeader]
+        let accepted: RequestGuard.Accepted
+        let outcome: RequestOutcome
+        /// The verified claims (a rate limit's bucket may be keyed by one).
+        let claims: [String: JSONValue]?
+    }
+
+    /// What the admission stages decided about `head`, shared by the proxy and decision mode.
+    enum Evaluation {
+        case allowed(Allowed)
+        case answer(GatewayResponse, RequestOutcome)
+        case retryAfter(EventLoopFuture<Void>)
+    }
+
     func admit(
         _ head: HTTPRequestHead, client: ClientConnection, requestID: RequestID, now: Double, eventLoop: EventLoop,
         mayRefetchKeys: Bool = true
     ) -> Admission {
+        switch evaluate(head, client: client, now: now, eventLoop: eventLoop, mayRefetchKeys: mayRefetchKeys) {
+        case .retryAfter(let refetch):
+            return .retryAfter(refetch)
+        case .answer(let response, let outcome):
+            return .answer(response, outcome)
+        case .allowed(let allowed):
+            let rewritten = HeaderRewriter(filter: snapshot.headerFilter).upstreamHeaders(
+                from: head.headers, route: allowed.route, identity: allowed.identity, host: allowed.accepted.host,
+                client: client, requestID: requestID, framing: allowed.accepted.framing)
+            let upstreamHead = HTTPRequestHead(
+                version: .http1_1, method: head.method, uri: allowed.accepted.target.description, headers: rewritten)
+            return .forward(UpstreamRequest(
+                upstream: allowed.route.upstream, head: upstreamHead, framing: allowed.accepted.framing,
+                outcome: allowed.outcome,
+                corsHeaders: allowed.route.cors?.responseHeaders(origin: head.headers.first(name: "origin")),
+                rateLimit: allowed.route.rateLimit.map {
+                    RateLimitCheck(rule: $0, bucket: $0.bucket(claims: allowed.claims, clientAddress: client.poolKey))
+                }))
+        }
+    }
+
+    func evaluate(
+        _ head: HTTPRequestHead, client: ClientConnection, now: Double, eventLoop: EventLoop, mayRefetchKeys: Bool = true
+    ) -> Evaluation {
         let configuration = snapshot.configuration
         let accepted: RequestGuard.Accepted
         switch RequestGuard.check(head, isHTTP2: client.isHTTP2, limits: configuration.limits) {
@@ -65,16 +107,7 @@ struct RequestAdmission {
                     host: accepted.host, claims: claims))
             }
             let outcome = RequestOutcome(route: route.name, verdict: .allow, path: path, host: accepted.host, claims: claims)
-            let rewritten = HeaderRewriter(filter: snapshot.headerFilter).upstreamHeaders(
-                from: head.headers, route: route, identity: identity, host: accepted.host,
-                client: client, requestID: requestID, framing: accepted.framing)
-            let upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: accepted.target.description, headers: rewritten)
-            return .forward(UpstreamRequest(
-                upstream: route.upstream, head: upstreamHead, framing: accepted.framing, outcome: outcome,
-                corsHeaders: route.cors?.responseHeaders(origin: head.headers.first(name: "origin")),
-                rateLimit: route.rateLimit.map {
-                    RateLimitCheck(rule: $0, bucket: $0.bucket(claims: claims, clientAddress: client.poolKey))
-                }))
+            return .allowed(Allowed(route: route, identity: identity, accepted: accepted, outcome: outcome, claims: claims))
         }
     }
 
@@ -82,7 +115,7 @@ struct RequestAdmission {
     private func deny(
         _ denial: Denial, _ accepted: RequestGuard.Accepted, reason: OutcomeReason?, claims: [String: JSONValue]?,
         head: HTTPRequestHead
-    ) -> Admission {
+    ) -> Evaluation {
         var response = GatewayResponse(denial: denial, realm: snapshot.configuration.identity.realm, close: false)
         // A browser page may read the gateway's 401 or 403 when its origin is allowed.
         if let cors = denial.route?.cors { response.extraHeaders = cors.responseHeaders(origin: origin(of: head)) }
@@ -98,7 +131,7 @@ struct RequestAdmission {
     /// `OPTIONS` with `Origin` and `Access-Control-Request-Method` on a path whose route for the requested
     /// method allows that origin, method and headers: `204` with the CORS headers. Anything else is an ordinary
     /// request (no CORS headers, so the browser refuses the real request).
-    private func preflight(_ head: HTTPRequestHead, _ accepted: RequestGuard.Accepted) -> Admission? {
+    private func preflight(_ head: HTTPRequestHead, _ accepted: RequestGuard.Accepted) -> Evaluation? {
         guard head.method == .OPTIONS, let origin = origin(of: head),
             let method = head.headers.first(name: "access-control-request-method"),
             let route = snapshot.policy.route(method: method, host: accepted.host, path: accepted.target.path),

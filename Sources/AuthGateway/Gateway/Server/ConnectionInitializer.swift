@@ -11,6 +11,8 @@ import GatewayAdmission
 struct ConnectionInitializer: Sendable {
     let listenerIndex: Int
     let http2: Bool
+    /// Decision mode's settings; `nil` for a proxy listener.
+    let decision: DecisionListener?
     let limits: GatewayConfiguration.Limits
     let tlsContexts: NIOLockedValueBox<[NIOSSLContext]>
     let contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>]
@@ -60,7 +62,7 @@ struct ConnectionInitializer: Sendable {
             try sync.addHandler(HTTP1ServerHandler(limits: HTTP1RequestParser.Limits(
                 maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount, maxURIBytes: limits.maxURIBytes)))
             try sync.addHandler(GatewayRequestHandler(
-                loop: loopContext(channel), client: client, headTimer: headTimer))
+                loop: loopContext(channel), client: client, headTimer: headTimer, decision: decision))
         }
     }
 
@@ -86,7 +88,7 @@ struct ConnectionInitializer: Sendable {
                 try sync.addHandler(HTTP2RequestHeadNormalizer())
                 try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                 try sync.addHandler(GatewayRequestHandler(
-                    loop: loopContext(stream), client: streamClient))
+                    loop: loopContext(stream), client: streamClient, decision: decision))
             }
         }.map { _ in }
     }

@@ -77,7 +77,8 @@ package final class GatewayServer: Sendable {
         var channels: [Channel] = []
         for (index, listener) in configuration.listeners.enumerated() {
             let initializer = ConnectionInitializer(
-                listenerIndex: index, http2: listener.http2, limits: configuration.limits, tlsContexts: tlsContexts,
+                listenerIndex: index, http2: listener.http2, decision: listener.mode.decision, limits: configuration.limits,
+                tlsContexts: tlsContexts,
                 contexts: frozenContexts, limiter: limiter, connections: connections)
             let channel = try await ListenError.naming("listeners[\(index)]", listener.address, listener.port) {
                 try await ServerBootstrap(group: group)
@@ -90,7 +91,10 @@ package final class GatewayServer: Sendable {
                     .get()
             }
             channels.append(channel)
-            logger.info("listening", metadata: ["listener.address": "\(listener.address)", "listener.port": "\(channel.localAddress?.port ?? 0)"])
+            logger.info("listening", metadata: [
+                "listener.address": "\(listener.address)", "listener.port": "\(channel.localAddress?.port ?? 0)",
+                "listener.mode": "\(listener.mode.decision.map { "decision (\($0.decisionProtocol.rawValue))" } ?? "proxy")",
+            ])
         }
         let server = GatewayServer(
             group: group, contexts: frozenContexts, listeners: channels, limiter: limiter, connections: connections,
