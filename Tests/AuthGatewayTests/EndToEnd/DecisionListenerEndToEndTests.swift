@@ -211,6 +211,7 @@ struct DecisionListenerEndToEndTests {
                 $0.trimmingCharacters(in: .whitespaces)
             })
             #expect(removed == ["x-user-roles", "x_user_id", "x-forwarded-user"], "\(removed)")
+            #expect(allowed.header("Connection") == nil, "Content-Length: 0 announces no body: the connection stays")
 
             let denied = try await Curl.request(
                 gateway, "/ext-authz/api/data/x", method: "DELETE", headers: ["Host: api.example", gateway.bearer(reader)])

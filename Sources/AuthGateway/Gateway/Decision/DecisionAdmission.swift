@@ -60,7 +60,8 @@ struct DecisionAdmission {
             outcome.originalMethod = original.method.rawValue
             var response = Self.allowed(allowed.identity, target: allowed.accepted.target.description)
             if settings.decisionProtocol == .envoyExtAuthzHTTP {
-                response.extraHeaders.append((Self.envoyHeadersToRemove, headersToRemove(original.headers, keeping: allowed.identity)))
+                let removed = headersToRemove(original.headers, keeping: allowed.identity)
+                if !removed.isEmpty { response.extraHeaders.append((Self.envoyHeadersToRemove, removed)) }
             }
             return .answer(response, outcome)
         }

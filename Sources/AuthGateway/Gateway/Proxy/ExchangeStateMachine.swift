@@ -241,8 +241,10 @@ struct ExchangeStateMachine {
         case .answer(let response, let outcome):
             exchange.outcome = outcome
             // A request body that would follow is not read: close after answering rather than drain it.
+            // `Content-Length: 0` announces none (Envoy's ext_authz check requests carry it).
             let head = exchange.clientHead
-            let bodyFollows = head.headers.contains(name: "content-length") || head.headers.contains(name: "transfer-encoding")
+            let bodyFollows = head.headers["content-length"].contains { $0 != "0" }
+                || head.headers.contains(name: "transfer-encoding")
             closeAfterResponse = closeAfterResponse || response.close || (bodyFollows && !client.isHTTP2)
             phase = .discarding
             self.exchange = exchange
