@@ -59,6 +59,13 @@ struct DecisionListenerConfigurationTests {
         #expect(settings.pathPrefix == "/authz")
     }
 
+    @Test func envoyGRPCTakesNoPrefixAndNoHeaders() throws {
+        let settings = try Self.decision("mode: decision\nprotocol: envoy_ext_authz_grpc\ntrusted_peers: [10.0.0.0/8]")
+        #expect(settings.decisionProtocol == .envoyExtAuthzGRPC)
+        #expect(settings.headers == nil)
+        #expect(settings.pathPrefix == "")
+    }
+
     @Test(arguments: [
         ("mode: decision\ntrusted_peers: [127.0.0.1]", "missing `protocol` in a decision listener"),
         ("mode: decision\nprotocol: nginx_auth_request", "missing `trusted_peers` in a decision listener"),
@@ -77,6 +84,9 @@ struct DecisionListenerConfigurationTests {
          "is not a header name"),
         ("mode: decision\nprotocol: forward_auth\ntrusted_peers: [127.0.0.1]\noriginal_request: { path: X-P }",
          "`path`"),
+        ("mode: decision\nprotocol: envoy_ext_authz_grpc\ntrusted_peers: [127.0.0.1]\npath_prefix: /a", "`path_prefix` is for"),
+        ("mode: decision\nprotocol: envoy_ext_authz_grpc\ntrusted_peers: [127.0.0.1]\noriginal_request: { uri: X-U }",
+         "does not apply to `protocol: envoy_ext_authz_grpc`"),
     ])
     func mistakesAreReported(listener: String, message: String) {
         let errors = GatewayConfigurationLoaderTests.errors(Self.file(listener: listener))

@@ -24,6 +24,12 @@ package struct DecisionListener: Sendable, Equatable {
         /// Envoy / Istio `ext_authz` over HTTP: the original method, the original path appended to
         /// `path_prefix`, the original `Host`; the client's headers passed through.
         case envoyExtAuthzHTTP = "envoy_ext_authz_http"
+        /// Envoy / Istio `ext_authz` over gRPC (`envoy.service.auth.v3.Authorization/Check`): the original
+        /// method, path, host and headers in the `CheckRequest`. The listener serves gRPC only.
+        case envoyExtAuthzGRPC = "envoy_ext_authz_grpc"
+
+        /// Envoy's protocols describe the original request in the request itself, not in headers.
+        package var isEnvoy: Bool { self == .envoyExtAuthzHTTP || self == .envoyExtAuthzGRPC }
     }
 
     /// Names of the headers that carry the original request. Envoy needs none: its check request *is* the
@@ -70,7 +76,7 @@ package struct DecisionListener: Sendable, Equatable {
         case .forwardAuth:
             return OriginalRequestHeaders(
                 method: "X-Forwarded-Method", uri: "X-Forwarded-Uri", host: "X-Forwarded-Host", proto: "X-Forwarded-Proto")
-        case .envoyExtAuthzHTTP:
+        case .envoyExtAuthzHTTP, .envoyExtAuthzGRPC:
             return nil
         }
     }

@@ -62,7 +62,7 @@ extension GatewayConfigurationDecoder {
             return nil
         }
         let headers = originalRequestHeaders(decisionProtocol, draft.decision.headers, entries)
-        if decisionProtocol != .envoyExtAuthzHTTP, headers == nil { return nil }
+        if !decisionProtocol.isEnvoy, headers == nil { return nil }
         return .decision(DecisionListener(
             protocol: decisionProtocol, trustedPeers: peers, headers: headers, pathPrefix: draft.decision.pathPrefix ?? ""))
     }
@@ -74,8 +74,8 @@ extension GatewayConfigurationDecoder {
         guard var headers = DecisionListener.defaultHeaders(decisionProtocol) else {
             if let entry = entries.first(where: { $0.key == "original_request" }) {
                 reader.error(
-                    "`original_request` does not apply to `protocol: envoy_ext_authz_http`", at: entry.value,
-                    hint: "Envoy sends the original method, path (after `path_prefix`) and host as the request itself")
+                    "`original_request` does not apply to `protocol: \(decisionProtocol.rawValue)`", at: entry.value,
+                    hint: "Envoy sends the original method, path and host as the request itself")
             }
             return nil
         }

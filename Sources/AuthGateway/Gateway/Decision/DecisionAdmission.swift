@@ -59,7 +59,7 @@ struct DecisionAdmission {
             outcome.mode = .decision
             outcome.originalMethod = original.method.rawValue
             var response = Self.allowed(allowed.identity, target: allowed.accepted.target.description)
-            if settings.decisionProtocol == .envoyExtAuthzHTTP {
+            if settings.decisionProtocol.isEnvoy {
                 let removed = headersToRemove(original.headers, keeping: allowed.identity)
                 if !removed.isEmpty { response.extraHeaders.append((Self.envoyHeadersToRemove, removed)) }
             }

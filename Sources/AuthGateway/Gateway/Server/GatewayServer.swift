@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 import NIOSSL
+import GatewayConfig
 import GatewayObservability
 
 /// The running gateway: TLS listeners whose connections are served on the event loops of `group`.
@@ -15,6 +16,8 @@ package final class GatewayServer: Sendable {
     private let group: EventLoopGroup
     private let contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>]
     private let listeners: [Channel]
+    /// Listeners with `protocol: envoy_ext_authz_grpc`, served by gRPC.
+    private let grpcListeners: [any DecisionGRPCListener]
     private let limiter: ConnectionLimiter
     private let connections: ConnectionRegistry
     private let tlsContexts: NIOLockedValueBox<[NIOSSLContext]>
@@ -30,6 +33,7 @@ package final class GatewayServer: Sendable {
 
     private init(
         group: EventLoopGroup, contexts: [ObjectIdentifier: NIOLoopBound<LoopContext>], listeners: [Channel],
+        grpcListeners: [any DecisionGRPCListener], ports: [Int],
         limiter: ConnectionLimiter, connections: ConnectionRegistry, tlsContexts: NIOLockedValueBox<[NIOSSLContext]>,
         snapshot: GatewaySnapshot, metrics: GatewayMetrics?, logger: Logger
     ) {
@@ -37,12 +41,13 @@ package final class GatewayServer: Sendable {
         self.group = group
         self.contexts = contexts
         self.listeners = listeners
+        self.grpcListeners = grpcListeners
         self.limiter = limiter
         self.connections = connections
         self.tlsContexts = tlsContexts
         self.current = NIOLockedValueBox(snapshot)
         self.logger = logger
-        self.ports = listeners.map { $0.localAddress?.port ?? 0 }
+        self.ports = ports
     }
 
     /// Binds every listener of the snapshot's configuration and starts serving.
@@ -75,7 +80,21 @@ package final class GatewayServer: Sendable {
         let connections = ConnectionRegistry()
         let frozenContexts = contexts
         var channels: [Channel] = []
+        var grpcListeners: [any DecisionGRPCListener] = []
+        var ports: [Int] = []
         for (index, listener) in configuration.listeners.enumerated() {
+            if let settings = listener.mode.decision, settings.decisionProtocol == .envoyExtAuthzGRPC {
+                let grpc = try await ListenError.naming("listeners[\(index)]", listener.address, listener.port) {
+                    try await startGRPC(listener, settings: settings, loops: Array(frozenContexts.values))
+                }
+                grpcListeners.append(grpc)
+                ports.append(grpc.port)
+                logger.info("listening", metadata: [
+                    "listener.address": "\(listener.address)", "listener.port": "\(grpc.port)",
+                    "listener.mode": "decision (\(settings.decisionProtocol.rawValue))",
+                ])
+                continue
+            }
             let initializer = ConnectionInitializer(
                 listenerIndex: index, http2: listener.http2, decision: listener.mode.decision, limits: configuration.limits,
                 tlsContexts: tlsContexts,
@@ -91,17 +110,29 @@ package final class GatewayServer: Sendable {
                     .get()
             }
             channels.append(channel)
+            ports.append(channel.localAddress?.port ?? 0)
             logger.info("listening", metadata: [
                 "listener.address": "\(listener.address)", "listener.port": "\(channel.localAddress?.port ?? 0)",
                 "listener.mode": "\(listener.mode.decision.map { "decision (\($0.decisionProtocol.rawValue))" } ?? "proxy")",
             ])
         }
         let server = GatewayServer(
-            group: group, contexts: frozenContexts, listeners: channels, limiter: limiter, connections: connections,
+            group: group, contexts: frozenContexts, listeners: channels, grpcListeners: grpcListeners, ports: ports,
+            limiter: limiter, connections: connections,
             tlsContexts: tlsContexts, snapshot: snapshot, metrics: metrics, logger: logger)
         server.watchRemoteKeys(of: snapshot)
         await server.fetchMissingRemoteKeys()
         return server
+    }
+
+    /// The gRPC decision service of one listener (Envoy's `ext_authz`).
+    private static func startGRPC(
+        _ listener: GatewayConfiguration.Listener, settings: DecisionListener, loops: [NIOLoopBound<LoopContext>]
+    ) async throws -> any DecisionGRPCListener {
+        guard #available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *) else {
+            throw ListenError(description: "protocol envoy_ext_authz_grpc needs macOS 15 or Linux")
+        }
+        return try await ExtAuthzListener.start(listener, settings: settings, loops: loops)
     }
 
     /// Fetches remote key sets that have no keys yet, each bounded by its fetch timeout.
@@ -207,6 +238,9 @@ package final class GatewayServer: Sendable {
     package func shutdown(drainTimeout: Duration? = nil) async -> Int {
         for listener in listeners {
             try? await listener.close()
+        }
+        for listener in grpcListeners {
+            await listener.shutdown()
         }
         refreshers.withLockedValue { tasks in
             tasks.forEach { $0.cancel() }
