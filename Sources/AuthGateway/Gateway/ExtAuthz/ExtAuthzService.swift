@@ -53,7 +53,7 @@ struct ExtAuthzService: Envoy_Service_Auth_V3_Authorization.SimpleServiceProtoco
                 head, outcome, status: Int(response.status.code), peer: peer, requestID: requestID, started: started,
                 now: loop.now(), bytesOut: answer.deniedResponse.body.utf8.count))
             return loop.eventLoop.makeSucceededFuture(answer)
-        case .forward:
+        case .forward, .awaitingCount:
             // Decision mode never forwards; should it ever, the request is refused rather than allowed.
             return loop.eventLoop.makeFailedFuture(RPCError(code: .internalError, message: "no decision"))
         }
