@@ -41,7 +41,8 @@ package enum OriginalRequest {
         let described = [names.method, names.uri, names.host] + (names.proto.map { [$0] } ?? [])
         var headers = passedOn(head.headers, dropping: described)
         headers.replaceOrAdd(name: "host", value: host)
-        return .success(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: headers))
+        return .success(HTTPRequestHead(
+            version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: headers))
     }
 
     /// Envoy's check request is the original head with `prefix` before the path.

@@ -75,7 +75,8 @@ package struct DecisionListener: Sendable, Equatable {
                 method: "X-Original-Method", uri: "X-Original-URI", host: "X-Original-Host", proto: "X-Original-Proto")
         case .forwardAuth:
             return OriginalRequestHeaders(
-                method: "X-Forwarded-Method", uri: "X-Forwarded-Uri", host: "X-Forwarded-Host", proto: "X-Forwarded-Proto")
+                method: "X-Forwarded-Method", uri: "X-Forwarded-Uri", host: "X-Forwarded-Host",
+                proto: "X-Forwarded-Proto")
         case .envoyExtAuthzHTTP, .envoyExtAuthzGRPC:
             return nil
         }

@@ -29,7 +29,9 @@ extension GatewayConfigurationDecoder {
         [
             .optional("protocol", \.decision.decisionProtocol) { $0.choice($1, $2, noun: "decision protocol") },
             .optional("trusted_peers", \.decision.trustedPeers) { $0.peerRanges($1, $2) },
-            .optional("original_request", \.decision.headers) { decoder, node, _ in decoder.decodeOriginalRequest(node) },
+            .optional("original_request", \.decision.headers) { decoder, node, _ in
+                decoder.decodeOriginalRequest(node)
+            },
             .optional("path_prefix", \.decision.pathPrefix) { $0.pathPrefix($1, $2) },
         ]
     }
@@ -55,7 +57,8 @@ extension GatewayConfigurationDecoder {
             return decisionEntries.isEmpty ? .proxy : nil
         }
         reader.requireKeys(entries, ["protocol", "trusted_peers"], in: "a decision listener", at: node)
-        guard let decisionProtocol = draft.decision.decisionProtocol, let peers = draft.decision.trustedPeers else { return nil }
+        guard let decisionProtocol = draft.decision.decisionProtocol, let peers = draft.decision.trustedPeers
+        else { return nil }
         let prefixEntry = entries.first { $0.key == "path_prefix" }
         if let prefixEntry, decisionProtocol != .envoyExtAuthzHTTP {
             reader.error("`path_prefix` is for `protocol: envoy_ext_authz_http`", at: prefixEntry.value)
@@ -64,7 +67,8 @@ extension GatewayConfigurationDecoder {
         let headers = originalRequestHeaders(decisionProtocol, draft.decision.headers, entries)
         if !decisionProtocol.isEnvoy, headers == nil { return nil }
         return .decision(DecisionListener(
-            protocol: decisionProtocol, trustedPeers: peers, headers: headers, pathPrefix: draft.decision.pathPrefix ?? ""))
+            protocol: decisionProtocol, trustedPeers: peers, headers: headers,
+            pathPrefix: draft.decision.pathPrefix ?? ""))
     }
 
     /// The protocol's default header names with the configured ones in their place.
@@ -90,7 +94,8 @@ extension GatewayConfigurationDecoder {
 
     mutating func decodeOriginalRequest(_ node: Node) -> HeadersDraft? {
         var draft = HeadersDraft()
-        guard decodeSection(node, "`original_request`", into: &draft, Self.originalRequestFields) != nil else { return nil }
+        guard decodeSection(node, "`original_request`", into: &draft, Self.originalRequestFields) != nil
+        else { return nil }
         return draft
     }
 
@@ -123,7 +128,9 @@ extension GatewayConfigurationDecoder {
     /// Envoy's `path_prefix`: empty, or `/` followed by path characters, without a trailing `/`.
     mutating func pathPrefix(_ node: Node, _ what: String) -> String? {
         guard let text = reader.string(node, what) else { return nil }
-        let allowed = text.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && !"?#%\\\"".unicodeScalars.contains($0) }
+        let allowed = text.unicodeScalars.allSatisfy {
+            $0.isASCII && $0.value > 0x20 && !"?#%\\\"".unicodeScalars.contains($0)
+        }
         guard text.isEmpty || (text.hasPrefix("/") && !text.hasSuffix("/") && allowed) else {
             reader.error(
                 "\(what) `\(text)` is not a path prefix", at: node,

@@ -19,7 +19,8 @@ package struct PeerAddressRange: Sendable, Equatable, CustomStringConvertible {
         let bits = bytes.count * 8
         var length = bits
         if parts.count == 2 {
-            guard !parts[1].isEmpty, parts[1].count <= 3, parts[1].allSatisfy(\.isASCII), parts[1].allSatisfy(\.isNumber),
+            guard !parts[1].isEmpty, parts[1].count <= 3,
+                parts[1].allSatisfy(\.isASCII), parts[1].allSatisfy(\.isNumber),
                 let parsed = Int(parts[1]), parsed <= bits
             else { return nil }
             length = parsed
@@ -32,7 +33,8 @@ package struct PeerAddressRange: Sendable, Equatable, CustomStringConvertible {
     /// a dual-stack socket (`::ffff:a.b.c.d`) is read as IPv4.
     package func contains(_ address: String) -> Bool {
         guard var bytes = Self.addressBytes(address) else { return false }
-        if bytes.count == 16, network.count == 4, bytes[0..<12].elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]) {
+        let mappedPrefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]
+        if bytes.count == 16, network.count == 4, bytes[0..<12].elementsEqual(mappedPrefix) {
             bytes = Array(bytes[12...])
         }
         guard bytes.count == network.count else { return false }
@@ -43,7 +45,8 @@ package struct PeerAddressRange: Sendable, Equatable, CustomStringConvertible {
         let family = network.count == 4 ? AF_INET : AF_INET6
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         network.withUnsafeBytes { _ = inet_ntop(family, $0.baseAddress, &text, socklen_t(text.count)) }
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/\(prefixLength)"
+        let address = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return address + "/\(prefixLength)"
     }
 
     private static func addressBytes(_ text: String) -> [UInt8]? {

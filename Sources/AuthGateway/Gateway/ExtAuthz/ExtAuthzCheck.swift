@@ -18,7 +18,8 @@ enum ExtAuthzCheck {
         var headers = HTTPHeaders()
         if http.hasHeaderMap, !http.headerMap.headers.isEmpty {
             for header in http.headerMap.headers where !header.key.hasPrefix(":") {
-                headers.add(name: header.key, value: header.value.isEmpty ? String(decoding: header.rawValue, as: UTF8.self) : header.value)
+                let value = header.value.isEmpty ? String(decoding: header.rawValue, as: UTF8.self) : header.value
+                headers.add(name: header.key, value: value)
             }
         } else {
             for (name, value) in http.headers.sorted(by: { $0.key < $1.key }) where !name.hasPrefix(":") {
@@ -26,7 +27,8 @@ enum ExtAuthzCheck {
             }
         }
         if !http.host.isEmpty { headers.replaceOrAdd(name: "host", value: http.host) }
-        return HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: http.method), uri: http.path, headers: headers)
+        return HTTPRequestHead(
+            version: .http1_1, method: HTTPMethod(rawValue: http.method), uri: http.path, headers: headers)
     }
 
     /// The address in a gRPC peer description (`ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`), or the description

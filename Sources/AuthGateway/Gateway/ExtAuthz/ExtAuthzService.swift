@@ -45,7 +45,9 @@ struct ExtAuthzService: Envoy_Service_Auth_V3_Authorization.SimpleServiceProtoco
         case .retryAfter(let refetch):
             // Admitted once more whether or not the re-fetch succeeded (then without another re-fetch).
             return refetch.recover { _ in }.flatMap {
-                decide(bound, head, peer: peer, settings: settings, requestID: requestID, started: started, mayRefetchKeys: false)
+                decide(
+                    bound, head, peer: peer, settings: settings, requestID: requestID, started: started,
+                    mayRefetchKeys: false)
             }
         case .answer(let response, let outcome):
             let answer = ExtAuthzCheck.response(response, requestID: requestID.text)
