@@ -11,10 +11,18 @@ package enum GatewayCheck {
         let publicRoutes = snapshot.policy.routes.filter(\.isPublic).map(\.name)
         return """
             ok: \(configurationFile)
-              listeners: \(configuration.listeners.map { "\($0.address):\($0.port)" }.joined(separator: ", "))
+              listeners: \(configuration.listeners.map(describe).joined(separator: ", "))
               issuers:   \(configuration.issuers.map(\.issuer).joined(separator: ", "))
               upstreams: \(configuration.upstreams.keys.sorted().joined(separator: ", "))
               routes:    \(snapshot.policy.routes.count) (public: \(publicRoutes.isEmpty ? "none" : publicRoutes.joined(separator: ", ")))
             """ + snapshot.warnings.map { "\nwarning: " + $0 }.joined()
+    }
+
+    /// `address:port`, and for a decision listener its protocol and trusted peers.
+    static func describe(_ listener: GatewayConfiguration.Listener) -> String {
+        let socket = "\(listener.address):\(listener.port)"
+        guard let decision = listener.mode.decision else { return socket }
+        let peers = decision.trustedPeers.map(\.description).joined(separator: " ")
+        return socket + " (decision: \(decision.decisionProtocol.rawValue), trusted peers \(peers))"
     }
 }
