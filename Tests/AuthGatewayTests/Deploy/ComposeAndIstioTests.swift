@@ -132,9 +132,8 @@ struct ComposeAndIstioTests {
         let http = try #require(provider["envoyExtAuthzHttp"])
 
         let configuration = try Self.istioDecisionConfiguration()
-        let listener = try #require(configuration.listeners.first)
+        let listener = try #require(configuration.listeners.first { $0.mode.decision?.decisionProtocol == .envoyExtAuthzHTTP })
         let decision = try #require(listener.mode.decision)
-        #expect(decision.decisionProtocol == .envoyExtAuthzHTTP)
         #expect(http["pathPrefix"]?.string == decision.pathPrefix)
         #expect(http["port"]?.int == listener.port)
         #expect(http["failOpen"]?.bool == false, "a gateway that cannot answer must deny")
@@ -145,7 +144,7 @@ struct ComposeAndIstioTests {
         let name = service["metadata"]?["name"]?.string ?? ""
         let namespace = service["metadata"]?["namespace"]?.string ?? ""
         #expect(http["service"]?.string == "\(name).\(namespace).svc.cluster.local")
-        let servicePort = try #require(service["spec"]?["ports"]?.array().first)
+        let servicePort = try #require(service["spec"]?["ports"]?.array().first { $0["port"]?.int == listener.port })
         #expect(servicePort["port"]?.int == listener.port)
         let deployment = try #require(documents.first { $0["kind"]?.string == "Deployment" })
         let container = try #require(deployment["spec"]?["template"]?["spec"]?["containers"]?.array().first)
@@ -156,10 +155,39 @@ struct ComposeAndIstioTests {
         #expect(deployment["spec"]?["selector"]?["matchLabels"] == service["spec"]?["selector"])
     }
 
+    @Test func meshConfigGRPCProviderIsTheGRPCListener() throws {
+        let mesh = try Self.yaml("deploy/istio/mesh-config.yaml")
+        let providers = mesh["spec"]?["meshConfig"]?["extensionProviders"]?.array() ?? []
+        let grpc = try #require(providers.first { $0["envoyExtAuthzGrpc"] != nil }?["envoyExtAuthzGrpc"])
+        let configuration = try Self.istioDecisionConfiguration()
+        let listener = try #require(configuration.listeners.first { $0.mode.decision?.decisionProtocol == .envoyExtAuthzGRPC })
+        #expect(grpc["port"]?.int == listener.port)
+        #expect(grpc["failOpen"]?.bool == false)
+        let documents = try Self.documents("deploy/istio/decision.yaml")
+        let service = try #require(documents.first { $0["kind"]?.string == "Service" })
+        let name = service["metadata"]?["name"]?.string ?? ""
+        let namespace = service["metadata"]?["namespace"]?.string ?? ""
+        #expect(grpc["service"]?.string == "\(name).\(namespace).svc.cluster.local")
+        let servicePort = try #require(service["spec"]?["ports"]?.array().first { $0["port"]?.int == listener.port })
+        let deployment = try #require(documents.first { $0["kind"]?.string == "Deployment" })
+        let ports = deployment["spec"]?["template"]?["spec"]?["containers"]?.array().first?["ports"]?.array() ?? []
+        let target = ports.first { $0["name"]?.string == servicePort["targetPort"]?.string }
+        #expect(target?["containerPort"]?.int == listener.port)
+        // Every decision port is left to the gateway's own TLS and has a DestinationRule port setting.
+        let annotations = deployment["spec"]?["template"]?["metadata"]?["annotations"]
+        let excluded = (annotations?["traffic.sidecar.istio.io/excludeInboundPorts"]?.string ?? "").split(separator: ",")
+        let rule = try #require(documents.first { $0["kind"]?.string == "DestinationRule" })
+        let tlsPorts = (rule["spec"]?["trafficPolicy"]?["portLevelSettings"]?.array() ?? []).compactMap { $0["port"]?["number"]?.int }
+        for decision in configuration.listeners where decision.mode.decision != nil {
+            #expect(excluded.contains(Substring(String(decision.port))), "port \(decision.port) is intercepted")
+            #expect(tlsPorts.contains(decision.port), "port \(decision.port) has no TLS origination")
+        }
+    }
+
     @Test func meshConfigPassesTheIdentityOnAllowAndTheChallengeOnDeny() throws {
         let http = try #require(
             (try Self.yaml("deploy/istio/mesh-config.yaml"))["spec"]?["meshConfig"]?["extensionProviders"]?
-                .array().first?["envoyExtAuthzHttp"])
+                .array().first { $0["envoyExtAuthzHttp"] != nil }?["envoyExtAuthzHttp"])
         let upstream = Set(http["headersToUpstreamOnAllow"]?.array().compactMap(\.string) ?? [])
         // The default identity headers of docs/POLICY.md, which the policies use.
         #expect(upstream.isSuperset(of: ["x-user-id", "x-user-scopes", "x-user-roles", "x-token-issuer"]))
