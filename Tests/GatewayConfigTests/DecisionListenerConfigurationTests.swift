@@ -1,3 +1,5 @@
+import Foundation
+import TestSupport
 import Testing
 import GatewayConfig
 
@@ -91,6 +93,26 @@ struct DecisionListenerConfigurationTests {
     func mistakesAreReported(listener: String, message: String) {
         let errors = GatewayConfigurationLoaderTests.errors(Self.file(listener: listener))
         #expect(errors.contains { $0.contains(message) }, "\(errors)")
+    }
+
+    @Test("the worked examples in docs/CONFIGURATION.md load, as the table describes them")
+    func documentedExamplesLoad() throws {
+        let text = try String(contentsOfFile: TestTools.repositoryRoot + "/docs/CONFIGURATION.md", encoding: .utf8)
+        let section = try #require(text.components(separatedBy: "### Decision mode").dropFirst().first)
+        let example = try #require(section.components(separatedBy: "Worked examples:").last?
+            .components(separatedBy: "```yaml\n").dropFirst().first?.components(separatedBy: "```").first)
+        let yaml = example + """
+            issuers:
+              - issuer: https://idp.example.com
+                keys: [{ file: jwks.json }]
+            upstreams:
+              service-a: { targets: ["http://127.0.0.1:8081"] }
+            policies: policies
+            """
+        let listeners = try GatewayConfigurationLoaderTests.load(yaml).listeners
+        #expect(listeners.map { $0.mode.decision?.decisionProtocol } == [nil, .nginxAuthRequest, .forwardAuth, .envoyExtAuthzHTTP])
+        #expect(listeners[2].mode.decision?.headers?.uri == "X-Auth-Original-Uri")
+        #expect(listeners[3].mode.decision?.pathPrefix == "/ext-authz")
     }
 
     @Test func changingTheModeNeedsARestart() throws {
