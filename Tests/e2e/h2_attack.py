@@ -301,7 +301,10 @@ class Client:
         while not condition() and not self.closed:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return False
+                # One last look at what already arrived: on a loaded machine this process may have been
+                # descheduled past the deadline with the answer (or the close) waiting in the socket.
+                self.pump(0)
+                return condition()
             self.pump(min(remaining, 0.1))
         return condition()
 
