@@ -62,6 +62,37 @@ struct DecisionListenerEndToEndTests {
         }
     }
 
+    @Test("a route's rate limit counts decisions per subject: RateLimit fields on allows, then 429 with Retry-After as a denial")
+    func rateLimited() async throws {
+        var options = Self.options(.nginxAuthRequest)
+        options.policy = standardPolicy.replacingOccurrences(
+            of: "    require:\n      scopes: { all: [\"read:data\"] }\n",
+            with: "    require:\n      scopes: { all: [\"read:data\"] }\n    rate_limit: { key: sub, rate: 2/hour }\n")
+        #expect(options.policy.contains("rate_limit"), "the policy fixture changed shape")
+        try await GatewayHarness.with(options) { gateway in
+            let alice = try gateway.token(sub: "alice")
+            var statuses: [Int] = []
+            var last: ClientResponse?
+            for index in 0..<3 {
+                let response = try await Curl.request(
+                    gateway, "/auth", headers: Self.nginx("GET", "/api/data/\(index)") + [gateway.bearer(alice)])
+                statuses.append(response.status)
+                if index == 0 { #expect(response.header("RateLimit-Policy") == #""data";q=2;w=3600"#) }
+                last = response
+            }
+            #expect(statuses == [200, 200, 429])
+            #expect(last?.header("Retry-After").flatMap(Int.init).map { $0 > 0 } == true)
+            #expect(last?.header("X-Auth-Gateway-Code") == "rate_limited")
+            #expect(last?.values("X-User-Id").isEmpty == true, "a refusal carries no identity")
+            let bob = try await Curl.request(
+                gateway, "/auth", headers: Self.nginx("GET", "/api/data/b") + [gateway.bearer(try gateway.token(sub: "bob"))])
+            #expect(bob.status == 200, "alice's limit bled into bob's")
+            let records = await gateway.observer.waitForRecords(4)
+            #expect(records.filter { $0.reason?.code == "rate_limited" }.map(\.subject) == ["alice"])
+            await Self.expectNothingForwarded(gateway)
+        }
+    }
+
     @Test("nginx shape: denials carry the status, the RFC 6750 challenge, the problem document and its code")
     func nginxDenied() async throws {
         try await GatewayHarness.with(Self.options(.nginxAuthRequest)) { gateway in

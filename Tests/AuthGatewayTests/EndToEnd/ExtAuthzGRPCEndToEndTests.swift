@@ -120,6 +120,26 @@ struct ExtAuthzGRPCEndToEndTests {
         }
     }
 
+    @Test("a route's rate limit counts checks per subject; over it, DENIED with 429 and Retry-After")
+    func rateLimited() async throws {
+        var options = Self.options()
+        options.policy = standardPolicy.replacingOccurrences(
+            of: "    require:\n      scopes: { all: [\"read:data\"] }\n",
+            with: "    require:\n      scopes: { all: [\"read:data\"] }\n    rate_limit: { key: sub, rate: 1/hour }\n")
+        #expect(options.policy.contains("rate_limit"), "the policy fixture changed shape")
+        try await GatewayHarness.with(options) { gateway in
+            let token = try gateway.token(sub: "alice", scope: "read:data")
+            let first = try await Self.check(gateway, path: "/api/data/1", headers: ["Authorization: Bearer \(token)"])
+            #expect(first.grpcStatus == 0, "\(first.object)")
+            #expect(first.okHeaders.contains { $0.0 == "ratelimit-policy" })
+            let second = try await Self.check(gateway, path: "/api/data/2", headers: ["Authorization: Bearer \(token)"])
+            #expect(second.deniedStatus == 429, "\(second.object)")
+            #expect(second.deniedHeader("retry-after").first.flatMap(Int.init).map { $0 > 0 } == true)
+            #expect(second.deniedBody?["code"] as? String == "rate_limited")
+            #expect(await gateway.upstream.settledEvents(since: 0).isEmpty)
+        }
+    }
+
     @Test("a peer outside trusted_peers is refused: 403 untrusted_peer")
     func untrustedPeer() async throws {
         try await GatewayHarness.with(Self.options(peers: ["10.0.0.0/8"])) { gateway in

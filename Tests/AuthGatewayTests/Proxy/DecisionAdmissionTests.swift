@@ -73,7 +73,7 @@ extension RequestAdmissionTests {
                 #expect(response.close == false, "the proxy's connection stays open")
                 #expect(response.extraHeaders.contains { $0 == (DecisionAdmission.codeHeader, expected.code.rawValue) })
                 #expect(outcome.verdict == expectedOutcome.verdict && outcome.reason == expectedOutcome.reason)
-            case .retryAfter, .awaitingCount:
+            case .retryAfter, .awaitingCount, .allowIfCounted:
                 Issue.record("\(method) \(uri): the proxy did not decide: \(proxied)")
             }
         }

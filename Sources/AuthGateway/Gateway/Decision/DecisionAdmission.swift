@@ -3,6 +3,7 @@ import NIOHTTP1
 import GatewayConfig
 import GatewayPolicy
 import GatewayAdmission
+import GatewayObservability
 
 /// Decision mode: the gateway as an external authorizer. The original request is read from the decision
 /// request (``OriginalRequest``) and admitted by the same stages as a proxied one (``RequestAdmission``:
@@ -63,7 +64,35 @@ struct DecisionAdmission {
                 let removed = headersToRemove(original.headers, keeping: allowed.identity)
                 if !removed.isEmpty { response.extraHeaders.append((Self.envoyHeadersToRemove, removed)) }
             }
-            return .answer(response, outcome)
+            // The route's rate limit counts what the gateway vouches for: the verified token's claims or the
+            // route. The client's address is the proxy's here, so `client_address` limits are the proxy's job.
+            guard let rule = allowed.route.rateLimit, rule.key != .clientAddress else { return .answer(response, outcome) }
+            let check = RateLimitCheck(rule: rule, bucket: rule.bucket(claims: allowed.claims, clientAddress: ""))
+            return .allowIfCounted(response, outcome, check)
+        }
+    }
+
+    /// The final answer once the rate limit answered: the allow answer with the `RateLimit` fields, the
+    /// gateway's 429 (with `Retry-After`, as a denial the proxy passes on), or what the failure mode says. Pure.
+    static func counted(
+        _ allow: GatewayResponse, _ outcome: RequestOutcome, _ check: RateLimitCheck, answer: RateLimitAnswer,
+        failureMode: GatewayConfiguration.FailureMode
+    ) -> (response: GatewayResponse, outcome: RequestOutcome, result: RateLimitMetrics.Result) {
+        var outcome = outcome
+        switch answer {
+        case .counted(let result) where result.allowed:
+            var response = allow
+            response.extraHeaders += RateLimitAnswer.fields(result, rule: check.rule)
+            return (response, outcome, .allowed)
+        case .counted(let result):
+            outcome.verdict = .reject
+            outcome.reason = .gateway(.rateLimited)
+            return (denied(RateLimitAnswer.refusal(result, rule: check.rule)), outcome, .limited)
+        case .unavailable:
+            guard failureMode == .failClosed else { return (allow, outcome, .failedOpen) }
+            outcome.verdict = .error
+            outcome.reason = .gateway(.rateLimitUnavailable)
+            return (denied(RateLimitAnswer.unavailableResponse), outcome, .failedClosed)
         }
     }
 

@@ -55,6 +55,22 @@ struct ExtAuthzService: Envoy_Service_Auth_V3_Authorization.SimpleServiceProtoco
                 head, outcome, status: Int(response.status.code), peer: peer, requestID: requestID, started: started,
                 now: loop.now(), bytesOut: answer.deniedResponse.body.utf8.count))
             return loop.eventLoop.makeSucceededFuture(answer)
+        case .allowIfCounted(let allow, let outcome, let check):
+            let counted: EventLoopFuture<RateLimitAnswer>
+            switch loop.rateLimiter.check(check) {
+            case .answered(let answer): counted = loop.eventLoop.makeSucceededFuture(answer)
+            case .pending(let reply): counted = reply
+            }
+            return counted.recover { _ in .unavailable(reason: "error") }.assumeIsolated().map { answer in
+                let failureMode = loop.snapshot.configuration.rateLimits.failureMode
+                let final = DecisionAdmission.counted(allow, outcome, check, answer: answer, failureMode: failureMode)
+                loop.rateLimiter.record(final.result, answer: answer, route: outcome.route, check: check)
+                let response = ExtAuthzCheck.response(final.response, requestID: requestID.text)
+                loop.observer.requestFinished(record(
+                    head, final.outcome, status: Int(final.response.status.code), peer: peer, requestID: requestID,
+                    started: started, now: loop.now(), bytesOut: response.deniedResponse.body.utf8.count))
+                return response
+            }.nonisolated()
         case .forward, .awaitingCount:
             // Decision mode never forwards; should it ever, the request is refused rather than allowed.
             return loop.eventLoop.makeFailedFuture(RPCError(code: .internalError, message: "no decision"))

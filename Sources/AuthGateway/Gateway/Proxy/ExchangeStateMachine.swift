@@ -233,7 +233,16 @@ struct ExchangeStateMachine {
         exchange.requestID = requestID
         exchange.responseTimeout = responseTimeout
         var actions: [Action]
+        var admission = admission
+        if case .allowIfCounted(_, var outcome, _) = admission {
+            // The handler counts these before they get here; an uncounted allow is never given (fail closed).
+            outcome.verdict = .error
+            outcome.reason = .gateway(.rateLimitUnavailable)
+            admission = .answer(RateLimitAnswer.unavailableResponse, outcome)
+        }
         switch admission {
+        case .allowIfCounted:
+            return []
         case .retryAfter, .awaitingCount:
             phase = .waiting
             self.exchange = exchange

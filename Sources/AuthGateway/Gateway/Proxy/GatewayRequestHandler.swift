@@ -216,10 +216,34 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             if let check = request.rateLimit {
                 return admitCounted(request, check, requestID: requestID, responseTimeout: responseTimeout)
             }
+        case .allowIfCounted(let allow, let outcome, let check):
+            return decideCounted(allow, outcome, check, requestID: requestID)
         case .answer, .awaitingCount:
             break
         }
         perform(machine.admitted(admission, requestID: requestID, responseTimeout: responseTimeout, now: now))
+    }
+
+    /// Decision mode: an allow answer counted against its route's rate limit first, like a proxied request.
+    private func decideCounted(_ allow: GatewayResponse, _ outcome: RequestOutcome, _ check: RateLimitCheck, requestID: RequestID) {
+        let final = { [loop] (answer: RateLimitAnswer) -> Admission in
+            let failureMode = loop.snapshot.configuration.rateLimits.failureMode
+            let counted = DecisionAdmission.counted(allow, outcome, check, answer: answer, failureMode: failureMode)
+            loop.rateLimiter.record(counted.result, answer: answer, route: outcome.route, check: check)
+            return .answer(counted.response, counted.outcome)
+        }
+        switch loop.rateLimiter.check(check) {
+        case .answered(let answer):
+            perform(machine.admitted(final(answer), requestID: requestID, responseTimeout: nil, now: now))
+        case .pending(let reply):
+            perform(machine.admitted(.awaitingCount, requestID: requestID, responseTimeout: nil, now: now))
+            let serial = machine.serial
+            reply.assumeIsolated().whenComplete { [weak self] result in
+                guard let self else { return }
+                let admission = final((try? result.get()) ?? .unavailable(reason: "error"))
+                self.perform(self.machine.counted(admission, serial: serial, responseTimeout: nil, now: self.now))
+            }
+        }
     }
 
     /// An allowed request of a rate-limited route: counted at once (local buckets, or Redis known to be
@@ -245,10 +269,8 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private func count(_ request: UpstreamRequest, _ answer: RateLimitAnswer) -> Admission {
         let failureMode = loop.snapshot.configuration.rateLimits.failureMode
         let (admission, result) = RequestAdmission.counted(request, answer, failureMode: failureMode)
-        if let metrics = loop.rateLimiter.metrics, let check = request.rateLimit {
-            let store = check.rule.store.rawValue
-            metrics.counted(route: request.outcome.route ?? check.rule.name, store: store, result: result)
-            if case .unavailable(let reason) = answer { metrics.storeFailed(store: store, reason: reason) }
+        if let check = request.rateLimit {
+            loop.rateLimiter.record(result, answer: answer, route: request.outcome.route, check: check)
         }
         return admission
     }

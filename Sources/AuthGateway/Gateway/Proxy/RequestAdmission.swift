@@ -15,6 +15,9 @@ enum Admission {
     /// The request waits for its rate-limit store; its admission follows with
     /// ``ExchangeStateMachine/counted(_:serial:responseTimeout:now:)``.
     case awaitingCount
+    /// Decision mode: an allow answer that its route's rate limit still has to count
+    /// (``DecisionAdmission/counted(_:_:_:answer:failureMode:)`` makes the final answer).
+    case allowIfCounted(GatewayResponse, RequestOutcome, RateLimitCheck)
 }
 
 /// The admission stages of docs/ARCHITECTURE.md "One request", in order.

@@ -72,6 +72,14 @@ final class LoopRateLimiter {
         }
     }
 
+    /// Counts a decided check in the metrics: its result, and why the store could not answer when it could not.
+    func record(_ result: RateLimitMetrics.Result, answer: RateLimitAnswer, route: String?, check: RateLimitCheck) {
+        guard let metrics else { return }
+        let store = check.rule.store.rawValue
+        metrics.counted(route: route ?? check.rule.name, store: store, result: result)
+        if case .unavailable(let reason) = answer { metrics.storeFailed(store: store, reason: reason) }
+    }
+
     /// Makes the limiters of all loops one sharded table: `peers` in the same order on every loop.
     func join(_ peers: [NIOLoopBound<LoopRateLimiter>], as index: Int) {
         self.peers = peers
