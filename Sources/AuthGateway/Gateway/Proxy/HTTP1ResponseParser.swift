@@ -204,30 +204,19 @@ struct HTTP1ResponseParser {
     // MARK: Chunks
 
     private mutating func parseChunkLine(_ buffer: inout ByteBuffer) throws(HTTP1ParseError) -> Part? {
-        let maxLine = limits.maxChunkLineBytes
-        let scanned = buffer.withUnsafeReadableBytes { bytes in
-            Result { () throws(HTTP1ParseError) in try HTTP1Lines.scanChunkLine(bytes, maxLineBytes: maxLine) }
-        }
-        guard let (size, length) = try scanned.get() else { return nil }
-        buffer.moveReaderIndex(forwardBy: length)
+        guard let size = try HTTP1Lines.readChunkLine(&buffer, maxLineBytes: limits.maxChunkLineBytes) else { return nil }
         guard size > 0 else {
             state = .trailers
             return try parseTrailers(&buffer)
         }
-        guard size <= UInt64(Int.max) else { throw .malformed("a chunk size too large") }
-        state = .chunkData(remaining: Int(size))
+        state = .chunkData(remaining: size)
         return try next(from: &buffer)
     }
 
     private mutating func parseTrailers(_ buffer: inout ByteBuffer) throws(HTTP1ParseError) -> Part? {
-        let limits = self.limits
-        let scanned = buffer.withUnsafeReadableBytes { bytes in
-            Result { () throws(HTTP1ParseError) in
-                try HTTP1Lines.scanTrailers(bytes, maxBytes: limits.maxHeadBytes, maxCount: limits.maxHeaderCount)
-            }
+        guard try HTTP1Lines.readTrailers(&buffer, maxBytes: limits.maxHeadBytes, maxCount: limits.maxHeaderCount) else {
+            return nil
         }
-        guard let length = try scanned.get() else { return nil }
-        buffer.moveReaderIndex(forwardBy: length)
         state = .idle
         return .end
     }

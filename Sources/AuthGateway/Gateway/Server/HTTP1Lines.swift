@@ -1,4 +1,5 @@
 import GatewayPolicy
+import NIOCore
 
 /// The line-level syntax both HTTP/1.1 parsers share (``HTTP1RequestParser`` for clients,
 /// ``HTTP1ResponseParser`` for upstreams): CRLF-ended lines, field lines, chunk-size lines and trailer
@@ -126,5 +127,29 @@ enum HTTP1Lines {
         case 0x61...0x66: return byte - 0x61 + 10
         default: return nil
         }
+    }
+
+    // MARK: On a buffer
+
+    /// Reads a chunk-size line from the front of `buffer`: the chunk's size (0 for the last chunk), or `nil`
+    /// (nothing taken) until the line is complete.
+    static func readChunkLine(_ buffer: inout ByteBuffer, maxLineBytes: Int) throws(HTTP1ParseError) -> Int? {
+        let scanned = buffer.withUnsafeReadableBytes { bytes in
+            Result { () throws(HTTP1ParseError) in try scanChunkLine(bytes, maxLineBytes: maxLineBytes) }
+        }
+        guard let (size, length) = try scanned.get() else { return nil }
+        guard size <= UInt64(Int.max) else { throw .malformed("a chunk size too large") }
+        buffer.moveReaderIndex(forwardBy: length)
+        return Int(size)
+    }
+
+    /// Reads and drops a trailer section from the front of `buffer`; `false` (nothing taken) until it is complete.
+    static func readTrailers(_ buffer: inout ByteBuffer, maxBytes: Int, maxCount: Int) throws(HTTP1ParseError) -> Bool {
+        let scanned = buffer.withUnsafeReadableBytes { bytes in
+            Result { () throws(HTTP1ParseError) in try scanTrailers(bytes, maxBytes: maxBytes, maxCount: maxCount) }
+        }
+        guard let length = try scanned.get() else { return false }
+        buffer.moveReaderIndex(forwardBy: length)
+        return true
     }
 }

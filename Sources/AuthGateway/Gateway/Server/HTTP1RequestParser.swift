@@ -229,29 +229,20 @@ struct HTTP1RequestParser {
     /// `1*16HEXDIG [ ; extensions ] CRLF`; the extensions are read (quoted strings may not hold CR or LF)
     /// and dropped.
     private mutating func parseChunkLine(_ buffer: inout ByteBuffer) throws(HTTP1ParseError) -> Part? {
-        let limits = self.limits
-        let scanned = buffer.withUnsafeReadableBytes { bytes in
-            Result { () throws(HTTP1ParseError) in try HTTP1Lines.scanChunkLine(bytes, maxLineBytes: limits.maxChunkLineBytes) }
-        }
-        guard let (size, length) = try scanned.get() else { return nil }
-        buffer.moveReaderIndex(forwardBy: length)
+        guard let size = try HTTP1Lines.readChunkLine(&buffer, maxLineBytes: limits.maxChunkLineBytes) else { return nil }
         guard size > 0 else {
             state = .trailers
             return try parseTrailers(&buffer)
         }
-        guard size <= UInt64(Int.max) else { throw .malformed("a chunk size too large") }
-        state = .chunkData(remaining: Int(size))
+        state = .chunkData(remaining: size)
         return try next(from: &buffer)
     }
 
     /// The trailer section after the last chunk: read (bounded like a head), checked as field lines, and dropped.
     private mutating func parseTrailers(_ buffer: inout ByteBuffer) throws(HTTP1ParseError) -> Part? {
-        let limits = self.limits
-        let scanned = buffer.withUnsafeReadableBytes { bytes in
-            Result { () throws(HTTP1ParseError) in try HTTP1Lines.scanTrailers(bytes, maxBytes: limits.maxHeaderBytes, maxCount: limits.maxHeaderCount) }
+        guard try HTTP1Lines.readTrailers(&buffer, maxBytes: limits.maxHeaderBytes, maxCount: limits.maxHeaderCount) else {
+            return nil
         }
-        guard let length = try scanned.get() else { return nil }
-        buffer.moveReaderIndex(forwardBy: length)
         state = .head
         return .end
     }
