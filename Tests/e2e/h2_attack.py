@@ -324,7 +324,9 @@ class Client:
         linger to deliver the close, so the wait is the general one, not the linger. A graceful GOAWAY
         (NO_ERROR) leaves the connection open: a short look is enough."""
         if self.goaway is not None:
+            started = time.monotonic()
             self.wait(lambda: False, timeout=None if self.goaway["error"] != "NO_ERROR" else 2)
+            self.counts["ms_goaway_to_close"] = int((time.monotonic() - started) * 1000) if self.closed else -1
 
     def result(self, scenario, follow_up=None):
         return {"scenario": scenario, "alpn": self.alpn,
