@@ -46,4 +46,35 @@ package enum RateLimitAnswer: Sendable {
 
     /// The gateway's 503 while the store cannot answer under `fail_closed`.
     package static let unavailableResponse = GatewayResponse(status: .serviceUnavailable, code: .rateLimitUnavailable)
+
+    /// What the answer does to the request, however the gateway serves it (proxied, or as a decision).
+    package enum Effect {
+        /// Let it through, with these response fields (none when the store could not count it: `fail_open`).
+        case pass(fields: [(String, String)])
+        /// Answer it with this response, recorded with this verdict and reason.
+        case refuse(GatewayResponse, verdict: Verdict, reason: OutcomeReason)
+    }
+
+    /// The answer's effect under `failureMode`, and how the metrics count it.
+    package func effect(rule: RateLimitRule, failureMode: GatewayConfiguration.FailureMode) -> (Effect, RateLimitResult) {
+        switch self {
+        case .counted(let result) where result.allowed:
+            return (.pass(fields: Self.fields(result, rule: rule)), .allowed)
+        case .counted(let result):
+            return (.refuse(Self.refusal(result, rule: rule), verdict: .reject, reason: .gateway(.rateLimited)), .limited)
+        case .unavailable:
+            guard failureMode == .failClosed else { return (.pass(fields: []), .failedOpen) }
+            return (.refuse(Self.unavailableResponse, verdict: .error, reason: .gateway(.rateLimitUnavailable)), .failedClosed)
+        }
+    }
+}
+
+/// How one rate-limited request was decided: the `result` label of `gateway_rate_limit_checks_total`.
+package enum RateLimitResult: String, Sendable {
+    case allowed
+    case limited
+    /// The store could not answer; `fail_open` let the request through.
+    case failedOpen = "failed_open"
+    /// The store could not answer; `fail_closed` answered 503.
+    case failedClosed = "failed_closed"
 }

@@ -1,17 +1,8 @@
 import CoreMetrics
+import GatewayAdmission
 
 /// The rate-limit counters of one event loop (no lock: counters are made once per label set and kept).
 package final class RateLimitMetrics {
-    /// How one rate-limited request was decided.
-    package enum Result: String, Sendable {
-        case allowed
-        case limited
-        /// The store could not answer; `fail_open` let the request through.
-        case failedOpen = "failed_open"
-        /// The store could not answer; `fail_closed` answered 503.
-        case failedClosed = "failed_closed"
-    }
-
     private let metrics: GatewayMetrics
     private var checks: [String: CoreMetrics.Counter] = [:]
     private var errors: [String: CoreMetrics.Counter] = [:]
@@ -20,7 +11,7 @@ package final class RateLimitMetrics {
         self.metrics = metrics
     }
 
-    package func counted(route: String, store: String, result: Result) {
+    package func counted(route: String, store: String, result: RateLimitResult) {
         let key = "\(route)\u{0}\(store)\u{0}\(result.rawValue)"
         if let counter = checks[key] { return counter.increment() }
         let labels = [("route", route), ("store", store), ("result", result.rawValue)]

@@ -3,7 +3,6 @@ import NIOHTTP1
 import GatewayConfig
 import GatewayPolicy
 import GatewayAdmission
-import GatewayObservability
 
 /// Decision mode: the gateway as an external authorizer. The original request is read from the decision
 /// request (``OriginalRequest``) and admitted by the same stages as a proxied one (``RequestAdmission``:
@@ -77,22 +76,18 @@ struct DecisionAdmission {
     static func counted(
         _ allow: GatewayResponse, _ outcome: RequestOutcome, _ check: RateLimitCheck, answer: RateLimitAnswer,
         failureMode: GatewayConfiguration.FailureMode
-    ) -> (response: GatewayResponse, outcome: RequestOutcome, result: RateLimitMetrics.Result) {
-        var outcome = outcome
-        switch answer {
-        case .counted(let result) where result.allowed:
+    ) -> (response: GatewayResponse, outcome: RequestOutcome, result: RateLimitResult) {
+        let (effect, result) = answer.effect(rule: check.rule, failureMode: failureMode)
+        switch effect {
+        case .pass(let fields):
             var response = allow
-            response.extraHeaders += RateLimitAnswer.fields(result, rule: check.rule)
-            return (response, outcome, .allowed)
-        case .counted(let result):
-            outcome.verdict = .reject
-            outcome.reason = .gateway(.rateLimited)
-            return (denied(RateLimitAnswer.refusal(result, rule: check.rule)), outcome, .limited)
-        case .unavailable:
-            guard failureMode == .failClosed else { return (allow, outcome, .failedOpen) }
-            outcome.verdict = .error
-            outcome.reason = .gateway(.rateLimitUnavailable)
-            return (denied(RateLimitAnswer.unavailableResponse), outcome, .failedClosed)
+            response.extraHeaders += fields
+            return (response, outcome, result)
+        case .refuse(let response, let verdict, let reason):
+            var outcome = outcome
+            outcome.verdict = verdict
+            outcome.reason = reason
+            return (denied(response), outcome, result)
         }
     }
 

@@ -214,65 +214,57 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         case .forward(let request):
             responseTimeout = snapshot.configuration.upstreams[request.upstream].map { TimeAmount($0.responseTimeout) }
             if let check = request.rateLimit {
-                return admitCounted(request, check, requestID: requestID, responseTimeout: responseTimeout)
+                return count(check, requestID: requestID, responseTimeout: responseTimeout) { [unowned self] answer in
+                    self.counted(request, check, answer)
+                }
             }
         case .allowIfCounted(let allow, let outcome, let check):
-            return decideCounted(allow, outcome, check, requestID: requestID)
+            return count(check, requestID: requestID, responseTimeout: nil) { [unowned self] answer in
+                self.decided(allow, outcome, check, answer)
+            }
         case .answer, .awaitingCount:
             break
         }
         perform(machine.admitted(admission, requestID: requestID, responseTimeout: responseTimeout, now: now))
     }
 
-    /// Decision mode: an allow answer counted against its route's rate limit first, like a proxied request.
-    private func decideCounted(_ allow: GatewayResponse, _ outcome: RequestOutcome, _ check: RateLimitCheck, requestID: RequestID) {
-        let final = { [loop] (answer: RateLimitAnswer) -> Admission in
-            let failureMode = loop.snapshot.configuration.rateLimits.failureMode
-            let counted = DecisionAdmission.counted(allow, outcome, check, answer: answer, failureMode: failureMode)
-            loop.rateLimiter.record(counted.result, answer: answer, route: outcome.route, check: check)
-            return .answer(counted.response, counted.outcome)
-        }
-        switch loop.rateLimiter.check(check) {
-        case .answered(let answer):
-            perform(machine.admitted(final(answer), requestID: requestID, responseTimeout: nil, now: now))
-        case .pending(let reply):
-            perform(machine.admitted(.awaitingCount, requestID: requestID, responseTimeout: nil, now: now))
-            let serial = machine.serial
-            reply.assumeIsolated().whenComplete { [weak self] result in
-                guard let self else { return }
-                let admission = final((try? result.get()) ?? .unavailable(reason: "error"))
-                self.perform(self.machine.counted(admission, serial: serial, responseTimeout: nil, now: self.now))
-            }
-        }
-    }
-
-    /// An allowed request of a rate-limited route: counted at once (local buckets, or Redis known to be
-    /// away), or the exchange waits (reads held, parts kept) for Redis's reply.
-    private func admitCounted(
-        _ request: UpstreamRequest, _ check: RateLimitCheck, requestID: RequestID, responseTimeout: TimeAmount?
+    /// An allowed request of a rate-limited route, proxied or decided: counted at once (local buckets, or
+    /// Redis known to be away), or the exchange waits (reads held, parts kept) for Redis's reply. `final` makes
+    /// the admission of the store's answer.
+    private func count(
+        _ check: RateLimitCheck, requestID: RequestID, responseTimeout: TimeAmount?,
+        final: @escaping (RateLimitAnswer) -> Admission
     ) {
         switch loop.rateLimiter.check(check) {
         case .answered(let answer):
-            perform(machine.admitted(count(request, answer), requestID: requestID, responseTimeout: responseTimeout, now: now))
+            perform(machine.admitted(final(answer), requestID: requestID, responseTimeout: responseTimeout, now: now))
         case .pending(let reply):
             perform(machine.admitted(.awaitingCount, requestID: requestID, responseTimeout: responseTimeout, now: now))
             let serial = machine.serial
             reply.assumeIsolated().whenComplete { [weak self] result in
                 guard let self else { return }
-                let admission = self.count(request, (try? result.get()) ?? .unavailable(reason: "error"))
+                let admission = final((try? result.get()) ?? .unavailable(reason: "error"))
                 self.perform(self.machine.counted(admission, serial: serial, responseTimeout: responseTimeout, now: self.now))
             }
         }
     }
 
-    /// The admission a store's answer makes of `request`, counted in the metrics.
-    private func count(_ request: UpstreamRequest, _ answer: RateLimitAnswer) -> Admission {
+    /// A proxied request once its store answered: forwarded, or answered by the gateway; counted in the metrics.
+    private func counted(_ request: UpstreamRequest, _ check: RateLimitCheck, _ answer: RateLimitAnswer) -> Admission {
         let failureMode = loop.snapshot.configuration.rateLimits.failureMode
         let (admission, result) = RequestAdmission.counted(request, answer, failureMode: failureMode)
-        if let check = request.rateLimit {
-            loop.rateLimiter.record(result, answer: answer, route: request.outcome.route, check: check)
-        }
+        loop.rateLimiter.record(result, answer: answer, route: request.outcome.route, check: check)
         return admission
+    }
+
+    /// A decision once its store answered: the allow answer with the fields, or a denial; counted in the metrics.
+    private func decided(
+        _ allow: GatewayResponse, _ outcome: RequestOutcome, _ check: RateLimitCheck, _ answer: RateLimitAnswer
+    ) -> Admission {
+        let failureMode = loop.snapshot.configuration.rateLimits.failureMode
+        let counted = DecisionAdmission.counted(allow, outcome, check, answer: answer, failureMode: failureMode)
+        loop.rateLimiter.record(counted.result, answer: answer, route: outcome.route, check: check)
+        return .answer(counted.response, counted.outcome)
     }
 
     private func writeEnd(close: Bool) {

@@ -1,6 +1,5 @@
 import GatewayConfig
 import GatewayAdmission
-import GatewayObservability
 
 extension RequestAdmission {
     /// What an allowed request becomes once its rate limit answered: forwarded with the `RateLimit` fields,
@@ -8,28 +7,21 @@ extension RequestAdmission {
     /// (forwarded without the fields, or 503 `rate_limit_unavailable`). Pure.
     static func counted(
         _ request: UpstreamRequest, _ answer: RateLimitAnswer, failureMode: GatewayConfiguration.FailureMode
-    ) -> (Admission, RateLimitMetrics.Result) {
+    ) -> (Admission, RateLimitResult) {
         guard let check = request.rateLimit else { return (.forward(request), .allowed) }
-        switch answer {
-        case .counted(let result) where result.allowed:
+        let (effect, result) = answer.effect(rule: check.rule, failureMode: failureMode)
+        switch effect {
+        case .pass(let fields):
             var request = request
-            request.addedResponseHeaders = RateLimitAnswer.fields(result, rule: check.rule)
-            return (.forward(request), .allowed)
-        case .counted(let result):
+            request.addedResponseHeaders = fields
+            return (.forward(request), result)
+        case .refuse(var response, let verdict, let reason):
             var outcome = request.outcome
-            outcome.verdict = .reject
-            outcome.reason = .gateway(.rateLimited)
-            var response = RateLimitAnswer.refusal(result, rule: check.rule)
+            outcome.verdict = verdict
+            outcome.reason = reason
+            // A browser page may read the refusal when its origin is allowed.
             response.extraHeaders += request.corsHeaders ?? []
-            return (.answer(response, outcome), .limited)
-        case .unavailable:
-            guard failureMode == .failClosed else { return (.forward(request), .failedOpen) }
-            var outcome = request.outcome
-            outcome.verdict = .error
-            outcome.reason = .gateway(.rateLimitUnavailable)
-            var response = RateLimitAnswer.unavailableResponse
-            response.extraHeaders = request.corsHeaders ?? []
-            return (.answer(response, outcome), .failedClosed)
+            return (.answer(response, outcome), result)
         }
     }
 }

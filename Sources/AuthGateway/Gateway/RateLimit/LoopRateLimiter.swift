@@ -73,7 +73,7 @@ final class LoopRateLimiter {
     }
 
     /// Counts a decided check in the metrics: its result, and why the store could not answer when it could not.
-    func record(_ result: RateLimitMetrics.Result, answer: RateLimitAnswer, route: String?, check: RateLimitCheck) {
+    func record(_ result: RateLimitResult, answer: RateLimitAnswer, route: String?, check: RateLimitCheck) {
         guard let metrics else { return }
         let store = check.rule.store.rawValue
         metrics.counted(route: route ?? check.rule.name, store: store, result: result)
