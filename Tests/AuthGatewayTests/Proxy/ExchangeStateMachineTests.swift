@@ -40,9 +40,9 @@ struct ExchangeStateMachineTests {
 
     /// Feeds `head` and lets the machine admit it with `admission`; returns the actions after admission.
     static func admit(_ machine: inout Machine, _ head: HTTPRequestHead, _ admission: Admission) -> [Action] {
-        let first = machine.received(.head(head), limits: limits, now: now())
+        let first = machine.step { $0.received(.head(head), limits: limits, now: now()) }
         #expect(first.contains { if case .admit = $0 { true } else { false } })
-        return machine.admitted(admission, requestID: requestID(), responseTimeout: .seconds(30), now: now())
+        return machine.step { $0.admitted(admission, requestID: requestID(), responseTimeout: .seconds(30), now: now()) }
     }
 
     static func has(_ actions: [Action], _ match: (Action) -> Bool) -> Bool { actions.contains(where: match) }
@@ -56,16 +56,16 @@ struct ExchangeStateMachineTests {
         var actions = Self.admit(&machine, head, Self.forward(head))
         #expect(Self.has(actions) { if case .acquireConnection = $0 { true } else { false } })
         #expect(machine.phase == .proxying)
-        actions = machine.received(.end(nil), limits: Self.limits, now: Self.now())
+        actions = machine.step { $0.received(.end(nil), limits: Self.limits, now: Self.now()) }
         #expect(actions.isEmpty, "the head waits for the connection")
-        actions = machine.connected(target: "http://127.0.0.1:1", writable: true, now: Self.now())
+        actions = machine.step { $0.connected(target: "http://127.0.0.1:1", writable: true, now: Self.now()) }
         #expect(Self.has(actions) { if case .writeUpstream(.head) = $0 { true } else { false } })
         #expect(Self.has(actions) { if case .writeUpstream(.end) = $0 { true } else { false } })
         #expect(Self.has(actions) { if case .armClock(.response, _) = $0 { true } else { false } })
-        actions = machine.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), reusable: true, now: Self.now())
+        actions = machine.step { $0.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), reusable: true, now: Self.now()) }
         #expect(Self.has(actions) { if case .writeResponseHead = $0 { true } else { false } })
         #expect(Self.has(actions) { if case .disarmClock(.response) = $0 { true } else { false } })
-        actions = machine.upstreamResponseEnd(now: Self.now())
+        actions = machine.step { $0.upstreamResponseEnd(now: Self.now()) }
         #expect(Self.has(actions) { if case .releaseConnection(reusable: true) = $0 { true } else { false } })
         #expect(Self.has(actions) { if case .report(let record) = $0 { record.status == 200 && record.upstreamTarget == "http://127.0.0.1:1" } else { false } })
         #expect(Self.has(actions) { if case .writeResponseEnd(close: false) = $0 { true } else { false } })
@@ -80,7 +80,7 @@ struct ExchangeStateMachineTests {
         #expect(!Self.has(actions) { if case .acquireConnection = $0 { true } else { false } })
         #expect(Self.has(actions) { if case .writeResponseEnd(close: true) = $0 { true } else { false } })
         #expect(machine.phase == .closed)
-        #expect(machine.received(.body(ByteBuffer(string: "0123456789")), limits: Self.limits, now: Self.now()).isEmpty)
+        #expect(machine.step { $0.received(.body(ByteBuffer(string: "0123456789")), limits: Self.limits, now: Self.now()) }.isEmpty)
     }
 
     @Test("a body is buffered up to body_buffer_bytes before a connection is asked for")
@@ -90,12 +90,12 @@ struct ExchangeStateMachineTests {
         var actions = Self.admit(&machine, head, Self.forward(head, framing: .contentLength(5)))
         #expect(!Self.has(actions) { if case .acquireConnection = $0 { true } else { false } })
         #expect(Self.has(actions) { if case .armClock(.body, _) = $0 { true } else { false } })
-        actions = machine.received(.body(ByteBuffer(string: "hello")), limits: Self.limits, now: Self.now())
+        actions = machine.step { $0.received(.body(ByteBuffer(string: "hello")), limits: Self.limits, now: Self.now()) }
         #expect(!Self.has(actions) { if case .acquireConnection = $0 { true } else { false } })
-        actions = machine.received(.end(nil), limits: Self.limits, now: Self.now())
+        actions = machine.step { $0.received(.end(nil), limits: Self.limits, now: Self.now()) }
         #expect(Self.has(actions) { if case .acquireConnection = $0 { true } else { false } })
         #expect(Self.has(actions) { if case .disarmClock(.body) = $0 { true } else { false } })
-        actions = machine.connected(target: "t", writable: true, now: Self.now())
+        actions = machine.step { $0.connected(target: "t", writable: true, now: Self.now()) }
         let writes = actions.compactMap { action -> String? in
             guard case .writeUpstream(let part) = action else { return nil }
             switch part {
@@ -113,14 +113,14 @@ struct ExchangeStateMachineTests {
         limits.bodyBufferBytes = 0
         var machine = Machine(client: Self.http1, limits: limits)
         let head = Self.head(.POST, headers: [("content-length", "6")])
-        _ = machine.received(.head(head), limits: limits, now: Self.now())
-        _ = machine.admitted(Self.forward(head, framing: .contentLength(6)), requestID: Self.requestID(), responseTimeout: nil, now: Self.now())
-        _ = machine.connected(target: "t", writable: true, now: Self.now())
-        var actions = machine.received(.body(ByteBuffer(string: "abc")), limits: limits, now: Self.now())
+        _ = machine.step { $0.received(.head(head), limits: limits, now: Self.now()) }
+        _ = machine.step { $0.admitted(Self.forward(head, framing: .contentLength(6)), requestID: Self.requestID(), responseTimeout: nil, now: Self.now()) }
+        _ = machine.step { $0.connected(target: "t", writable: true, now: Self.now()) }
+        var actions = machine.step { $0.received(.body(ByteBuffer(string: "abc")), limits: limits, now: Self.now()) }
         #expect(!Self.has(actions) { if case .writeUpstream(.body) = $0 { true } else { false } })
-        actions = machine.received(.body(ByteBuffer(string: "def")), limits: limits, now: Self.now())
+        actions = machine.step { $0.received(.body(ByteBuffer(string: "def")), limits: limits, now: Self.now()) }
         #expect(Self.has(actions) { if case .writeUpstream(.body(.byteBuffer(let b))) = $0 { String(buffer: b) == "abc" } else { false } })
-        actions = machine.received(.end(nil), limits: limits, now: Self.now())
+        actions = machine.step { $0.received(.end(nil), limits: limits, now: Self.now()) }
         #expect(Self.has(actions) { if case .writeUpstream(.body(.byteBuffer(let b))) = $0 { String(buffer: b) == "def" } else { false } })
     }
 
@@ -130,16 +130,16 @@ struct ExchangeStateMachineTests {
         limits.bodyBufferBytes = 0
         var machine = Machine(client: Self.http1, limits: limits)
         let head = Self.head(.POST, headers: [("transfer-encoding", "chunked")])
-        _ = machine.received(.head(head), limits: limits, now: Self.now())
-        _ = machine.admitted(Self.forward(head, framing: .streamed), requestID: Self.requestID(), responseTimeout: nil, now: Self.now())
-        _ = machine.connected(target: "t", writable: true, now: Self.now())
-        #expect(machine.readRequested(now: Self.now()).contains { if case .read = $0 { true } else { false } })
-        _ = machine.upstreamWritabilityChanged(false, now: Self.now(.seconds(1)))
-        let held = machine.readRequested(now: Self.now(.seconds(1)))
+        _ = machine.step { $0.received(.head(head), limits: limits, now: Self.now()) }
+        _ = machine.step { $0.admitted(Self.forward(head, framing: .streamed), requestID: Self.requestID(), responseTimeout: nil, now: Self.now()) }
+        _ = machine.step { $0.connected(target: "t", writable: true, now: Self.now()) }
+        #expect(machine.step { $0.readRequested(now: Self.now()) }.contains { if case .read = $0 { true } else { false } })
+        _ = machine.step { $0.upstreamWritabilityChanged(false, now: Self.now(.seconds(1))) }
+        let held = machine.step { $0.readRequested(now: Self.now(.seconds(1))) }
         #expect(!Self.has(held) { if case .read = $0 { true } else { false } })
         // The clock now times the upstream: body_read_timeout from when the hold began.
         #expect(Self.has(held) { if case .armClock(.body, Self.t0 + .seconds(1) + limits.bodyReadTimeout) = $0 { true } else { false } })
-        let resumed = machine.upstreamWritabilityChanged(true, now: Self.now(.seconds(20)))
+        let resumed = machine.step { $0.upstreamWritabilityChanged(true, now: Self.now(.seconds(20))) }
         #expect(Self.has(resumed) { if case .read = $0 { true } else { false } })
         #expect(machine.exchange?.upstreamHeldFor == .seconds(19))
     }
@@ -150,11 +150,11 @@ struct ExchangeStateMachineTests {
         limits.bodyBufferBytes = 0
         var machine = Machine(client: Self.http1, limits: limits)
         let head = Self.head(.POST, headers: [("transfer-encoding", "chunked")])
-        _ = machine.received(.head(head), limits: limits, now: Self.now())
-        _ = machine.admitted(Self.forward(head, framing: .streamed), requestID: Self.requestID(), responseTimeout: nil, now: Self.now())
-        _ = machine.connected(target: "t", writable: false, now: Self.now())
-        _ = machine.readRequested(now: Self.now())
-        let actions = machine.clockFired(.body, now: Self.now(limits.bodyReadTimeout))
+        _ = machine.step { $0.received(.head(head), limits: limits, now: Self.now()) }
+        _ = machine.step { $0.admitted(Self.forward(head, framing: .streamed), requestID: Self.requestID(), responseTimeout: nil, now: Self.now()) }
+        _ = machine.step { $0.connected(target: "t", writable: false, now: Self.now()) }
+        _ = machine.step { $0.readRequested(now: Self.now()) }
+        let actions = machine.step { $0.clockFired(.body, now: Self.now(limits.bodyReadTimeout)) }
         #expect(Self.has(actions) { if case .writeResponseHead(let head) = $0 { head.status == .gatewayTimeout } else { false } })
         #expect(Self.has(actions) { if case .releaseConnection(reusable: false) = $0 { true } else { false } })
     }
@@ -163,16 +163,16 @@ struct ExchangeStateMachineTests {
     func awaitingKeys() {
         var machine = Machine(client: Self.http1, limits: Self.limits)
         let head = Self.head()
-        _ = machine.received(.head(head), limits: Self.limits, now: Self.now())
+        _ = machine.step { $0.received(.head(head), limits: Self.limits, now: Self.now()) }
         let id = Self.requestID()
         let loop = EmbeddedEventLoop()
-        _ = machine.admitted(.retryAfter(loop.makeSucceededVoidFuture()), requestID: id, responseTimeout: nil, now: Self.now())
+        _ = machine.step { $0.admitted(.retryAfter(loop.makeSucceededVoidFuture()), requestID: id, responseTimeout: nil, now: Self.now()) }
         #expect(machine.phase == .waiting)
-        #expect(machine.received(.end(nil), limits: Self.limits, now: Self.now()).isEmpty)
-        #expect(machine.keysArrived(serial: machine.serial + 1, now: Self.now()).isEmpty, "a re-fetch for another request")
-        let again = machine.keysArrived(serial: machine.serial, now: Self.now())
+        #expect(machine.step { $0.received(.end(nil), limits: Self.limits, now: Self.now()) }.isEmpty)
+        #expect(machine.step { $0.keysArrived(serial: $0.serial + 1, now: Self.now()) }.isEmpty, "a re-fetch for another request")
+        let again = machine.step { $0.keysArrived(serial: $0.serial, now: Self.now()) }
         #expect(Self.has(again) { if case .admit(_, let requestID?, mayRefetchKeys: false) = $0 { requestID.text == id.text } else { false } })
-        let actions = machine.admitted(Self.forward(head), requestID: id, responseTimeout: nil, now: Self.now())
+        let actions = machine.step { $0.admitted(Self.forward(head), requestID: id, responseTimeout: nil, now: Self.now()) }
         #expect(Self.has(actions) { if case .acquireConnection = $0 { true } else { false } })
         #expect(machine.exchange?.requestEnded == true, "the paused end was delivered")
         try? loop.syncShutdownGracefully()
@@ -182,30 +182,30 @@ struct ExchangeStateMachineTests {
     func awaitingCount() {
         var machine = Machine(client: Self.http1, limits: Self.limits)
         let head = Self.head()
-        _ = machine.received(.head(head), limits: Self.limits, now: Self.now())
+        _ = machine.step { $0.received(.head(head), limits: Self.limits, now: Self.now()) }
         let id = Self.requestID()
-        #expect(machine.admitted(.awaitingCount, requestID: id, responseTimeout: nil, now: Self.now()).isEmpty)
+        #expect(machine.step { $0.admitted(.awaitingCount, requestID: id, responseTimeout: nil, now: Self.now()) }.isEmpty)
         #expect(machine.phase == .waiting)
-        #expect(machine.received(.end(nil), limits: Self.limits, now: Self.now()).isEmpty)
-        #expect(machine.counted(Self.forward(head), serial: machine.serial + 1, responseTimeout: nil, now: Self.now()).isEmpty,
+        #expect(machine.step { $0.received(.end(nil), limits: Self.limits, now: Self.now()) }.isEmpty)
+        #expect(machine.step { $0.counted(Self.forward(head), serial: $0.serial + 1, responseTimeout: nil, now: Self.now()) }.isEmpty,
                 "a count for another request")
-        let actions = machine.counted(Self.forward(head), serial: machine.serial, responseTimeout: nil, now: Self.now())
+        let actions = machine.step { $0.counted(Self.forward(head), serial: $0.serial, responseTimeout: nil, now: Self.now()) }
         #expect(Self.has(actions) { if case .acquireConnection = $0 { true } else { false } })
         #expect(machine.exchange?.requestEnded == true, "the paused end was delivered")
-        #expect(machine.counted(Self.forward(head), serial: machine.serial, responseTimeout: nil, now: Self.now()).isEmpty, "counted twice")
+        #expect(machine.step { $0.counted(Self.forward(head), serial: $0.serial, responseTimeout: nil, now: Self.now()) }.isEmpty, "counted twice")
     }
 
     @Test("a client that leaves while its request waits for its count is reported 499; the late count does nothing")
     func leavesWhileCounting() {
         var machine = Machine(client: Self.http1, limits: Self.limits)
         let head = Self.head()
-        _ = machine.received(.head(head), limits: Self.limits, now: Self.now())
-        _ = machine.admitted(.awaitingCount, requestID: Self.requestID(), responseTimeout: nil, now: Self.now())
+        _ = machine.step { $0.received(.head(head), limits: Self.limits, now: Self.now()) }
+        _ = machine.step { $0.admitted(.awaitingCount, requestID: Self.requestID(), responseTimeout: nil, now: Self.now()) }
         let serial = machine.serial
-        let actions = machine.clientClosed(now: Self.now())
+        let actions = machine.step { $0.clientClosed(now: Self.now()) }
         #expect(Self.has(actions) { if case .report(let record) = $0 { record.status == 499 } else { false } })
         #expect(!Self.has(actions) { if case .releaseConnection = $0 { true } else { false } }, "nothing was asked of the pool")
-        #expect(machine.counted(Self.forward(head), serial: serial, responseTimeout: nil, now: Self.now()).isEmpty)
+        #expect(machine.step { $0.counted(Self.forward(head), serial: serial, responseTimeout: nil, now: Self.now()) }.isEmpty)
     }
 
     @Test("a client that leaves while its connection is being opened withdraws it and is reported 499")
@@ -213,10 +213,10 @@ struct ExchangeStateMachineTests {
         var machine = Machine(client: Self.http1, limits: Self.limits)
         let head = Self.head()
         _ = Self.admit(&machine, head, Self.forward(head))
-        let actions = machine.clientClosed(now: Self.now())
+        let actions = machine.step { $0.clientClosed(now: Self.now()) }
         #expect(Self.has(actions) { if case .releaseConnection(reusable: false) = $0 { true } else { false } })
         #expect(Self.has(actions) { if case .report(let record) = $0 { record.status == 499 } else { false } })
-        #expect(machine.connected(target: "t", writable: true, now: Self.now()).isEmpty)
+        #expect(machine.step { $0.connected(target: "t", writable: true, now: Self.now()) }.isEmpty)
         #expect(machine.phase == .closed)
     }
 
@@ -225,12 +225,12 @@ struct ExchangeStateMachineTests {
         var machine = Machine(client: Self.http1, limits: Self.limits)
         let head = Self.head()
         _ = Self.admit(&machine, head, Self.forward(head))
-        _ = machine.received(.end(nil), limits: Self.limits, now: Self.now())
-        _ = machine.connected(target: "t", writable: true, now: Self.now())
-        _ = machine.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), reusable: true, now: Self.now())
-        let stalled = machine.clientWritabilityChanged(false, now: Self.now())
+        _ = machine.step { $0.received(.end(nil), limits: Self.limits, now: Self.now()) }
+        _ = machine.step { $0.connected(target: "t", writable: true, now: Self.now()) }
+        _ = machine.step { $0.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), reusable: true, now: Self.now()) }
+        let stalled = machine.step { $0.clientWritabilityChanged(false, now: Self.now()) }
         #expect(Self.has(stalled) { if case .armClock(.send, _) = $0 { true } else { false } })
-        let fired = machine.clockFired(.send, now: Self.now(.seconds(30)))
+        let fired = machine.step { $0.clockFired(.send, now: Self.now(.seconds(30))) }
         #expect(Self.has(fired) { if case .releaseConnection(reusable: false) = $0 { true } else { false } })
         #expect(Self.has(fired) { if case .close = $0 { true } else { false } })
         #expect(Self.has(fired) { if case .report(let record) = $0 { record.reason == .gateway(.sendTimeout) } else { false } })
@@ -328,27 +328,29 @@ struct ExchangeModel {
         case 0, 1, 2: deliverClientPart()
         case 3: answerAdmission()
         case 4:
-            if let serial = keysPending { keysPending = nil; apply(machine.keysArrived(serial: serial, now: now), "keysArrived") }
+            if let serial = keysPending { keysPending = nil; machine.keysArrived(serial: serial, now: now); apply(machine.takeActions(), "keysArrived") }
             if let (serial, admission) = countPending {
                 countPending = nil
-                apply(machine.counted(admission, serial: serial, responseTimeout: .seconds(5), now: now), "counted \(admission)")
+                machine.counted(admission, serial: serial, responseTimeout: .seconds(5), now: now); apply(machine.takeActions(), "counted \(admission)")
             }
         case 5: answerPool()
         case 6, 7: upstreamSends()
-        case 8: apply(machine.readRequested(now: now), "readRequested")
+        case 8: machine.readRequested(now: now); apply(machine.takeActions(), "readRequested")
         case 9:
             upstreamWritable.toggle()
-            if upstreamConnected { apply(machine.upstreamWritabilityChanged(upstreamWritable, now: now), "upstreamWritable \(upstreamWritable)") }
-        case 10: apply(machine.clientWritabilityChanged(random.next(upTo: 2) == 0, now: now), "clientWritability")
+            if upstreamConnected { machine.upstreamWritabilityChanged(upstreamWritable, now: now); apply(machine.takeActions(), "upstreamWritable \(upstreamWritable)") }
+        case 10:
+            let writable = random.next(upTo: 2) == 0
+            machine.clientWritabilityChanged(writable, now: now); apply(machine.takeActions(), "clientWritability")
         case 11:
             if let clock = armed.randomElement(using: &random) {
                 armed.remove(clock)
-                apply(machine.clockFired(clock, now: now), "clockFired \(clock)")
+                machine.clockFired(clock, now: now); apply(machine.takeActions(), "clockFired \(clock)")
             }
         case 12:
             if upstreamConnected, random.next(upTo: 3) == 0 {
                 upstreamConnected = false
-                apply(machine.upstreamFailed(.reset, target: "t", now: now), "upstream reset")
+                machine.upstreamFailed(.reset, target: "t", now: now); apply(machine.takeActions(), "upstream reset")
             }
         default:
             if random.next(upTo: 6) == 0 { closeClient() }
@@ -364,7 +366,7 @@ struct ExchangeModel {
 
     mutating func closeClient() {
         closed = true
-        apply(machine.clientClosed(now: now), "clientClosed")
+        machine.clientClosed(now: now); apply(machine.takeActions(), "clientClosed")
     }
 
     mutating func deliverClientPart() {
@@ -378,7 +380,8 @@ struct ExchangeModel {
         }
         let part = current.removeFirst()
         if case .end = part { requestEndDelivered = true }
-        apply(machine.received(part, limits: Self.limits(bufferBytes: random.next(upTo: 2) == 0 ? 0 : 16), now: now), "client \(describe(part))")
+        let limits = Self.limits(bufferBytes: random.next(upTo: 2) == 0 ? 0 : 16)
+        machine.received(part, limits: limits, now: now); apply(machine.takeActions(), "client \(describe(part))")
     }
 
     mutating func answerAdmission() {
@@ -403,22 +406,22 @@ struct ExchangeModel {
                 // A rate limit in Redis: the exchange waits, then gets this admission or a 429.
                 let limited = Admission.answer(GatewayResponse(status: .tooManyRequests, code: .rateLimited), RequestOutcome(verdict: .reject))
                 countPending = (machine.serial, random.next(upTo: 2) == 0 ? admission : limited)
-                apply(machine.admitted(.awaitingCount, requestID: id, responseTimeout: .seconds(5), now: now), "awaitingCount")
+                machine.admitted(.awaitingCount, requestID: id, responseTimeout: .seconds(5), now: now); apply(machine.takeActions(), "awaitingCount")
                 return
             }
         }
-        apply(machine.admitted(admission, requestID: id, responseTimeout: .seconds(5), now: now), "admitted \(admission)")
+        machine.admitted(admission, requestID: id, responseTimeout: .seconds(5), now: now); apply(machine.takeActions(), "admitted \(admission)")
     }
 
     mutating func answerPool() {
         guard holdsUpstream, !upstreamConnected else { return }
         if random.next(upTo: 4) == 0 {
             // The pool gave up (its ticket is spent); the machine's release of it finds nothing to give back.
-            apply(machine.upstreamFailed(.connectFailed, target: "t", now: now), "pool failed")
+            machine.upstreamFailed(.connectFailed, target: "t", now: now); apply(machine.takeActions(), "pool failed")
         } else {
             upstreamConnected = true
             upstreamWritable = true
-            apply(machine.connected(target: "t", writable: true, now: now), "connected")
+            machine.connected(target: "t", writable: true, now: now); apply(machine.takeActions(), "connected")
         }
     }
 
@@ -427,13 +430,13 @@ struct ExchangeModel {
         switch upstreamResponse {
         case nil:
             upstreamResponse = 0
-            apply(machine.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), reusable: true, now: now), "upstream head")
+            machine.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), reusable: true, now: now); apply(machine.takeActions(), "upstream head")
         case 0?:
             if random.next(upTo: 2) == 0 {
-                apply(machine.upstreamResponseBody(ByteBuffer(string: "x"), now: now), "upstream body")
+                machine.upstreamResponseBody(ByteBuffer(string: "x"), now: now); apply(machine.takeActions(), "upstream body")
             } else {
                 upstreamResponse = 1
-                apply(machine.upstreamResponseEnd(now: now), "upstream end")
+                machine.upstreamResponseEnd(now: now); apply(machine.takeActions(), "upstream end")
             }
         default:
             break
@@ -494,10 +497,10 @@ struct ExchangeModel {
             if close {
                 // The handler closes the channel once the end is written: the machine hears it is gone.
                 closed = true
-                apply(machine.clientClosed(now: now), "closed after the response")
+                machine.clientClosed(now: now); apply(machine.takeActions(), "closed after the response")
             }
         case .close:
-            if !closed { closed = true; apply(machine.clientClosed(now: now), "closed by the gateway") }
+            if !closed { closed = true; machine.clientClosed(now: now); apply(machine.takeActions(), "closed by the gateway") }
         case .report:
             reports += 1
             if reports > startedExchanges { violations.append("reported more exchanges than began") }
@@ -514,5 +517,13 @@ struct ExchangeModel {
         case .headReceived, .writeContinue, .flushUpstream, .closeUpstream, .resumeUpstreamReading:
             break
         }
+    }
+}
+
+extension ExchangeStateMachine {
+    /// Hands the machine one event and returns the actions it decided, as the handler would take them.
+    mutating func step(_ event: (inout ExchangeStateMachine) -> Void) -> [Action] {
+        event(&self)
+        return takeActions()
     }
 }

@@ -11,6 +11,11 @@ import GatewayObservability
 /// disarm a clock, report, close). No I/O and no clock of its own: ``GatewayRequestHandler`` performs the
 /// actions and brings the time with each event.
 ///
+/// An event appends its actions, in order, to the machine's outbox, which the handler drains with
+/// ``nextAction()``: one buffer for the connection's life instead of an array per event (the hot path's
+/// cost). An action the handler performs may cause another event (a written end makes the next pipelined
+/// request arrive at once); its actions queue behind the ones already decided.
+///
 /// The promises the tests check after every step of random event sequences (`ExchangeStateMachineTests`):
 /// an upstream connection asked for is given back exactly once; nothing reaches the client after a
 /// response's end or after close; every request that began is reported exactly once; no read is let
@@ -49,9 +54,9 @@ struct ExchangeStateMachine {
         case writeResponseBody(ByteBuffer, flush: Bool)
         /// The response's end; `close` closes the connection once it is written.
         case writeResponseEnd(close: Bool)
-        /// Ask the pool for a connection for this request; answer with ``connected(target:writable:now:)``
+        /// Ask the pool for a connection to the request's upstream; answer with ``connected(target:writable:now:)``
         /// or ``upstreamFailed(_:target:now:)``.
-        case acquireConnection(UpstreamRequest)
+        case acquireConnection(upstream: String)
         case writeUpstream(HTTPClientRequestPart)
         case flushUpstream
         /// Close the upstream connection at once (its answer is late); the release follows.
@@ -64,7 +69,8 @@ struct ExchangeStateMachine {
         case read
         case armClock(Clock, NIODeadline)
         case disarmClock(Clock)
-        case report(RequestRecord)
+        /// Boxed: the record is large, and every other action would otherwise be copied at its size.
+        indirect case report(RequestRecord)
         /// Close the client connection (or stream) now.
         case close
     }
@@ -108,6 +114,8 @@ struct ExchangeStateMachine {
     private(set) var clientWritable = true
     private var armed: Set<Clock> = []
     private var limits: Limits
+    /// The actions decided and not yet taken by ``nextAction()``.
+    private var outbox = CircularBuffer<Action>(initialCapacity: 16)
 
     init(client: ClientConnection, limits: Limits) {
         self.client = client
@@ -166,17 +174,34 @@ struct ExchangeStateMachine {
         }
     }
 
+    // MARK: The outbox
+
+    /// The next action to perform, in the order decided.
+    mutating func nextAction() -> Action? {
+        outbox.popFirst()
+    }
+
+    /// Every action decided since the last call (tests read an event's actions this way).
+    mutating func takeActions() -> [Action] {
+        defer { outbox.removeAll(keepingCapacity: true) }
+        return Array(outbox)
+    }
+
+    private mutating func emit(_ action: Action) {
+        outbox.append(action)
+    }
+
     // MARK: Client → gateway
 
     /// A request part from the client. `limits` apply to a request whose head this is.
-    mutating func received(_ part: HTTPServerRequestPart, limits: Limits, now: Now) -> [Action] {
+    mutating func received(_ part: HTTPServerRequestPart, limits: Limits, now: Now) {
         if !paused.isEmpty || mustPause(before: part) {
             if case .body(let buffer) = part { pausedBytes += buffer.readableBytes }
             paused.append(part)
-            return []
+            return
         }
         self.limits = limits
-        return receive(part, now: now)
+        receive(part, now: now)
     }
 
     /// A part waits while its head is being admitted or waits for keys (an action may deliver parts before
@@ -189,28 +214,26 @@ struct ExchangeStateMachine {
         return false
     }
 
-    private mutating func receive(_ part: HTTPServerRequestPart, now: Now) -> [Action] {
+    private mutating func receive(_ part: HTTPServerRequestPart, now: Now) {
         switch part {
-        case .head(let head): return receiveHead(head, now: now)
-        case .body(let buffer): return receiveBody(buffer, now: now)
-        case .end: return receiveEnd(now: now)
+        case .head(let head): receiveHead(head, now: now)
+        case .body(let buffer): receiveBody(buffer, now: now)
+        case .end: receiveEnd(now: now)
         }
     }
 
     /// Delivers waiting parts until one must wait again; then reads resume if nothing waits.
-    private mutating func replayPaused(now: Now) -> [Action] {
-        var actions: [Action] = []
+    private mutating func replayPaused(now: Now) {
         while let part = paused.first, !mustPause(before: part) {
             paused.removeFirst()
             if case .body(let buffer) = part { pausedBytes -= buffer.readableBytes }
-            actions += receive(part, now: now)
+            receive(part, now: now)
         }
-        if paused.isEmpty { actions += retryHeldRead(now: now) }
-        return actions
+        if paused.isEmpty { retryHeldRead(now: now) }
     }
 
-    private mutating func receiveHead(_ head: HTTPRequestHead, now: Now) -> [Action] {
-        guard phase == .idle else { return [] }
+    private mutating func receiveHead(_ head: HTTPRequestHead, now: Now) {
+        guard phase == .idle else { return }
         // An HTTP/1.1 `Upgrade` is never honoured (the header is stripped), but NIO's decoder stops parsing
         // after an upgrade request and drops what follows: close after the answer rather than leave the client
         // a connection that silently ignores its next request.
@@ -222,17 +245,18 @@ struct ExchangeStateMachine {
         serial += 1
         exchange = Exchange(clientHead: head, startedAt: now.wall, limits: limits)
         phase = .admitting
-        return [.headReceived, .admit(head, requestID: nil, mayRefetchKeys: true)]
+        emit(.headReceived)
+        emit(.admit(head, requestID: nil, mayRefetchKeys: true))
     }
 
     /// The admission's verdict for the current head; `responseTimeout` is the upstream's, for a forwarded one.
-    mutating func admitted(
-        _ admission: Admission, requestID: RequestID, responseTimeout: TimeAmount?, now: Now
-    ) -> [Action] {
-        guard phase == .admitting, var exchange else { return [] }
-        exchange.requestID = requestID
-        exchange.responseTimeout = responseTimeout
-        var actions: [Action]
+    ///
+    /// The exchange is changed in place (`exchange!`, after the guard) throughout: binding it to a local
+    /// copies every field and makes its arrays shared, so the next append copies them too.
+    mutating func admitted(_ admission: Admission, requestID: RequestID, responseTimeout: TimeAmount?, now: Now) {
+        guard phase == .admitting, exchange != nil else { return }
+        exchange!.requestID = requestID
+        exchange!.responseTimeout = responseTimeout
         var admission = admission
         if case .allowIfCounted(_, var outcome, _) = admission {
             // The handler counts these before they get here; an uncounted allow is never given (fail closed).
@@ -242,172 +266,163 @@ struct ExchangeStateMachine {
         }
         switch admission {
         case .allowIfCounted:
-            return []
+            return
         case .retryAfter, .awaitingCount:
             phase = .waiting
-            self.exchange = exchange
-            return []
+            return
         case .answer(let response, let outcome):
-            exchange.outcome = outcome
+            exchange!.outcome = outcome
             // A request body that would follow is not read: close after answering rather than drain it.
             // `Content-Length: 0` announces none (Envoy's ext_authz check requests carry it).
-            let head = exchange.clientHead
-            let bodyFollows = head.headers["content-length"].contains { $0 != "0" }
-                || head.headers.contains(name: "transfer-encoding")
+            let headers = exchange!.clientHead.headers
+            let bodyFollows = headers["content-length"].contains { $0 != "0" }
+                || headers.contains(name: "transfer-encoding")
             closeAfterResponse = closeAfterResponse || response.close || (bodyFollows && !client.isHTTP2)
             phase = .discarding
-            self.exchange = exchange
-            actions = []
             // HTTP/2: the stream stays open until the client ends its side; it gets `body_read_timeout`, in
             // total, to do so (see ``clockFired(_:now:)``).
-            if client.isHTTP2 { actions += armBodyClock(now: now) }
-            actions += answer(response, now: now)
+            if client.isHTTP2 { armBodyClock(now: now) }
+            answer(response, now: now)
         case .forward(let request):
-            exchange.request = request
-            exchange.outcome = request.outcome
-            exchange.bodyStarted = now.deadline
+            let buffering = request.framing != .none && exchange!.limits.bodyBufferBytes > 0
+            exchange!.request = request
+            exchange!.outcome = request.outcome
+            exchange!.bodyStarted = now.deadline
             // A body is read into memory (up to `body_buffer_bytes`) before an upstream connection is taken:
             // a client that sends slowly, or opens a stream and sends nothing, holds no upstream connection.
-            exchange.buffering = request.framing != .none && exchange.limits.bodyBufferBytes > 0
+            exchange!.buffering = buffering
             phase = .proxying
-            self.exchange = exchange
-            actions = []
-            if request.framing != .none { actions += armBodyClock(now: now) }
-            let head = exchange.clientHead
-            if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
-                actions.append(.writeContinue(head.version))
+            if request.framing != .none { armBodyClock(now: now) }
+            let headers = exchange!.clientHead.headers
+            if headers.contains(name: "expect"),
+                headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+                emit(.writeContinue(exchange!.clientHead.version))
             }
-            if !exchange.buffering { actions += acquireConnection() }
+            if !buffering { acquireConnection() }
         }
         // Parts that arrived while the head was being admitted (or waited for keys) go on now.
-        if !paused.isEmpty { actions += replayPaused(now: now) }
-        return actions
+        if !paused.isEmpty { replayPaused(now: now) }
     }
 
     /// The issuer's keys were fetched again (or the fetch failed) for exchange `serial`: admit once more,
     /// without another re-fetch, then deliver what waited.
-    mutating func keysArrived(serial: Int, now: Now) -> [Action] {
-        guard phase == .waiting, serial == self.serial, let exchange else { return [] }
+    mutating func keysArrived(serial: Int, now: Now) {
+        guard phase == .waiting, serial == self.serial, let exchange else { return }
         phase = .admitting
-        return [.admit(exchange.clientHead, requestID: exchange.requestID, mayRefetchKeys: false)]
+        emit(.admit(exchange.clientHead, requestID: exchange.requestID, mayRefetchKeys: false))
     }
 
     /// The rate-limit store answered for exchange `serial`: `admission` is the request's final admission.
-    mutating func counted(_ admission: Admission, serial: Int, responseTimeout: TimeAmount?, now: Now) -> [Action] {
-        guard phase == .waiting, serial == self.serial, let requestID = exchange?.requestID else { return [] }
+    mutating func counted(_ admission: Admission, serial: Int, responseTimeout: TimeAmount?, now: Now) {
+        guard phase == .waiting, serial == self.serial, let requestID = exchange?.requestID else { return }
         phase = .admitting
-        return admitted(admission, requestID: requestID, responseTimeout: responseTimeout, now: now)
+        admitted(admission, requestID: requestID, responseTimeout: responseTimeout, now: now)
     }
 
-    private mutating func receiveBody(_ buffer: ByteBuffer, now: Now) -> [Action] {
-        guard phase == .proxying, var exchange, !exchange.finished else { return [] }
-        exchange.bytesIn += buffer.readableBytes
-        exchange.lastBodyAt = now.deadline
-        self.exchange = exchange
-        var actions = armBodyClock(now: now)
-        if exchange.bytesIn > exchange.limits.maxBodyBytes {
-            return actions + abort(GatewayResponse(status: .payloadTooLarge, code: .bodyTooLarge, close: true), now: now)
+    private mutating func receiveBody(_ buffer: ByteBuffer, now: Now) {
+        guard phase == .proxying, exchange?.finished == false else { return }
+        exchange!.bytesIn += buffer.readableBytes
+        exchange!.lastBodyAt = now.deadline
+        armBodyClock(now: now)
+        if exchange!.bytesIn > exchange!.limits.maxBodyBytes {
+            return abort(GatewayResponse(status: .payloadTooLarge, code: .bodyTooLarge, close: true), now: now)
         }
-        if exchange.headSent {
-            return actions + forwardBody(buffer)
-        }
-        self.exchange?.pending.append(.body(.byteBuffer(buffer)))
-        if exchange.buffering, exchange.bytesIn >= exchange.limits.bodyBufferBytes {
+        if exchange!.headSent { return forwardBody(buffer) }
+        exchange!.pending.append(.body(.byteBuffer(buffer)))
+        if exchange!.buffering, exchange!.bytesIn >= exchange!.limits.bodyBufferBytes {
             // A large body: stream the rest once this much has arrived.
-            self.exchange?.buffering = false
-            actions += acquireConnection()
+            exchange!.buffering = false
+            acquireConnection()
         } else {
-            actions += sendHeadIfReady(now: now)
+            sendHeadIfReady(now: now)
         }
-        return actions
     }
 
-    private mutating func receiveEnd(now: Now) -> [Action] {
+    private mutating func receiveEnd(now: Now) {
         switch phase {
         case .discarding:
             phase = .idle
-            return disarm(.body)
+            disarm(.body)
         case .proxying:
-            guard var exchange else { return [] }
-            exchange.requestEnded = true
-            self.exchange = exchange
-            var actions = disarm(.body)
+            guard exchange != nil else { return }
+            exchange!.requestEnded = true
+            disarm(.body)
             // A response that ended first closed the connection (see ``writeEnd(now:)``).
-            guard !exchange.finished else { return actions }
-            if exchange.headSent {
-                if let held = exchange.heldBack {
-                    self.exchange?.heldBack = nil
-                    actions.append(.writeUpstream(.body(.byteBuffer(held))))
+            guard !exchange!.finished else { return }
+            if exchange!.headSent {
+                if let held = exchange!.heldBack {
+                    exchange!.heldBack = nil
+                    emit(.writeUpstream(.body(.byteBuffer(held))))
                 }
-                actions += [.writeUpstream(.end(nil)), .flushUpstream]
-                actions += startResponseClock(now: now)
+                emit(.writeUpstream(.end(nil)))
+                emit(.flushUpstream)
+                startResponseClock(now: now)
             } else {
-                self.exchange?.pending.append(.end(nil))
-                if exchange.buffering {
-                    self.exchange?.buffering = false
-                    actions += acquireConnection()
+                exchange!.pending.append(.end(nil))
+                if exchange!.buffering {
+                    exchange!.buffering = false
+                    acquireConnection()
                 } else {
-                    actions += sendHeadIfReady(now: now)
+                    sendHeadIfReady(now: now)
                 }
             }
-            return actions
         case .idle, .admitting, .waiting, .closed:
-            return []
+            return
         }
     }
 
     /// The client finished a burst of reads: what was written upstream meanwhile goes out.
-    mutating func readComplete() -> [Action] {
-        guard phase == .proxying, exchange?.headSent == true else { return [] }
-        return [.flushUpstream]
+    mutating func readComplete() {
+        guard phase == .proxying, exchange?.headSent == true else { return }
+        emit(.flushUpstream)
     }
 
     // MARK: Upstream
 
-    private mutating func acquireConnection() -> [Action] {
-        guard let request = exchange?.request else { return [] }
-        exchange?.holdsUpstream = true
-        return [.acquireConnection(request)]
+    private mutating func acquireConnection() {
+        guard let upstream = exchange?.request?.upstream else { return }
+        exchange!.holdsUpstream = true
+        emit(.acquireConnection(upstream: upstream))
     }
 
     /// The pool gave the exchange a connection (to `target`, as the log names it).
-    mutating func connected(target: String, writable: Bool, now: Now) -> [Action] {
-        guard phase == .proxying, var exchange, exchange.holdsUpstream, !exchange.connected, !exchange.finished else {
-            return []
-        }
-        exchange.connected = true
-        exchange.upstreamWritable = writable
-        exchange.upstreamTarget = target
-        self.exchange = exchange
-        return sendHeadIfReady(now: now)
+    mutating func connected(target: String, writable: Bool, now: Now) {
+        guard phase == .proxying, exchange?.holdsUpstream == true, exchange?.connected == false,
+            exchange?.finished == false
+        else { return }
+        exchange!.connected = true
+        exchange!.upstreamWritable = writable
+        exchange!.upstreamTarget = target
+        sendHeadIfReady(now: now)
     }
 
     /// Sends the head once connected and once the body framing is known: an HTTP/2 request without
     /// `content-length` has a body only if DATA follows the HEADERS.
-    private mutating func sendHeadIfReady(now: Now) -> [Action] {
-        guard var exchange, !exchange.headSent, exchange.connected, var head = exchange.request?.head else { return [] }
-        if client.isHTTP2, exchange.request?.framing == .streamed {
-            guard let first = exchange.pending.first else {
+    private mutating func sendHeadIfReady(now: Now) {
+        guard exchange?.headSent == false, exchange?.connected == true, var head = exchange?.request?.head else {
+            return
+        }
+        if client.isHTTP2, exchange!.request?.framing == .streamed {
+            guard let first = exchange!.pending.first else {
                 // The framing waits for the first part: read it (see ``readRequested(now:)``).
                 return retryHeldRead(now: now)
             }
             if case .end = first { head.headers.remove(name: "transfer-encoding") }
         }
-        exchange.headSent = true
-        exchange.upstreamSentAt = now.wall
-        var actions: [Action] = [.writeUpstream(.head(head))]
-        var parts = exchange.pending[...]
-        exchange.pending.removeAll()
+        exchange!.headSent = true
+        exchange!.upstreamSentAt = now.wall
+        emit(.writeUpstream(.head(head)))
+        var parts = exchange!.pending[...]
+        exchange!.pending = []
         // A length-framed body keeps its last part back until the request's end (see ``forwardBody(_:)``).
-        if exchange.holdsBackLastPart, case .body(.byteBuffer(let last))? = parts.last {
-            exchange.heldBack = last
+        if exchange!.holdsBackLastPart, case .body(.byteBuffer(let last))? = parts.last {
+            exchange!.heldBack = last
             parts = parts.dropLast()
         }
-        for part in parts { actions.append(.writeUpstream(part)) }
-        actions.append(.flushUpstream)
-        self.exchange = exchange
-        if exchange.requestEnded { actions += startResponseClock(now: now) }
-        return actions + retryHeldRead(now: now)
+        for part in parts { emit(.writeUpstream(part)) }
+        emit(.flushUpstream)
+        if exchange!.requestEnded { startResponseClock(now: now) }
+        retryHeldRead(now: now)
     }
 
     /// Writes a body part upstream. A body framed by `Content-Length` keeps its latest part back until the
@@ -415,138 +430,150 @@ struct ExchangeStateMachine {
     /// more DATA than it declared, or a malformed trailer section), the upstream has never seen all of the
     /// declared bytes, so it cannot take the request for a complete one. (A chunked body's last chunk is only
     /// written at the end anyway.)
-    private mutating func forwardBody(_ buffer: ByteBuffer) -> [Action] {
-        guard let previous = exchange, previous.holdsBackLastPart else { return [.writeUpstream(.body(.byteBuffer(buffer)))] }
-        self.exchange?.heldBack = buffer
-        return previous.heldBack.map { [.writeUpstream(.body(.byteBuffer($0)))] } ?? []
+    private mutating func forwardBody(_ buffer: ByteBuffer) {
+        guard exchange?.holdsBackLastPart == true else { return emit(.writeUpstream(.body(.byteBuffer(buffer)))) }
+        let previous = exchange!.heldBack
+        exchange!.heldBack = buffer
+        if let previous { emit(.writeUpstream(.body(.byteBuffer(previous)))) }
     }
 
     /// `reusable`: the upstream connection may serve another request once the response ends.
-    mutating func upstreamResponseHead(_ head: HTTPResponseHead, reusable: Bool, now: Now) -> [Action] {
-        guard phase == .proxying, var exchange, exchange.connected, !exchange.finished else { return [] }
-        exchange.responseStarted = true
-        exchange.status = Int(head.status.code)
-        exchange.upstreamKeepAlive = reusable
-        self.exchange = exchange
-        let version = exchange.clientHead.version
+    mutating func upstreamResponseHead(_ head: HTTPResponseHead, reusable: Bool, now: Now) {
+        guard phase == .proxying, exchange?.connected == true, exchange?.finished == false else { return }
+        exchange!.responseStarted = true
+        exchange!.status = Int(head.status.code)
+        exchange!.upstreamKeepAlive = reusable
+        let version = exchange!.clientHead.version
         var response = HTTPResponseHead(
             version: version, status: head.status,
             headers: ResponseHeaderFilter.clientHeaders(
-                from: head.headers, cors: exchange.request?.corsHeaders, added: exchange.request?.addedResponseHeaders ?? []))
+                from: head.headers, cors: exchange!.request?.corsHeaders,
+                added: exchange!.request?.addedResponseHeaders ?? []))
         if closeAfterResponse && version.major < 2 { response.headers.replaceOrAdd(name: "connection", value: "close") }
-        return disarm(.response) + [.writeResponseHead(response)] + watchClientWritability(now: now)
+        disarm(.response)
+        emit(.writeResponseHead(response))
+        watchClientWritability(now: now)
     }
 
-    mutating func upstreamResponseBody(_ buffer: ByteBuffer, now: Now) -> [Action] {
-        guard phase == .proxying, exchange?.responseStarted == true, exchange?.finished == false else { return [] }
-        exchange?.bytesOut += buffer.readableBytes
-        return [.writeResponseBody(buffer, flush: true)] + watchClientWritability(now: now)
+    mutating func upstreamResponseBody(_ buffer: ByteBuffer, now: Now) {
+        guard phase == .proxying, exchange?.responseStarted == true, exchange?.finished == false else { return }
+        exchange!.bytesOut += buffer.readableBytes
+        emit(.writeResponseBody(buffer, flush: true))
+        watchClientWritability(now: now)
     }
 
-    mutating func upstreamResponseEnd(now: Now) -> [Action] {
-        guard phase == .proxying, var exchange, exchange.responseStarted, !exchange.finished else { return [] }
-        exchange.upstreamEndedAt = now.wall
-        exchange.finished = true
-        self.exchange = exchange
-        var actions = releaseConnection(reusable: exchange.requestEnded && exchange.upstreamKeepAlive)
-        if !exchange.requestEnded { closeAfterResponse = true }
-        actions += writeEnd(now: now)
-        return actions
+    mutating func upstreamResponseEnd(now: Now) {
+        guard phase == .proxying, exchange?.responseStarted == true, exchange?.finished == false else { return }
+        exchange!.upstreamEndedAt = now.wall
+        exchange!.finished = true
+        let requestEnded = exchange!.requestEnded
+        releaseConnection(reusable: requestEnded && exchange!.upstreamKeepAlive)
+        if !requestEnded { closeAfterResponse = true }
+        writeEnd(now: now)
     }
 
     /// The exchange's upstream side failed: the pool gave up (`target`: the last one tried), or the
     /// connection broke.
-    mutating func upstreamFailed(_ failure: UpstreamFailure, target: String?, now: Now) -> [Action] {
-        guard phase == .proxying, let exchange, exchange.holdsUpstream, !exchange.finished else { return [] }
-        if exchange.upstreamTarget == nil { self.exchange?.upstreamTarget = target }
-        return fail(failure, now: now)
+    mutating func upstreamFailed(_ failure: UpstreamFailure, target: String?, now: Now) {
+        guard phase == .proxying, exchange?.holdsUpstream == true, exchange?.finished == false else { return }
+        if exchange!.upstreamTarget == nil { exchange!.upstreamTarget = target }
+        fail(failure, now: now)
     }
 
-    mutating func upstreamWritabilityChanged(_ writable: Bool, now: Now) -> [Action] {
-        guard phase == .proxying, exchange?.connected == true else { return [] }
-        exchange?.upstreamWritable = writable
-        return writable ? retryHeldRead(now: now) : []
+    mutating func upstreamWritabilityChanged(_ writable: Bool, now: Now) {
+        guard phase == .proxying, exchange?.connected == true else { return }
+        exchange!.upstreamWritable = writable
+        if writable { retryHeldRead(now: now) }
     }
 
     /// Whether the upstream connection may read more of the response (the client takes it).
     var upstreamMayRead: Bool { clientWritable }
 
     /// The exchange cannot complete: answer if nothing was sent yet, otherwise cut the connection.
-    private mutating func fail(_ failure: UpstreamFailure, now: Now) -> [Action] {
-        var actions = disarm(.response) + disarm(.body)
+    private mutating func fail(_ failure: UpstreamFailure, now: Now) {
+        disarm(.response)
+        disarm(.body)
         exchange?.failure = failure
-        actions += releaseConnection(reusable: false)
+        releaseConnection(reusable: false)
         exchange?.finished = true
-        if exchange?.responseStarted == true { return actions + cut(now: now) }
+        if exchange?.responseStarted == true { return cut(now: now) }
         if exchange?.requestEnded == false { closeAfterResponse = true }
-        return actions + answer(GatewayResponse.upstream(failure), now: now)
+        answer(GatewayResponse.upstream(failure), now: now)
     }
 
     /// The gateway refuses the rest of an admitted request (too large, too slow, broken framing).
-    private mutating func abort(_ response: GatewayResponse, now: Now) -> [Action] {
-        var actions = disarm(.response) + disarm(.body) + disarm(.send)
-        actions += releaseConnection(reusable: false)
+    private mutating func abort(_ response: GatewayResponse, now: Now) {
+        disarm(.response)
+        disarm(.body)
+        disarm(.send)
+        releaseConnection(reusable: false)
         exchange?.finished = true
         closeAfterResponse = true
         exchange?.outcome.reason = .gateway(response.code)
-        if exchange?.responseStarted == true { return actions + cut(now: now) }
+        if exchange?.responseStarted == true { return cut(now: now) }
         exchange?.outcome.verdict = .reject
-        return actions + answer(response, now: now)
+        answer(response, now: now)
     }
 
     /// A response already under way cannot become an error answer: the connection (or stream) is closed
     /// so the client sees it incomplete rather than mistaking it for whole.
-    private mutating func cut(now: Now) -> [Action] {
+    private mutating func cut(now: Now) {
         closeAfterResponse = true
         phase = .closed
-        return report(now: now) + [.close]
+        report(now: now)
+        emit(.close)
     }
 
     /// Ends the exchange's claim on the pool.
-    private mutating func releaseConnection(reusable: Bool) -> [Action] {
-        guard exchange?.holdsUpstream == true else { return [] }
-        exchange?.holdsUpstream = false
-        exchange?.connected = false
-        return [.releaseConnection(reusable: reusable)]
+    private mutating func releaseConnection(reusable: Bool) {
+        guard exchange?.holdsUpstream == true else { return }
+        exchange!.holdsUpstream = false
+        exchange!.connected = false
+        emit(.releaseConnection(reusable: reusable))
     }
 
     // MARK: Answers and completion
 
-    private mutating func answer(_ response: GatewayResponse, now: Now) -> [Action] {
-        guard let exchange else { return [] }
+    private mutating func answer(_ response: GatewayResponse, now: Now) {
+        guard exchange != nil else { return }
         closeAfterResponse = closeAfterResponse || response.close
         var rendered = response
         rendered.close = closeAfterResponse
         let (head, body) = rendered.render(
-            requestID: exchange.requestID?.text ?? "-", version: exchange.clientHead.version)
-        self.exchange?.status = Int(response.status.code)
-        self.exchange?.bytesOut = body.readableBytes
-        return [.writeResponseHead(head), .writeResponseBody(body, flush: false)] + writeEnd(now: now)
+            requestID: exchange!.requestID?.text ?? "-", version: exchange!.clientHead.version)
+        exchange!.status = Int(response.status.code)
+        exchange!.bytesOut = body.readableBytes
+        emit(.writeResponseHead(head))
+        emit(.writeResponseBody(body, flush: false))
+        writeEnd(now: now)
     }
 
     /// Reports the exchange, settles the next phase, then writes the response's end (closing when the
-    /// connection cannot be reused). The phase is final before the write: ending a response makes NIO's
-    /// pipelining handler hand over the next buffered request at once, synchronously.
-    private mutating func writeEnd(now: Now) -> [Action] {
-        var actions = report(now: now)
+    /// connection cannot be reused). The phase is final before the write: ending a response may hand over the
+    /// next buffered request at once, synchronously.
+    private mutating func writeEnd(now: Now) {
+        report(now: now)
         if exchange?.request != nil {
-            actions += disarm(.body) + disarm(.response) + disarm(.send)
+            disarm(.body)
+            disarm(.response)
+            disarm(.send)
         }
         if closeAfterResponse {
             phase = .closed
-            return actions + [.writeResponseEnd(close: true)]
+            return emit(.writeResponseEnd(close: true))
         }
         // An answered request stays `.discarding` until its end arrives; a proxied one whose request
         // ended is done.
         if phase == .proxying, exchange?.requestEnded == true {
             phase = .idle
         }
-        return actions + [.writeResponseEnd(close: false)]
+        emit(.writeResponseEnd(close: false))
     }
 
-    private mutating func report(now: Now) -> [Action] {
-        guard let exchange, !exchange.reported else { return [] }
-        self.exchange?.reported = true
+    private mutating func report(now: Now) {
+        guard exchange?.reported == false else { return }
+        exchange!.reported = true
+        let exchange = exchange!
         let head = exchange.clientHead
         let outcome = exchange.outcome
         var record = RequestRecord(
@@ -563,7 +590,7 @@ struct ExchangeStateMachine {
             host: outcome.host, userAgent: head.headers.first(name: "user-agent"), deniedBy: outcome.deniedBy
         )
         record.mode = outcome.mode
-        return [.report(record)]
+        emit(.report(record))
     }
 
     // MARK: Reads and writability
@@ -571,57 +598,55 @@ struct ExchangeStateMachine {
     /// The channel asks to read. Nothing more is read while parts wait, while the client does not take its
     /// answers, or while the upstream does not take the body; a request waiting for keys keeps being read,
     /// up to `body_buffer_bytes` of body, so that a client that leaves meanwhile is noticed.
-    mutating func readRequested(now: Now) -> [Action] {
+    mutating func readRequested(now: Now) {
         if phase == .waiting {
-            if pausedBytes < limits.bodyBufferBytes, clientWritable { return [.read] }
+            if pausedBytes < limits.bodyBufferBytes, clientWritable { return emit(.read) }
             heldRead = true
-            return []
+            return
         }
         if !paused.isEmpty || !clientWritable {
             heldRead = true
-            return []
+            return
         }
-        if phase == .proxying, let exchange, !exchange.finished {
-            if exchange.buffering || awaitsFirstPart(exchange) { return [.read] }
-            guard exchange.connected, exchange.headSent, exchange.upstreamWritable else {
+        if phase == .proxying, exchange?.finished == false {
+            if exchange!.buffering || awaitsFirstPart { return emit(.read) }
+            guard exchange!.connected, exchange!.headSent, exchange!.upstreamWritable else {
                 heldRead = true
                 return upstreamHoldsBody(now: now)
             }
-            return upstreamTakesBody(now: now) + [.read]
+            upstreamTakesBody(now: now)
         }
-        return [.read]
+        emit(.read)
     }
 
     /// A read that ``readRequested(now:)`` held back goes through its gate again, which holds it anew if it
     /// must (never around it: a read let through here would bypass the backpressure on the upstream side).
-    private mutating func retryHeldRead(now: Now) -> [Action] {
-        guard heldRead else { return [] }
+    private mutating func retryHeldRead(now: Now) {
+        guard heldRead else { return }
         heldRead = false
-        return readRequested(now: now)
+        readRequested(now: now)
     }
 
     /// An HTTP/2 request without `content-length` is connected upstream but its head waits to learn
     /// whether a body follows (DATA or the stream's end): that one part must be read, or neither side moves.
-    private func awaitsFirstPart(_ exchange: Exchange) -> Bool {
-        client.isHTTP2 && exchange.request?.framing == .streamed && exchange.connected && !exchange.headSent
-            && exchange.pending.isEmpty
+    private var awaitsFirstPart: Bool {
+        guard client.isHTTP2, exchange?.request?.framing == .streamed else { return false }
+        return exchange!.connected && !exchange!.headSent && exchange!.pending.isEmpty
     }
 
-    mutating func clientWritabilityChanged(_ writable: Bool, now: Now) -> [Action] {
+    mutating func clientWritabilityChanged(_ writable: Bool, now: Now) {
         clientWritable = writable
-        var actions: [Action] = []
-        if writable, phase == .proxying, exchange?.connected == true { actions.append(.resumeUpstreamReading) }
-        actions += watchClientWritability(now: now)
-        if writable { actions += replayPaused(now: now) }
-        return actions
+        if writable, phase == .proxying, exchange?.connected == true { emit(.resumeUpstreamReading) }
+        watchClientWritability(now: now)
+        if writable { replayPaused(now: now) }
     }
 
     /// Runs the send clock while a proxied response waits on the client.
-    private mutating func watchClientWritability(now: Now) -> [Action] {
-        guard phase == .proxying, let exchange, exchange.responseStarted, !exchange.finished, !clientWritable else {
+    private mutating func watchClientWritability(now: Now) {
+        guard phase == .proxying, exchange?.responseStarted == true, exchange?.finished == false, !clientWritable else {
             return disarm(.send)
         }
-        return armed.contains(.send) ? [] : arm(.send, now.deadline + exchange.limits.sendTimeout)
+        if !armed.contains(.send) { arm(.send, now.deadline + exchange!.limits.sendTimeout) }
     }
 
     // MARK: Clocks
@@ -634,103 +659,106 @@ struct ExchangeStateMachine {
     /// Time in which the gateway itself did not read because the upstream did not take the body (or was
     /// not connected yet) is not the client's: it is credited to the rate, and while it lasts the clock
     /// times the upstream instead, which gets `body_read_timeout` to take bytes again (else 504).
-    private mutating func armBodyClock(now: Now) -> [Action] {
-        guard let exchange else { return [] }
-        let pause = exchange.limits.bodyReadTimeout
-        if let since = exchange.upstreamHeldSince { return arm(.body, since + pause) }
-        var deadline = now.deadline + pause
-        if exchange.limits.minBodyRate > 0, let started = exchange.bodyStarted {
-            let earned = TimeAmount.nanoseconds(Int64(Double(exchange.bytesIn) / Double(exchange.limits.minBodyRate) * 1e9))
-            deadline = min(deadline, started + pause + earned + exchange.upstreamHeldFor)
+    private mutating func armBodyClock(now: Now) {
+        guard exchange != nil else { return }
+        let limits = exchange!.limits
+        if let since = exchange!.upstreamHeldSince { return arm(.body, since + limits.bodyReadTimeout) }
+        var deadline = now.deadline + limits.bodyReadTimeout
+        if limits.minBodyRate > 0, let started = exchange!.bodyStarted {
+            let earned = TimeAmount.nanoseconds(Int64(Double(exchange!.bytesIn) / Double(limits.minBodyRate) * 1e9))
+            deadline = min(deadline, started + limits.bodyReadTimeout + earned + exchange!.upstreamHeldFor)
         }
-        return arm(.body, deadline)
+        arm(.body, deadline)
     }
 
     /// Reads stop because the upstream does not take the body: the body clock times the upstream.
-    private mutating func upstreamHoldsBody(now: Now) -> [Action] {
-        guard let exchange, exchange.upstreamHeldSince == nil, !exchange.requestEnded, !exchange.finished else { return [] }
-        self.exchange?.upstreamHeldSince = now.deadline
-        return armBodyClock(now: now)
+    private mutating func upstreamHoldsBody(now: Now) {
+        guard exchange?.upstreamHeldSince == nil, exchange?.requestEnded == false, exchange?.finished == false else {
+            return
+        }
+        exchange!.upstreamHeldSince = now.deadline
+        armBodyClock(now: now)
     }
 
     /// Reads resume: the time the upstream held them is credited, and the clock times the client again.
-    private mutating func upstreamTakesBody(now: Now) -> [Action] {
-        guard let exchange, let since = exchange.upstreamHeldSince else { return [] }
-        self.exchange?.upstreamHeldFor = exchange.upstreamHeldFor + (now.deadline - since)
-        self.exchange?.upstreamHeldSince = nil
-        return !exchange.requestEnded && !exchange.finished ? armBodyClock(now: now) : []
+    private mutating func upstreamTakesBody(now: Now) {
+        guard let since = exchange?.upstreamHeldSince else { return }
+        exchange!.upstreamHeldFor = exchange!.upstreamHeldFor + (now.deadline - since)
+        exchange!.upstreamHeldSince = nil
+        if !exchange!.requestEnded && !exchange!.finished { armBodyClock(now: now) }
     }
 
-    private mutating func startResponseClock(now: Now) -> [Action] {
-        guard !armed.contains(.response), let exchange, !exchange.responseStarted,
-            let timeout = exchange.responseTimeout
-        else { return [] }
-        return arm(.response, now.deadline + timeout)
+    private mutating func startResponseClock(now: Now) {
+        guard !armed.contains(.response), exchange?.responseStarted == false,
+            let timeout = exchange?.responseTimeout
+        else { return }
+        arm(.response, now.deadline + timeout)
     }
 
-    private mutating func arm(_ clock: Clock, _ deadline: NIODeadline) -> [Action] {
+    private mutating func arm(_ clock: Clock, _ deadline: NIODeadline) {
         armed.insert(clock)
-        return [.armClock(clock, deadline)]
+        emit(.armClock(clock, deadline))
     }
 
-    private mutating func disarm(_ clock: Clock) -> [Action] {
-        guard armed.remove(clock) != nil else { return [] }
-        return [.disarmClock(clock)]
+    private mutating func disarm(_ clock: Clock) {
+        guard armed.remove(clock) != nil else { return }
+        emit(.disarmClock(clock))
     }
 
-    mutating func clockFired(_ clock: Clock, now: Now) -> [Action] {
-        guard armed.remove(clock) != nil else { return [] }
+    mutating func clockFired(_ clock: Clock, now: Now) {
+        guard armed.remove(clock) != nil else { return }
         switch clock {
-        case .body: return bodyClockFired(now: now)
+        case .body: bodyClockFired(now: now)
         case .response:
-            guard phase == .proxying, let exchange, !exchange.responseStarted, !exchange.finished else { return [] }
-            return [.closeUpstream] + fail(.timeout, now: now)
+            guard phase == .proxying, exchange?.responseStarted == false, exchange?.finished == false else { return }
+            emit(.closeUpstream)
+            fail(.timeout, now: now)
         case .send:
             // The client took no response bytes for `send_timeout`: the exchange is cut and its upstream
             // connection, held back by the client, is closed.
-            guard phase == .proxying, let exchange, exchange.responseStarted, !exchange.finished else { return [] }
-            return abort(GatewayResponse(status: .requestTimeout, code: .sendTimeout, close: true), now: now)
+            guard phase == .proxying, exchange?.responseStarted == true, exchange?.finished == false else { return }
+            abort(GatewayResponse(status: .requestTimeout, code: .sendTimeout, close: true), now: now)
         }
     }
 
-    private mutating func bodyClockFired(now: Now) -> [Action] {
+    private mutating func bodyClockFired(now: Now) {
         if phase == .discarding, client.isHTTP2 {
             // An answered HTTP/2 request whose client never ended its stream: reset the stream.
             phase = .closed
-            return [.close]
+            return emit(.close)
         }
-        guard phase == .proxying, let exchange, !exchange.requestEnded, !exchange.finished else { return [] }
-        if exchange.upstreamHeldSince != nil {
+        guard phase == .proxying, exchange?.requestEnded == false, exchange?.finished == false else { return }
+        if exchange!.upstreamHeldSince != nil {
             // The upstream took none of the body for `body_read_timeout`: its fault, not the client's.
             return fail(.timeout, now: now)
         }
-        let pause = exchange.limits.bodyReadTimeout
-        let paused = now.deadline - (exchange.lastBodyAt ?? exchange.bodyStarted ?? now.deadline) >= pause
-        return abort(GatewayResponse(status: .requestTimeout, code: paused ? .bodyTimeout : .bodyTooSlow, close: true), now: now)
+        let pause = exchange!.limits.bodyReadTimeout
+        let lastSeen = exchange!.lastBodyAt ?? exchange!.bodyStarted ?? now.deadline
+        let code: GatewayCode = now.deadline - lastSeen >= pause ? .bodyTimeout : .bodyTooSlow
+        abort(GatewayResponse(status: .requestTimeout, code: code, close: true), now: now)
     }
 
     // MARK: The connection ends
 
     /// The client connection (or stream) is gone: nothing more is written; what it held goes back, and a
     /// request it left unanswered (being admitted, waiting for keys or proxied) is reported, as 499.
-    mutating func clientClosed(now: Now) -> [Action] {
-        var actions: [Action] = Clock.allCases.flatMap { disarm($0) }
+    mutating func clientClosed(now: Now) {
+        for clock in Clock.allCases { disarm(clock) }
         paused.removeAll()
         pausedBytes = 0
         if phase == .proxying {
-            actions += releaseConnection(reusable: false)
+            releaseConnection(reusable: false)
             exchange?.finished = true
         }
         if exchange?.reported == false {
             if exchange?.status == 0 { exchange?.status = 499 }
-            actions += report(now: now)
+            report(now: now)
         }
         phase = .closed
-        return actions
     }
 
-    /// The HTTP/1.1 decoder refused what the client sent; `requestID` names the answer if one is given.
-    mutating func parseFailed(_ response: GatewayResponse, requestID: RequestID, now: Now) -> [Action] {
+    /// The HTTP/1.1 parser refused what the client sent; `requestID` names the answer if one is given.
+    mutating func parseFailed(_ response: GatewayResponse, requestID: RequestID, now: Now) {
         switch phase {
         case .idle, .discarding:
             var exchange = Exchange(
@@ -741,14 +769,14 @@ struct ExchangeStateMachine {
             serial += 1
             closeAfterResponse = true
             phase = .discarding
-            return answer(response, now: now)
+            answer(response, now: now)
         case .proxying where exchange?.finished == false:
             // The body's framing broke after the head was admitted (a bad chunk): the upstream connection,
             // which may have seen part of the request, is closed, and the client gets the 400 if no response
             // has started (else the connection is cut).
-            return abort(response, now: now)
+            abort(response, now: now)
         case .proxying, .closed, .waiting, .admitting:
-            return [.close]
+            emit(.close)
         }
     }
 }

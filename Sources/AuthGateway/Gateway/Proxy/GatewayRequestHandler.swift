@@ -24,10 +24,8 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private var machine: Machine
     private var context: ChannelHandlerContext?
 
-    /// Actions run in the order the machine decided them. An action may cause an event (a write ends a
-    /// response and NIO's pipelining handler delivers the next request at once); that event's actions wait
-    /// behind the ones already decided instead of running in between.
-    private var queue = CircularBuffer<Machine.Action>()
+    /// Set while ``performActions()`` drains the machine's outbox: an action may cause an event (a written
+    /// end makes the next pipelined request arrive at once), whose actions wait behind the ones already decided.
     private var performing = false
 
     /// The current request's claim on the pool: a ticket while it waits, then the connection.
@@ -53,7 +51,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private func clock(_ kind: Machine.Clock) -> DeadlineTimer {
         DeadlineTimer(eventLoop: loop.eventLoop) { [weak self] in
             guard let self else { return }
-            self.perform(self.machine.clockFired(kind, now: self.now))
+            self.handle { $0.clockFired(kind, now: self.now) }
         }
     }
 
@@ -69,25 +67,25 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let limits = Machine.Limits(loop.snapshot.configuration.limits)
-        perform(machine.received(unwrapInboundIn(data), limits: limits, now: now))
+        handle { $0.received(unwrapInboundIn(data), limits: limits, now: now) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        perform(machine.readComplete())
+        handle { $0.readComplete() }
         context.fireChannelReadComplete()
     }
 
     func read(context: ChannelHandlerContext) {
-        perform(machine.readRequested(now: now))
+        handle { $0.readRequested(now: now) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        perform(machine.clientWritabilityChanged(context.channel.isWritable, now: now))
+        handle { $0.clientWritabilityChanged(context.channel.isWritable, now: now) }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        perform(machine.clientClosed(now: now))
+        handle { $0.clientClosed(now: now) }
         bodyClock.cancel()
         responseClock.cancel()
         sendClock.cancel()
@@ -99,29 +97,29 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             context.close(promise: nil)
             return
         }
-        perform(machine.parseFailed(parseError.response, requestID: loop.nextRequestID(), now: now))
+        handle { $0.parseFailed(parseError.response, requestID: loop.nextRequestID(), now: now) }
     }
 
     // MARK: Upstream events (UpstreamExchange)
 
     func upstreamResponseHead(_ head: HTTPResponseHead, reusable: Bool) {
-        perform(machine.upstreamResponseHead(head, reusable: reusable, now: now))
+        handle { $0.upstreamResponseHead(head, reusable: reusable, now: now) }
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
-        perform(machine.upstreamResponseBody(buffer, now: now))
+        handle { $0.upstreamResponseBody(buffer, now: now) }
     }
 
     func upstreamResponseEnd() {
-        perform(machine.upstreamResponseEnd(now: now))
+        handle { $0.upstreamResponseEnd(now: now) }
     }
 
     func upstreamFailed(_ failure: UpstreamFailure) {
-        perform(machine.upstreamFailed(failure, target: connection?.targetText, now: now))
+        handle { $0.upstreamFailed(failure, target: connection?.targetText, now: now) }
     }
 
     func upstreamWritabilityChanged(_ isWritable: Bool) {
-        perform(machine.upstreamWritabilityChanged(isWritable, now: now))
+        handle { $0.upstreamWritabilityChanged(isWritable, now: now) }
     }
 
     var clientIsWritable: Bool {
@@ -130,12 +128,19 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
 
     // MARK: Performing the machine's actions
 
-    private func perform(_ actions: [Machine.Action]) {
-        queue.append(contentsOf: actions)
+    /// Hands the machine one event, then performs what it decided.
+    private func handle(_ event: (inout Machine) -> Void) {
+        event(&machine)
+        performActions()
+    }
+
+    /// Performs what the machine decided, in order. An action may cause an event whose actions the machine
+    /// queues behind the rest; they run in this same loop, never in between.
+    private func performActions() {
         guard !performing else { return }
         performing = true
         defer { performing = false }
-        while let action = queue.popFirst() { run(action) }
+        while let action = machine.nextAction() { run(action) }
     }
 
     private func run(_ action: Machine.Action) {
@@ -156,10 +161,10 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             }
         case .writeResponseEnd(let close):
             writeEnd(close: close)
-        case .acquireConnection(let request):
+        case .acquireConnection(let upstream):
             wantsConnection = true
             triedTargets = []
-            acquire(request)
+            acquire(upstream)
         case .writeUpstream(let part):
             connection?.write(part, flush: false)
         case .flushUpstream:
@@ -209,7 +214,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             let serial = machine.serial
             refetch.assumeIsolated().whenComplete { [weak self] _ in
                 guard let self else { return }
-                self.perform(self.machine.keysArrived(serial: serial, now: self.now))
+                self.handle { $0.keysArrived(serial: serial, now: self.now) }
             }
         case .forward(let request):
             responseTimeout = snapshot.configuration.upstreams[request.upstream].map { TimeAmount($0.responseTimeout) }
@@ -225,7 +230,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         case .answer, .awaitingCount:
             break
         }
-        perform(machine.admitted(admission, requestID: requestID, responseTimeout: responseTimeout, now: now))
+        handle { $0.admitted(admission, requestID: requestID, responseTimeout: responseTimeout, now: now) }
     }
 
     /// An allowed request of a rate-limited route, proxied or decided: counted at once (local buckets, or
@@ -237,14 +242,14 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     ) {
         switch loop.rateLimiter.check(check) {
         case .answered(let answer):
-            perform(machine.admitted(final(answer), requestID: requestID, responseTimeout: responseTimeout, now: now))
+            handle { $0.admitted(final(answer), requestID: requestID, responseTimeout: responseTimeout, now: now) }
         case .pending(let reply):
-            perform(machine.admitted(.awaitingCount, requestID: requestID, responseTimeout: responseTimeout, now: now))
+            handle { $0.admitted(.awaitingCount, requestID: requestID, responseTimeout: responseTimeout, now: now) }
             let serial = machine.serial
             reply.assumeIsolated().whenComplete { [weak self] result in
                 guard let self else { return }
                 let admission = final((try? result.get()) ?? .unavailable(reason: "error"))
-                self.perform(self.machine.counted(admission, serial: serial, responseTimeout: responseTimeout, now: self.now))
+                self.handle { $0.counted(admission, serial: serial, responseTimeout: responseTimeout, now: self.now) }
             }
         }
     }
@@ -288,19 +293,19 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     /// may be gone by then. The answer may come before `connection(...)` returns (an idle connection; a
     /// connect that fails at once, whose retry then holds a ticket of its own): the ticket is kept only while
     /// it is unanswered.
-    private func acquire(_ request: UpstreamRequest) {
-        guard let upstream = loop.snapshot.configuration.upstreams[request.upstream] else {
+    private func acquire(_ name: String) {
+        guard let upstream = loop.snapshot.configuration.upstreams[name] else {
             poolFailed(.unavailable)
             return
         }
-        guard let target = loop.pool.pickTarget(request.upstream, upstream, excluding: triedTargets) else {
+        guard let target = loop.pool.pickTarget(name, upstream, excluding: triedTargets) else {
             poolFailed(triedTargets.isEmpty ? .unavailable : .connectFailed)
             return
         }
         triedTargets.append(target)
         let serial = machine.serial
         var answered = false
-        let ticket = loop.pool.connection(to: target, of: request.upstream, upstream, for: client.poolKey) {
+        let ticket = loop.pool.connection(to: target, of: name, upstream, for: client.poolKey) {
             [weak self, pool = loop.pool] result in
             answered = true
             guard let self, self.wantsConnection, self.machine.serial == serial else {
@@ -312,10 +317,11 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             case .success(let connection):
                 self.connection = connection
                 connection.handler.exchange = self
-                self.perform(self.machine.connected(
-                    target: connection.targetText, writable: connection.channel.isWritable, now: self.now))
+                self.handle {
+                    $0.connected(target: connection.targetText, writable: connection.channel.isWritable, now: self.now)
+                }
             case .failure(.connectFailed):
-                self.acquire(request)
+                self.acquire(name)
             case .failure(let failure):
                 self.poolFailed(failure)
             }
@@ -324,7 +330,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     }
 
     private func poolFailed(_ failure: UpstreamFailure) {
-        perform(machine.upstreamFailed(failure, target: triedTargets.last?.description, now: now))
+        handle { $0.upstreamFailed(failure, target: triedTargets.last?.description, now: now) }
     }
 
     /// Ends the request's claim on the pool: a ticket is withdrawn, a held connection goes back (reused only
