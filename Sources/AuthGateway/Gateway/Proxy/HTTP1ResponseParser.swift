@@ -137,19 +137,40 @@ struct HTTP1ResponseParser {
     }
 
     private static func declaredFraming(_ head: HTTPResponseHead) throws(HTTP1ParseError) -> State {
-        let codings = head.headers.listElements("transfer-encoding")
+        let codings = head.headers.contains(name: "transfer-encoding")
+            ? head.headers.listElements("transfer-encoding") : []
         let lengths = head.headers["content-length"]
         if !codings.isEmpty {
             guard lengths.isEmpty else { throw .malformed("both Transfer-Encoding and Content-Length") }
             return codings.last?.lowercased() == "chunked" ? .chunkLine : .untilClose
         }
         guard let first = lengths.first else { return .untilClose }
+        // One plain value is the common answer; a list of equal values (RFC 9110 §8.6) takes the long way.
+        let plain = lengths.count == 1 ? Self.decimal(first[...]) : nil
+        guard let length = plain ?? Self.listedLength(lengths) else {
+            throw .malformed("an invalid Content-Length \(first)")
+        }
+        return length == 0 ? .end : .body(remaining: length)
+    }
+
+    /// The value of a `Content-Length` given as a list (`5, 5`, or repeated fields) whose elements all agree.
+    private static func listedLength(_ lengths: [String]) -> Int? {
         let values = Set(lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
             .map { $0.trimmingASCIISpaces() })
-        guard values.count == 1, let value = values.first, !value.isEmpty, value.count <= 18,
-            value.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let length = Int(value)
-        else { throw .malformed("an invalid Content-Length \(first)") }
-        return length == 0 ? .end : .body(remaining: length)
+        guard values.count == 1, let value = values.first else { return nil }
+        return decimal(value)
+    }
+
+    /// 1 to 18 ASCII digits as a number (so it cannot overflow), else `nil`.
+    private static func decimal(_ text: Substring) -> Int? {
+        var value = 0
+        var digits = 0
+        for byte in text.utf8 {
+            guard (0x30...0x39).contains(byte), digits < 18 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+            digits += 1
+        }
+        return digits > 0 ? value : nil
     }
 
     private static func scanHead(_ view: UnsafeRawBufferPointer, limits: Limits) throws(HTTP1ParseError) -> (HTTPResponseHead, Int)? {
