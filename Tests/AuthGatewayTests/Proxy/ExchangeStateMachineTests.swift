@@ -289,6 +289,8 @@ struct ExchangeModel {
     var startedExchanges = 0
     var reports = 0
     var writeResponseHeadCount = 0
+    /// Response bytes written to the client and not flushed (the end flushes).
+    var unflushed = false
     var requestIDs = RequestID.Generator()
 
     init(seed: UInt64, http2: Bool) {
@@ -432,9 +434,15 @@ struct ExchangeModel {
             upstreamResponse = 0
             machine.upstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok), reusable: true, now: now); apply(machine.takeActions(), "upstream head")
         case 0?:
-            if random.next(upTo: 2) == 0 {
+            switch random.next(upTo: 3) {
+            case 0:
                 machine.upstreamResponseBody(ByteBuffer(string: "x"), now: now); apply(machine.takeActions(), "upstream body")
-            } else {
+            case 1:
+                machine.upstreamReadComplete(); apply(machine.takeActions(), "upstream read complete")
+                if unflushed, !closed, writeResponseHeadCount > 0 {
+                    violations.append("response bytes left unflushed after the upstream's read ended")
+                }
+            default:
                 upstreamResponse = 1
                 machine.upstreamResponseEnd(now: now); apply(machine.takeActions(), "upstream end")
             }
@@ -484,13 +492,20 @@ struct ExchangeModel {
             }
         case .writeResponseHead:
             if closed { violations.append("wrote to a closed client") }
+            unflushed = true
             writeResponseHeadCount += 1
             if writeResponseHeadCount > 1 { violations.append("two response heads for one request") }
         case .writeResponseBody:
             if closed { violations.append("wrote to a closed client") }
             if writeResponseHeadCount == 0 { violations.append("response body before its head") }
+            unflushed = true
+        case .flushResponse:
+            if closed { violations.append("flushed a closed client") }
+            if writeResponseHeadCount == 0 { violations.append("flushed a response that has not started or has ended") }
+            unflushed = false
         case .writeResponseEnd(let close):
             if closed { violations.append("wrote to a closed client") }
+            unflushed = false
             if writeResponseHeadCount == 0 { violations.append("response end before its head") }
             writeResponseHeadCount = 0
             responseEnded = true

@@ -84,6 +84,30 @@ struct HTTP1ServerHandlerTests {
             == "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n")
     }
 
+    @Test("a small response leaves as one write at the flush; a large body is not copied into the head's buffer")
+    func coalescing() throws {
+        let fixture = try Fixture()
+        try fixture.send("GET /a HTTP/1.1\r\n\r\n")
+        fixture.channel.write(Self.head(.ok, [("content-length", "5")]), promise: nil)
+        fixture.channel.write(Self.body("hello"), promise: nil)
+        #expect(try fixture.channel.readOutbound(as: ByteBuffer.self) == nil, "nothing passed on before the flush")
+        let ended = fixture.channel.eventLoop.makePromise(of: Void.self)
+        fixture.channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: ended)
+        let written = try #require(try fixture.channel.readOutbound(as: ByteBuffer.self))
+        #expect(String(buffer: written) == "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello")
+        #expect(try fixture.channel.readOutbound(as: ByteBuffer.self) == nil, "one write for head, body and end")
+        try ended.futureResult.wait()
+
+        try fixture.send("GET /b HTTP/1.1\r\n\r\n")
+        let large = String(repeating: "x", count: 20_000)
+        fixture.channel.write(Self.head(.ok, [("content-length", "20000")]), promise: nil)
+        fixture.channel.write(Self.body(large), promise: nil)
+        fixture.channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
+        var writes: [String] = []
+        while let buffer = try fixture.channel.readOutbound(as: ByteBuffer.self) { writes.append(String(buffer: buffer)) }
+        #expect(writes == ["HTTP/1.1 200 OK\r\ncontent-length: 20000\r\n\r\n", large])
+    }
+
     @Test("no body after HEAD, 204 or 304, whatever the body parts or Content-Length say")
     func noBody() throws {
         let fixture = try Fixture()

@@ -51,7 +51,9 @@ struct ExchangeStateMachine {
         /// `100 Continue` to the client.
         case writeContinue(HTTPVersion)
         case writeResponseHead(HTTPResponseHead)
-        case writeResponseBody(ByteBuffer, flush: Bool)
+        case writeResponseBody(ByteBuffer)
+        /// Send what was written to the client (the upstream's read ended; the end flushes by itself).
+        case flushResponse
         /// The response's end; `close` closes the connection once it is written.
         case writeResponseEnd(close: Bool)
         /// Ask the pool for a connection to the request's upstream; answer with ``connected(target:writable:now:)``
@@ -154,6 +156,8 @@ struct ExchangeStateMachine {
         var requestEnded = false
         var responseStarted = false
         var upstreamKeepAlive = true
+        /// Response bytes were written to the client and not flushed yet.
+        var responseUnflushed = false
         /// The response is complete or abandoned.
         var finished = false
         var reported = false
@@ -451,15 +455,26 @@ struct ExchangeStateMachine {
                 added: exchange!.request?.addedResponseHeaders ?? []))
         if closeAfterResponse && version.major < 2 { response.headers.replaceOrAdd(name: "connection", value: "close") }
         disarm(.response)
+        exchange!.responseUnflushed = true
         emit(.writeResponseHead(response))
         watchClientWritability(now: now)
     }
 
+    /// A part of the response body. It is flushed when the upstream's read ends (``upstreamReadComplete()``)
+    /// or with the response's end: a response that arrives in one read goes to the client in one flush.
     mutating func upstreamResponseBody(_ buffer: ByteBuffer, now: Now) {
         guard phase == .proxying, exchange?.responseStarted == true, exchange?.finished == false else { return }
         exchange!.bytesOut += buffer.readableBytes
-        emit(.writeResponseBody(buffer, flush: true))
+        exchange!.responseUnflushed = true
+        emit(.writeResponseBody(buffer))
         watchClientWritability(now: now)
+    }
+
+    /// The upstream connection finished a burst of reads: what it gave the client so far goes out.
+    mutating func upstreamReadComplete() {
+        guard phase == .proxying, exchange?.responseUnflushed == true, exchange?.finished == false else { return }
+        exchange!.responseUnflushed = false
+        emit(.flushResponse)
     }
 
     mutating func upstreamResponseEnd(now: Now) {
@@ -544,7 +559,7 @@ struct ExchangeStateMachine {
         exchange!.status = Int(response.status.code)
         exchange!.bytesOut = body.readableBytes
         emit(.writeResponseHead(head))
-        emit(.writeResponseBody(body, flush: false))
+        emit(.writeResponseBody(body))
         writeEnd(now: now)
     }
 

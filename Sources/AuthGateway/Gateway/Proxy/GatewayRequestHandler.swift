@@ -110,6 +110,10 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         handle { $0.upstreamResponseBody(buffer, now: now) }
     }
 
+    func upstreamReadComplete() {
+        handle { $0.upstreamReadComplete() }
+    }
+
     func upstreamResponseEnd() {
         handle { $0.upstreamResponseEnd(now: now) }
     }
@@ -153,12 +157,10 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
             context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .continue))), promise: nil)
         case .writeResponseHead(let head):
             context?.write(wrapOutboundOut(.head(head)), promise: nil)
-        case .writeResponseBody(let buffer, let flush):
-            if flush {
-                context?.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            } else {
-                context?.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            }
+        case .writeResponseBody(let buffer):
+            context?.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        case .flushResponse:
+            context?.flush()
         case .writeResponseEnd(let close):
             writeEnd(close: close)
         case .acquireConnection(let upstream):

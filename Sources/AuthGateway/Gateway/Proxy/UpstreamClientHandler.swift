@@ -8,6 +8,8 @@ protocol UpstreamExchange: AnyObject {
     func upstreamResponseHead(_ head: HTTPResponseHead, reusable: Bool)
     func upstreamResponseBody(_ buffer: ByteBuffer)
     func upstreamResponseEnd()
+    /// A burst of reads ended: the response parts handed over meanwhile may be flushed to the client.
+    func upstreamReadComplete()
     func upstreamFailed(_ failure: UpstreamFailure)
     /// The upstream can take more request body (or not).
     func upstreamWritabilityChanged(_ isWritable: Bool)
@@ -67,6 +69,11 @@ final class UpstreamClientHandler: ChannelDuplexHandler {
             return
         }
         if buffer.readableBytes > 0 { pending = buffer }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.upstreamReadComplete()
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -30,6 +30,13 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var responseFraming = ResponseFraming.none
     /// Graceful shutdown: the current exchange ends, then the connection closes; no new request is read.
     private var quiescing = false
+    /// A response head, and the body bytes written after it, not passed on yet: they go out as one write at
+    /// the next flush (or once they outgrow ``coalescedBytes``), so a small response is one TLS record rather
+    /// than one per part, and one trip through the handlers below.
+    private var unwritten: ByteBuffer?
+    private var unwrittenPromise: EventLoopPromise<Void>?
+    /// Below the 16 KiB of plaintext one TLS record carries.
+    private static let coalescedBytes = 16 * 1024 - 256
 
     private enum ResponseFraming {
         case none
@@ -145,7 +152,11 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 responseFraming = .identity
             }
         }
-        var bytes = context.channel.allocator.buffer(capacity: 64 + headers.count * 32)
+        // Room for a body announced small enough to join the head (see ``write(_:context:promise:)``).
+        let announced = responseFraming == .identity ? headers.first(name: "content-length").flatMap { Int($0) } : nil
+        let headBytes = 64 + headers.count * 32
+        let body = (announced ?? 0) + headBytes <= Self.coalescedBytes ? announced ?? 0 : 0
+        var bytes = context.channel.allocator.buffer(capacity: headBytes + body)
         bytes.writeStaticString(head.version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
         bytes.writeString(String(status))
         bytes.writeInteger(UInt8(ascii: " "))
@@ -158,7 +169,49 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             bytes.writeStaticString("\r\n")
         }
         bytes.writeStaticString("\r\n")
+        writeUnwritten(context: context)
+        unwritten = bytes
+        chain(promise)
+    }
+
+    /// Adds `bytes` to the unwritten response if they fit, else writes what waits and then them.
+    private func write(_ bytes: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        if unwritten != nil, unwritten!.readableBytes + bytes.readableBytes <= Self.coalescedBytes {
+            unwritten!.writeImmutableBuffer(bytes)
+            chain(promise)
+            return
+        }
+        writeUnwritten(context: context)
         context.write(wrapOutboundOut(bytes), promise: promise)
+    }
+
+    /// `promise` completes when the unwritten bytes are written.
+    private func chain(_ promise: EventLoopPromise<Void>?) {
+        guard let promise else { return }
+        if let waiting = unwrittenPromise {
+            waiting.futureResult.cascade(to: promise)
+        } else {
+            unwrittenPromise = promise
+        }
+    }
+
+    private func writeUnwritten(context: ChannelHandlerContext) {
+        guard let bytes = unwritten else { return }
+        let promise = unwrittenPromise
+        unwritten = nil
+        unwrittenPromise = nil
+        context.write(wrapOutboundOut(bytes), promise: promise)
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        writeUnwritten(context: context)
+        context.flush()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        unwritten = nil
+        unwrittenPromise?.fail(ChannelError.ioOnClosedChannel)
+        unwrittenPromise = nil
     }
 
     private func writeBody(_ body: IOData, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
@@ -170,7 +223,7 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .none:
             promise?.succeed(())
         case .identity:
-            context.write(wrapOutboundOut(buffer), promise: promise)
+            write(buffer, context: context, promise: promise)
         case .chunked:
             guard buffer.readableBytes > 0 else {
                 promise?.succeed(())
@@ -179,9 +232,9 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             var header = context.channel.allocator.buffer(capacity: 18)
             header.writeString(String(buffer.readableBytes, radix: 16))
             header.writeStaticString("\r\n")
-            context.write(wrapOutboundOut(header), promise: nil)
-            context.write(wrapOutboundOut(buffer), promise: nil)
-            context.write(wrapOutboundOut(Self.crlf), promise: promise)
+            write(header, context: context, promise: nil)
+            write(buffer, context: context, promise: nil)
+            write(Self.crlf, context: context, promise: promise)
         }
     }
 
@@ -211,7 +264,9 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func writeLast(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         if case .chunked = responseFraming {
-            context.write(wrapOutboundOut(Self.lastChunk), promise: promise)
+            write(Self.lastChunk, context: context, promise: promise)
+        } else if unwritten != nil {
+            chain(promise)
         } else if let promise {
             // Completes once what was written before it is written.
             context.write(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
