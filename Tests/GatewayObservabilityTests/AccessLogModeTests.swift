@@ -6,13 +6,11 @@ import GatewayAdmission
 @Suite("Access log: mode")
 struct AccessLogModeTests {
     static func record(_ mode: ServingMode) -> RequestRecord {
-        var record = RequestRecord(
+        RequestRecord(
             requestID: "r", clientAddress: "127.0.0.1", method: "POST", path: "/upload/x", route: "upload", verdict: .deny,
             reason: .gateway(.untrustedPeer), subject: nil, issuer: nil, status: 403, upstream: nil, upstreamTarget: nil,
             startedAt: 0, duration: 0.001, upstreamDuration: nil, bytesIn: 0, bytesOut: 10, protocolName: "HTTP/1.1",
-            host: "api.example", userAgent: nil)
-        record.mode = mode
-        return record
+            host: "api.example", userAgent: nil, mode: mode)
     }
 
     @Test func decisionLinesAreMarked() {

@@ -2,41 +2,44 @@ import GatewayAdmission
 import NIOCore
 
 /// One finished request, as the access log and the metrics see it. Never holds a token or a secret.
-package struct RequestRecord: Sendable {
-    package var requestID: String
-    package var clientAddress: String
-    package var method: String
-    package var path: String
-    package var route: String?
-    package var verdict: Verdict
-    package var reason: OutcomeReason?
+///
+/// A class: made once per request and handed from the exchange to every observer, it is passed by one
+/// reference instead of copied field by field (it holds a dozen strings).
+package final class RequestRecord: Sendable {
+    package let requestID: String
+    package let clientAddress: String
+    package let method: String
+    package let path: String
+    package let route: String?
+    package let verdict: Verdict
+    package let reason: OutcomeReason?
     /// For a policy denial, the clause (or issuer list, or identity header) that denied it.
-    package var deniedBy: String?
+    package let deniedBy: String?
     /// The verified token's `sub` and `iss` (allowed or denied after verification).
-    package var subject: String?
-    package var issuer: String?
-    package var status: Int
+    package let subject: String?
+    package let issuer: String?
+    package let status: Int
     /// The upstream's name and the target that served the request.
-    package var upstream: String?
-    package var upstreamTarget: String?
-    package var startedAt: Double
-    package var duration: Double
+    package let upstream: String?
+    package let upstreamTarget: String?
+    package let startedAt: Double
+    package let duration: Double
     /// From the request head sent upstream to the end of the upstream's answer.
-    package var upstreamDuration: Double?
-    package var bytesIn: Int
-    package var bytesOut: Int
-    package var protocolName: String
+    package let upstreamDuration: Double?
+    package let bytesIn: Int
+    package let bytesOut: Int
+    package let protocolName: String
     /// The `Host` routed on, and the client's `User-Agent`.
-    package var host: String?
-    package var userAgent: String?
+    package let host: String?
+    package let userAgent: String?
     /// `decision` for a decision-mode answer (then `method` is the original request's).
-    package var mode = ServingMode.proxy
+    package let mode: ServingMode
 
     package init(
         requestID: String, clientAddress: String, method: String, path: String, route: String?, verdict: Verdict,
         reason: OutcomeReason?, subject: String?, issuer: String?, status: Int, upstream: String?, upstreamTarget: String?,
         startedAt: Double, duration: Double, upstreamDuration: Double?, bytesIn: Int, bytesOut: Int, protocolName: String,
-        host: String?, userAgent: String?, deniedBy: String? = nil
+        host: String?, userAgent: String?, deniedBy: String? = nil, mode: ServingMode = .proxy
     ) {
         self.requestID = requestID
         self.clientAddress = clientAddress
@@ -59,6 +62,7 @@ package struct RequestRecord: Sendable {
         self.host = host
         self.userAgent = userAgent
         self.deniedBy = deniedBy
+        self.mode = mode
     }
 }
 

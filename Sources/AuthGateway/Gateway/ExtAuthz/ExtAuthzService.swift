@@ -81,14 +81,12 @@ struct ExtAuthzService: Envoy_Service_Auth_V3_Authorization.SimpleServiceProtoco
         _ head: HTTPRequestHead, _ outcome: RequestOutcome, status: Int, peer: String, requestID: RequestID,
         started: Double, now: Double, bytesOut: Int
     ) -> RequestRecord {
-        var record = RequestRecord(
+        RequestRecord(
             requestID: requestID.text, clientAddress: peer, method: outcome.originalMethod ?? head.method.rawValue,
             path: outcome.path ?? "-", route: outcome.route, verdict: outcome.verdict, reason: outcome.reason,
             subject: outcome.subject, issuer: outcome.issuer, status: status, upstream: nil, upstreamTarget: nil,
             startedAt: started, duration: now - started, upstreamDuration: nil, bytesIn: 0, bytesOut: bytesOut,
             protocolName: "gRPC", host: outcome.host, userAgent: head.headers.first(name: "user-agent"),
-            deniedBy: outcome.deniedBy)
-        record.mode = .decision
-        return record
+            deniedBy: outcome.deniedBy, mode: .decision)
     }
 }

@@ -71,8 +71,7 @@ struct ExchangeStateMachine {
         case read
         case armClock(Clock, NIODeadline)
         case disarmClock(Clock)
-        /// Boxed: the record is large, and every other action would otherwise be copied at its size.
-        indirect case report(RequestRecord)
+        case report(RequestRecord)
         /// Close the client connection (or stream) now.
         case close
     }
@@ -261,16 +260,13 @@ struct ExchangeStateMachine {
         guard phase == .admitting, exchange != nil else { return }
         exchange!.requestID = requestID
         exchange!.responseTimeout = responseTimeout
-        var admission = admission
-        if case .allowIfCounted(_, var outcome, _) = admission {
+        switch admission {
+        case .allowIfCounted(_, var outcome, _):
             // The handler counts these before they get here; an uncounted allow is never given (fail closed).
             outcome.verdict = .error
             outcome.reason = .gateway(.rateLimitUnavailable)
-            admission = .answer(RateLimitAnswer.unavailableResponse, outcome)
-        }
-        switch admission {
-        case .allowIfCounted:
-            return
+            return admitted(.answer(RateLimitAnswer.unavailableResponse, outcome), requestID: requestID,
+                            responseTimeout: responseTimeout, now: now)
         case .retryAfter, .awaitingCount:
             phase = .waiting
             return
@@ -588,23 +584,25 @@ struct ExchangeStateMachine {
     private mutating func report(now: Now) {
         guard exchange?.reported == false else { return }
         exchange!.reported = true
-        let exchange = exchange!
-        let head = exchange.clientHead
-        let outcome = exchange.outcome
-        var record = RequestRecord(
-            requestID: exchange.requestID?.text ?? "-", clientAddress: client.address,
-            method: outcome.originalMethod ?? head.method.rawValue,
-            path: outcome.path ?? "-", route: outcome.route, verdict: exchange.failure == nil ? outcome.verdict : .error,
-            reason: exchange.failure.map { .upstream($0) } ?? outcome.reason, subject: outcome.subject,
-            issuer: outcome.issuer, status: exchange.status, upstream: exchange.request?.upstream,
-            upstreamTarget: exchange.upstreamTarget, startedAt: exchange.startedAt,
-            duration: now.wall - exchange.startedAt,
-            upstreamDuration: exchange.upstreamSentAt.map { (exchange.upstreamEndedAt ?? now.wall) - $0 },
-            bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut,
-            protocolName: client.isHTTP2 ? "HTTP/2" : "HTTP/\(head.version.major).\(head.version.minor)",
-            host: outcome.host, userAgent: head.headers.first(name: "user-agent"), deniedBy: outcome.deniedBy
+        // Field by field from the stored exchange: a local copy of it would retain every field first.
+        let failure = exchange!.failure
+        let version = exchange!.clientHead.version
+        let startedAt = exchange!.startedAt
+        let upstreamEndedAt = exchange!.upstreamEndedAt ?? now.wall
+        let record = RequestRecord(
+            requestID: exchange!.requestID?.text ?? "-", clientAddress: client.address,
+            method: exchange!.outcome.originalMethod ?? exchange!.clientHead.method.rawValue,
+            path: exchange!.outcome.path ?? "-", route: exchange!.outcome.route,
+            verdict: failure == nil ? exchange!.outcome.verdict : .error,
+            reason: failure.map { .upstream($0) } ?? exchange!.outcome.reason, subject: exchange!.outcome.subject,
+            issuer: exchange!.outcome.issuer, status: exchange!.status, upstream: exchange!.request?.upstream,
+            upstreamTarget: exchange!.upstreamTarget, startedAt: startedAt, duration: now.wall - startedAt,
+            upstreamDuration: exchange!.upstreamSentAt.map { upstreamEndedAt - $0 },
+            bytesIn: exchange!.bytesIn, bytesOut: exchange!.bytesOut,
+            protocolName: client.isHTTP2 ? "HTTP/2" : "HTTP/\(version.major).\(version.minor)",
+            host: exchange!.outcome.host, userAgent: exchange!.clientHead.headers.first(name: "user-agent"),
+            deniedBy: exchange!.outcome.deniedBy, mode: exchange!.outcome.mode
         )
-        record.mode = outcome.mode
         emit(.report(record))
     }
 
