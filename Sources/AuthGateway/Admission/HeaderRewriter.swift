@@ -71,6 +71,7 @@ extension HTTPHeaders {
     /// The elements of a comma-separated list field (RFC 9110 §5.6.1) over all its lines, each without the
     /// spaces and tabs around it; empty elements dropped.
     package func listElements(_ name: String) -> [Substring] {
+        guard contains(name: name) else { return [] }
         var elements: [Substring] = []
         for value in self[name] {
             for element in value.split(separator: ",") {

@@ -71,9 +71,14 @@ package enum RequestGuard {
 
     /// Exactly one `Host` with a valid authority and no userinfo or path (RFC 9112 §3.2).
     static func checkHost(_ headers: HTTPHeaders) -> Result<String, Rejection> {
-        let values = headers["host"]
-        guard values.count == 1, let host = values.first else {
-            let detail = values.isEmpty ? "missing Host header" : "more than one Host header"
+        var host: String?
+        var count = 0
+        for (name, value) in headers where name.utf8.count == 4 && name.lowercased() == "host" {
+            count += 1
+            host = value
+        }
+        guard count == 1, let host else {
+            let detail = count == 0 ? "missing Host header" : "more than one Host header"
             return .failure(Rejection(status: .badRequest, code: .badHost, detail: detail))
         }
         guard isValidAuthority(host) else {
@@ -84,7 +89,11 @@ package enum RequestGuard {
 
     /// `reg-name / IPv4 / [IPv6]` with an optional numeric port; no userinfo, path, spaces or controls.
     static func isValidAuthority(_ authority: String) -> Bool {
-        let bytes = Array(authority.utf8)
+        var authority = authority
+        return authority.withUTF8(isValidAuthority)
+    }
+
+    private static func isValidAuthority(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !bytes.isEmpty, bytes.count <= 255 else { return false }
         var index = 0
         if bytes[0] == UInt8(ascii: "[") {

@@ -139,15 +139,20 @@ struct HTTP1ResponseParser {
     private static func declaredFraming(_ head: HTTPResponseHead) throws(HTTP1ParseError) -> State {
         let codings = head.headers.contains(name: "transfer-encoding")
             ? head.headers.listElements("transfer-encoding") : []
-        let lengths = head.headers["content-length"]
+        var first: String?
+        var count = 0
+        for (name, value) in head.headers where name.utf8.count == 14 && name.lowercased() == "content-length" {
+            if first == nil { first = value }
+            count += 1
+        }
         if !codings.isEmpty {
-            guard lengths.isEmpty else { throw .malformed("both Transfer-Encoding and Content-Length") }
+            guard count == 0 else { throw .malformed("both Transfer-Encoding and Content-Length") }
             return codings.last?.lowercased() == "chunked" ? .chunkLine : .untilClose
         }
-        guard let first = lengths.first else { return .untilClose }
+        guard let first else { return .untilClose }
         // One plain value is the common answer; a list of equal values (RFC 9110 §8.6) takes the long way.
-        let plain = lengths.count == 1 ? Self.decimal(first[...]) : nil
-        guard let length = plain ?? Self.listedLength(lengths) else {
+        let plain = count == 1 ? Self.decimal(first[...]) : nil
+        guard let length = plain ?? Self.listedLength(head.headers["content-length"]) else {
             throw .malformed("an invalid Content-Length \(first)")
         }
         return length == 0 ? .end : .body(remaining: length)
@@ -177,6 +182,7 @@ struct HTTP1ResponseParser {
         guard let lineEnd = try HTTP1Lines.lineEnd(in: view, from: 0, limit: 1024, tooLong: .headTooLarge) else { return nil }
         var fieldsStart = lineEnd + 2
         var fieldLines: [Range<Int>] = []
+        fieldLines.reserveCapacity(min(limits.maxHeaderCount, 24))
         while true {
             guard let end = try HTTP1Lines.lineEnd(
                 in: view, from: fieldsStart, limit: limits.maxHeadBytes - fieldsStart, tooLong: .headTooLarge)

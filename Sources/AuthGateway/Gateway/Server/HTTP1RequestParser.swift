@@ -168,6 +168,7 @@ struct HTTP1RequestParser {
         // The whole head (request line, fields and the empty line) must be here before anything is built.
         var fieldsStart = lineEnd + 2
         var fieldLines: [Range<Int>] = []
+        fieldLines.reserveCapacity(min(limits.maxHeaderCount, 24))
         let fieldsLimit = fieldsStart + limits.maxHeaderBytes
         while true {
             guard let end = try HTTP1Lines.lineEnd(in: view, from: fieldsStart, limit: fieldsLimit - fieldsStart, tooLong: .headTooLarge)
