@@ -71,14 +71,9 @@ package enum RequestGuard {
 
     /// Exactly one `Host` with a valid authority and no userinfo or path (RFC 9112 §3.2).
     static func checkHost(_ headers: HTTPHeaders) -> Result<String, Rejection> {
-        var host: String?
-        var count = 0
-        for (name, value) in headers where name.utf8.count == 4 && name.lowercased() == "host" {
-            count += 1
-            host = value
-        }
-        guard count == 1, let host else {
-            let detail = count == 0 ? "missing Host header" : "more than one Host header"
+        let values = headers["host"]
+        guard values.count == 1, let host = values.first else {
+            let detail = values.isEmpty ? "missing Host header" : "more than one Host header"
             return .failure(Rejection(status: .badRequest, code: .badHost, detail: detail))
         }
         guard isValidAuthority(host) else {

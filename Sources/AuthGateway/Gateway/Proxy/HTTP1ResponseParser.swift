@@ -139,20 +139,15 @@ struct HTTP1ResponseParser {
     private static func declaredFraming(_ head: HTTPResponseHead) throws(HTTP1ParseError) -> State {
         let codings = head.headers.contains(name: "transfer-encoding")
             ? head.headers.listElements("transfer-encoding") : []
-        var first: String?
-        var count = 0
-        for (name, value) in head.headers where name.utf8.count == 14 && name.lowercased() == "content-length" {
-            if first == nil { first = value }
-            count += 1
-        }
+        let lengths = head.headers["content-length"]
         if !codings.isEmpty {
-            guard count == 0 else { throw .malformed("both Transfer-Encoding and Content-Length") }
+            guard lengths.isEmpty else { throw .malformed("both Transfer-Encoding and Content-Length") }
             return codings.last?.lowercased() == "chunked" ? .chunkLine : .untilClose
         }
-        guard let first else { return .untilClose }
+        guard let first = lengths.first else { return .untilClose }
         // One plain value is the common answer; a list of equal values (RFC 9110 §8.6) takes the long way.
-        let plain = count == 1 ? Self.decimal(first[...]) : nil
-        guard let length = plain ?? Self.listedLength(head.headers["content-length"]) else {
+        let plain = lengths.count == 1 ? Self.decimal(first[...]) : nil
+        guard let length = plain ?? Self.listedLength(lengths) else {
             throw .malformed("an invalid Content-Length \(first)")
         }
         return length == 0 ? .end : .body(remaining: length)

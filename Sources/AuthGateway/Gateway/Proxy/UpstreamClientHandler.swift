@@ -123,7 +123,8 @@ final class UpstreamClientHandler: ChannelDuplexHandler {
         case .head(let head):
             parser.requestSent(method: head.method)
             chunked = head.headers.contains(name: "transfer-encoding")
-            buffer = context.channel.allocator.buffer(capacity: Self.serializedSize(head))
+            // Room for a typical head with a bearer token; a larger one grows the buffer once.
+            buffer = context.channel.allocator.buffer(capacity: 1536)
             Self.serialize(head, into: &buffer)
         case .body(let body):
             guard case .byteBuffer(var data) = body else { return }
@@ -150,13 +151,6 @@ final class UpstreamClientHandler: ChannelDuplexHandler {
         } else {
             context.write(wrapOutboundOut(buffer), promise: nil)
         }
-    }
-
-    /// The bytes ``serialize(_:into:)`` writes, so the buffer is allocated once at its size.
-    static func serializedSize(_ head: HTTPRequestHead) -> Int {
-        var size = head.method.rawValue.utf8.count + head.uri.utf8.count + 13 + 2
-        for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }
-        return size
     }
 
     /// `METHOD SP target SP HTTP/1.1 CRLF`, the fields, CRLF. Names and values were validated on the way in

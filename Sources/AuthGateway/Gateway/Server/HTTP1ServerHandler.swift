@@ -154,8 +154,7 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // Room for a body announced small enough to join the head (see ``write(_:context:promise:)``).
         let announced = responseFraming == .identity ? headers.first(name: "content-length").flatMap { Int($0) } : nil
-        var headBytes = 64
-        for (name, value) in headers { headBytes += name.utf8.count + value.utf8.count + 4 }
+        let headBytes = 256 + headers.count * 32
         let body = (announced ?? 0) + headBytes <= Self.coalescedBytes ? announced ?? 0 : 0
         var bytes = context.channel.allocator.buffer(capacity: headBytes + body)
         bytes.writeStaticString(head.version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
