@@ -102,8 +102,26 @@ struct VerifiedTokenCacheTests {
             #expect(cache.lookup(Self.fingerprint(n), now: 0, generation: 1) == Self.claims(sub: "user-\(n)"))
         }
         let present = (0..<10).filter { cache.lookup(Self.fingerprint($0), now: 0, generation: 1) != nil }
-        #expect(present.count == 3)
-        #expect(present.contains(9))
+        #expect(present == [7, 8, 9], "the oldest stored go first")
+    }
+
+    @Test("eviction is first in, first out, also after expired entries and a flush left their slots behind")
+    func evictionOrder() {
+        let cache = VerifiedTokenCache(capacity: 3, generation: 1)
+        cache.store(Self.fingerprint(1), claims: Self.claims(exp: .int(100)), generation: 1)
+        cache.store(Self.fingerprint(2), claims: Self.claims(), generation: 1)
+        cache.store(Self.fingerprint(3), claims: Self.claims(), generation: 1)
+        #expect(cache.lookup(Self.fingerprint(1), now: 200, generation: 1) == nil, "expired and dropped")
+        cache.store(Self.fingerprint(4), claims: Self.claims(), generation: 1)
+        #expect(cache.count == 3, "the expired entry's slot was reused: 2, 3 and 4 stay")
+        cache.store(Self.fingerprint(2), claims: Self.claims(sub: "again"), generation: 1)
+        #expect(cache.count == 3, "storing a present token again refreshes it without a new slot")
+        cache.store(Self.fingerprint(5), claims: Self.claims(), generation: 1)
+        let present = (1...5).filter { cache.lookup(Self.fingerprint($0), now: 0, generation: 1) != nil }
+        #expect(present == [3, 4, 5])
+        cache.flush()
+        for n in 6...8 { cache.store(Self.fingerprint(n), claims: Self.claims(), generation: 1) }
+        #expect((6...8).allSatisfy { cache.lookup(Self.fingerprint($0), now: 0, generation: 1) != nil })
     }
 
     @Test("a capacity of zero (or less) caches nothing")

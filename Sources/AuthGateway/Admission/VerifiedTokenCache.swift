@@ -4,7 +4,9 @@ import JOSE
 /// lookup instead of a signature check.
 ///
 /// Bounded; keyed by the token's SHA-256; an entry is never used at or past the token's `exp`; the
-/// whole cache is dropped when the key generation changes. Confined to its event loop: no locks.
+/// whole cache is dropped when the key generation changes. A full cache evicts the oldest stored entry
+/// (first in, first out, in constant time: a ring of the stored fingerprints). Confined to its event loop:
+/// no locks.
 package final class VerifiedTokenCache {
     struct Entry {
         let claims: [String: JSONValue]
@@ -12,6 +14,10 @@ package final class VerifiedTokenCache {
     }
 
     private var entries: [TokenFingerprint: Entry] = [:]
+    /// The fingerprints in the order they were stored, as a ring once it holds `capacity`; `oldest` is the
+    /// next slot to reuse. A slot may name an entry that expired meanwhile (evicting it then frees nothing).
+    private var order: [TokenFingerprint] = []
+    private var oldest = 0
     private let capacity: Int
     private var generation: UInt64
     private(set) var hits = 0
@@ -27,7 +33,7 @@ package final class VerifiedTokenCache {
     /// The cached claims for `fingerprint` if still valid at `now` under `generation`.
     package func lookup(_ fingerprint: TokenFingerprint, now: Double, generation: UInt64) -> [String: JSONValue]? {
         if generation != self.generation {
-            entries.removeAll(keepingCapacity: true)
+            flush()
             self.generation = generation
         }
         guard let entry = entries[fingerprint] else {
@@ -46,6 +52,8 @@ package final class VerifiedTokenCache {
     /// Drops every entry (a key set changed).
     package func flush() {
         entries.removeAll(keepingCapacity: true)
+        order.removeAll(keepingCapacity: true)
+        oldest = 0
     }
 
     /// Remembers a verified token; tokens without a finite `exp` are not cached.
@@ -53,9 +61,12 @@ package final class VerifiedTokenCache {
         guard capacity > 0, generation == self.generation,
             let expiresAt = claims["exp"]?.numberValue, expiresAt.isFinite
         else { return }
-        if entries.count >= capacity, let victim = entries.keys.first {
-            entries[victim] = nil
-        }
-        entries[fingerprint] = Entry(claims: claims, expiresAt: expiresAt)
+        // A token stored again (verified twice before either stored it) is refreshed in its slot.
+        if entries.updateValue(Entry(claims: claims, expiresAt: expiresAt), forKey: fingerprint) != nil { return }
+        guard order.count == capacity else { return order.append(fingerprint) }
+        let victim = order[oldest]
+        order[oldest] = fingerprint
+        oldest = (oldest + 1) % capacity
+        if victim != fingerprint { entries[victim] = nil }
     }
 }
