@@ -624,6 +624,47 @@ def trailers_identity(c, args):
     c.wait_streams([stream_id])
 
 
+def wait_for_upstream_head(c, args, request_line):
+    """Pumps until the recording upstream has read the head of `request_line` (the gateway is streaming that
+    request), or the timeout passes; without --upstream-records, for 0.3 s. Returns whether the head came."""
+    if not args.upstream_records:
+        c.wait(lambda: False, timeout=0.3)
+        return False
+    needle = '"request_line":"%s"' % request_line
+
+    def head_seen():
+        try:
+            with open(args.upstream_records, encoding="utf-8") as records:
+                return any('"event":"head"' in line and needle in line for line in records)
+        except OSError:
+            return False
+    return c.wait(head_seen)
+
+
+@scenario("trailers_identity_streamed")
+def trailers_identity_streamed(c, args):
+    """A body larger than the gateway buffers, streamed upstream before its trailers arrive; the trailers carry
+    identity and credential fields. They are dropped and the request completes (no late refusal)."""
+    stream_id = c.new_stream_id()
+    c.headers(stream_id, request_fields(method="POST", path="/upload/x", extra=bearer(args)), end_stream=False)
+    c.data(stream_id, b"s" * 4000, end_stream=False)
+    c.counts["upstream_head_before_trailers"] = int(wait_for_upstream_head(c, args, "POST /upload/x HTTP/1.1"))
+    c.headers(stream_id, [("x-user-id", "admin"), ("x_user_id", "admin"), ("authorization", "Bearer other"),
+                          ("x-forwarded-for", "6.6.6.6")], end_stream=True)
+    c.wait_streams([stream_id])
+
+
+@scenario("trailers_content_length_streamed")
+def trailers_content_length_streamed(c, args):
+    """The same streamed body, with a content-length in its trailers (a framing field, RFC 9110 §6.5.1)."""
+    stream_id = c.new_stream_id()
+    c.headers(stream_id, request_fields(method="POST", path="/upload/x", extra=bearer(args)), end_stream=False)
+    c.data(stream_id, b"s" * 4000, end_stream=False)
+    c.counts["upstream_head_before_trailers"] = int(wait_for_upstream_head(c, args, "POST /upload/x HTTP/1.1"))
+    c.headers(stream_id, [("content-length", "5")], end_stream=True)
+    c.wait_streams([stream_id])
+
+
 @scenario("trailers_pseudo_header")
 def trailers_pseudo_header(c, args):
     stream_id = c.new_stream_id()
@@ -912,6 +953,9 @@ def main():
     parser.add_argument("--timeout", type=float, default=8)
     parser.add_argument("--no-follow-up", action="store_true")
     parser.add_argument("--evil", default="canary.invalid", help="the attacker's authority (a canary's host:port)")
+    parser.add_argument("--upstream-records", default=None,
+                        help="the recording upstream's records file: scenarios that must act once the gateway has "
+                             "begun to forward a request wait for its head there")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args()
     if args.list:

@@ -6,11 +6,14 @@ appends one JSON line per event to RECORDS (flushed at once, so the tests can re
 
   {"event": "connection", "conn": 1, "peer": "127.0.0.1:40000"}
   {"event": "request", "conn": 1, "seq": 1, "request_line": "GET /x HTTP/1.1",
-   "headers": [["Host", "a"], ...], "body_length": 0, "body_sha256": "e3b0...", "chunked": false}
+   "headers": [["Host", "a"], ...], "body_length": 0, "body_sha256": "e3b0...", "chunked": false,
+   "trailers": []}
+  {"event": "head", "conn": 1, "request_line": "POST /x HTTP/1.1"}   (a head was read; its body comes next)
   {"event": "incomplete", "conn": 1, "reason": "...", "request_line": ..., "body_length": N}
   {"event": "bytes", "conn": 1, "data": "..."}          (only with --canary)
 
-Headers are recorded exactly as sent: the raw name and value of every line, in order, duplicates kept.
+Headers are recorded exactly as sent: the raw name and value of every line, in order, duplicates kept; so
+are the trailer fields of a chunked body (the gateway never forwards any: the tests check that they are empty).
 Request bodies may be framed by Content-Length or by chunked transfer coding; keep-alive is honoured.
 
 Behaviour:
@@ -92,17 +95,20 @@ async def read_some(reader, limit):
     return data
 
 
-async def read_body(reader, headers, digest):
-    """Reads the body into `digest`; returns (length, chunked)."""
+async def read_body(reader, headers, digest, trailers):
+    """Reads the body into `digest` and a chunked body's trailer fields into `trailers`; returns (length, chunked)."""
     if any("chunked" in value.lower() for value in header_values(headers, "transfer-encoding")):
         length = 0
         while True:
             size_line = await reader.readuntil(b"\r\n")
             size = int(size_line.split(b";")[0].strip(), 16)
             if size == 0:
-                while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                    pass  # trailers
-                return length, True
+                while True:
+                    line = await reader.readuntil(b"\r\n")
+                    if line == b"\r\n":
+                        return length, True
+                    name, _, value = line[:-2].partition(b":")
+                    trailers.append([name.decode("latin-1"), value.strip(b" \t").decode("latin-1")])
             remaining = size
             while remaining:
                 data = await read_some(reader, min(remaining, 1 << 20))
@@ -189,8 +195,10 @@ async def serve_connection(reader, writer, args, recorder):
                 if head is None:
                     return
                 request_line, headers = head
+                recorder.write({"event": "head", "conn": conn, "request_line": request_line})
                 digest = hashlib.sha256()
-                length, chunked = await read_body(reader, headers, digest)
+                trailers = []
+                length, chunked = await read_body(reader, headers, digest, trailers)
             except (BadRequest, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                     ConnectionError) as error:
                 recorder.write({"event": "incomplete", "conn": conn, "reason": str(error)[:300],
@@ -199,7 +207,7 @@ async def serve_connection(reader, writer, args, recorder):
             recorder.requests += 1
             record = {"event": "request", "conn": conn, "seq": recorder.requests, "request_line": request_line,
                       "headers": headers, "body_length": length, "body_sha256": digest.hexdigest(),
-                      "chunked": chunked}
+                      "chunked": chunked, "trailers": trailers}
             recorder.write(record)
             keep_alive = not any(v.lower() == "close" for v in header_values(headers, "connection"))
             if args.delay_ms:

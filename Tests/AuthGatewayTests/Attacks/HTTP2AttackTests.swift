@@ -331,6 +331,44 @@ struct HTTP2AttackTests {
         #expect(request.chunked == true, "a body of unknown length is re-framed as chunked")
     }
 
+    @Test("trailers after a body already streamed upstream: dropped, the request completes (issue 11, class 4)")
+    func trailersAfterStreamedBody() async throws {
+        let oracle = try AttackGateway.shared()
+        let marks = oracle.begin()
+        let result = try await H2AttackClient.run(
+            oracle.gateway, "trailers_identity_streamed", token: try oracle.gateway.token(sub: "alice", scope: "write:data"),
+            upstreamRecords: oracle.upstream.recordsPath)
+        // The trailers left only once the upstream had read the request's head: they arrived late.
+        #expect(result.counts["upstream_head_before_trailers"] == 1, "\(result)")
+        #expect(result.stream(1)?.status == 200, "\(result)")
+        expectUsable(result)
+        let requests = await oracle.forwarded(1, since: marks)
+        let request = try #require(requests.first)
+        oracle.expectSanitized(request, method: "POST", target: "/upload/x", subject: "alice")
+        #expect(request.bodyLength == 4000)
+        #expect(request.chunked == true)
+        let values = (request.headers ?? []).map { $0.joined(separator: ": ") }
+        #expect(!values.contains { $0.contains("admin") || $0.contains("6.6.6.6") || $0.contains("Bearer") }, "\(values)")
+    }
+
+    @Test("content-length in trailers after a streamed body: a framing field in trailers is dropped, the request completes")
+    func contentLengthTrailerAfterStreamedBody() async throws {
+        let oracle = try AttackGateway.shared()
+        let marks = oracle.begin()
+        let result = try await H2AttackClient.run(
+            oracle.gateway, "trailers_content_length_streamed", token: try oracle.gateway.token(sub: "alice", scope: "write:data"),
+            upstreamRecords: oracle.upstream.recordsPath)
+        // The trailers left only once the upstream had read the request's head: they arrived late.
+        #expect(result.counts["upstream_head_before_trailers"] == 1, "\(result)")
+        #expect(result.stream(1)?.status == 200, "\(result)")
+        expectUsable(result)
+        let requests = await oracle.forwarded(1, since: marks)
+        let request = try #require(requests.first)
+        oracle.expectSanitized(request, method: "POST", target: "/upload/x", subject: "alice")
+        #expect(request.bodyLength == 4000)
+        #expect(request.values("Content-Length").isEmpty, "\(request.headers ?? [])")
+    }
+
     @Test("a streamed HTTP/2 body without content-length is forwarded (chunked) and answered")
     func streamedBody() async throws {
         let oracle = try AttackGateway.shared()

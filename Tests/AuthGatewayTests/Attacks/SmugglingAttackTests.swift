@@ -272,4 +272,76 @@ struct SmugglingAttackTests {
             try await shared.expectVictimServed(since: marks, attackForwarded: attack.forwarded.count)
         }
     }
+
+    // MARK: Trailers after a streamed body (issue 11, class 4)
+
+    /// A trailer section that arrives after the gateway already streamed the request's head and body upstream.
+    struct LateTrailers: Sendable, CustomTestStringConvertible {
+        let name: String
+        let origin: AttackOrigin
+        /// The trailer section after the last chunk, with its final empty line.
+        let trailers: String
+        /// 200: the trailers are dropped and the request completes; otherwise the gateway's answer (and close).
+        let status: Int
+
+        var testDescription: String { name }
+    }
+
+    static let lateTrailers: [LateTrailers] = [
+        LateTrailers(name: "identity, credential, routing and framing fields in trailers: dropped, the request completes",
+                     origin: .own("RFC 9110 §6.5.1, §6.5.2; issue 11 (4)"),
+                     trailers: "X-User-Id: admin\r\nX_User_Id: admin\r\nX.Forwarded.For: 6.6.6.6\r\nAuthorization: Bearer forged\r\n"
+                         + "Content-Length: 99\r\nTransfer-Encoding: chunked\r\nHost: admin.internal\r\nX-Original-URL: /admin/x\r\n\r\n",
+                     status: 200),
+        LateTrailers(name: "a trailer line that is not a field: 400, the upstream never gets a complete request",
+                     origin: .own("RFC 9112 §7.1.2; issue 11 (4)"), trailers: "not a field\r\n\r\n", status: 400),
+        LateTrailers(name: "obs-fold in a trailer field: 400, never a complete request",
+                     origin: .own("RFC 9112 §5.2 (obs-fold), §7.1.2"), trailers: "X-A: 1\r\n X-User-Id: admin\r\n\r\n", status: 400),
+        LateTrailers(name: "a bare LF inside the trailer section: 400, never a complete request",
+                     origin: .own("RFC 9112 §2.2"), trailers: "X-A: 1\nX-User-Id: admin\r\n\r\n", status: 400),
+        LateTrailers(name: "NUL in a trailer value: 400, never a complete request",
+                     origin: .own("RFC 9110 §5.5"), trailers: "X-A: a\u{0}b\r\n\r\n", status: 400),
+        LateTrailers(name: "a trailer section over max_header_bytes: 431, never a complete request",
+                     origin: .own("RFC 9110 §6.5; resource limits"),
+                     trailers: "X-A: " + String(repeating: "a", count: 20 * 1024) + "\r\n\r\n", status: 431),
+    ]
+
+    /// Issue 11 (4): the head and a body larger than `body_buffer_bytes` are already upstream (the test waits
+    /// until the recording upstream has read the head) when the trailer section arrives. Forbidden fields there
+    /// never become a late refusal; a malformed section is refused, and then the upstream never holds a request
+    /// it could take as complete (the last chunk is written only at the request's end) and its connection is
+    /// never reused.
+    @Test("a trailer section after a streamed body", arguments: lateTrailers)
+    func trailersAfterStreamedBody(_ attack: LateTrailers) async throws {
+        let shared = try AttackGateway.shared()
+        let marks = shared.begin()
+        let token = try TokenForge(gateway: shared.gateway).signed(sub: "mallory", claims: ["scope": "read:data write:data"])
+        let connection = try await shared.connect()
+        let body = String(repeating: "b", count: 4096)
+        try await connection.send(Self.upload(token, ["Transfer-Encoding: chunked"], "1000\r\n" + body + "\r\n"))
+        let head = await shared.upstream.waitForHead("POST /upload/x ", since: marks.upstream)
+        #expect(head != nil, "the gateway did not stream the request before its end; the case tests nothing late")
+        try await connection.send("0\r\n" + attack.trailers)
+        let response = await connection.response(timeout: 10)
+        guard attack.status == 200 else {
+            shared.expectAnswer(response, status: attack.status, closes: true)
+            await shared.expectFate(connection, closes: true)
+            let events = await shared.upstream.settledEvents(since: marks.upstream, settle: 0.2)
+            #expect(events.filter(\.isRequest).isEmpty, "a refused request completed upstream: \(events.map { $0.event })")
+            let aborted = Set(events.filter { $0.event == "incomplete" || $0.event == "head" }.map(\.conn))
+            try await shared.expectVictimServed(since: shared.begin(), avoidingConnections: aborted)
+            return
+        }
+        #expect(response?.status == 200, "\(String(describing: response))")
+        let requests = await shared.forwarded(1, since: marks)
+        if let request = requests.first {
+            shared.expectSanitized(request, method: "POST", target: "/upload/x", subject: "mallory")
+            #expect(request.bodyLength == 4096)
+            #expect(request.chunked == true)
+            let values = (request.headers ?? []).map { $0.joined(separator: ": ") }
+            #expect(!values.contains { $0.contains("admin") || $0.contains("6.6.6.6") || $0.contains("forged") }, "\(values)")
+        }
+        await shared.expectFate(connection, closes: false)
+        try await shared.expectVictimServed(since: shared.begin())
+    }
 }

@@ -172,7 +172,7 @@ final class AttackGateway: Sendable {
     }
 
     /// The sanitized request: the canonical target, one `Host`, the gateway's identity only (or none for a
-    /// public route), no `Authorization`, forwarding headers from the connection.
+    /// public route), no `Authorization`, forwarding headers from the connection, no trailer fields.
     func expectSanitized(
         _ request: UpstreamEvent, method: String = "GET", target: String, subject: String?,
         authorization: String? = nil, sourceLocation: Testing.SourceLocation = #_sourceLocation
@@ -184,6 +184,10 @@ final class AttackGateway: Sendable {
         #expect(request.values("X-Forwarded-For") == ["127.0.0.1"], sourceLocation: sourceLocation)
         #expect(request.values("X-Forwarded-Proto") == ["https"], sourceLocation: sourceLocation)
         #expect(request.values("X-Request-Id").count == 1, sourceLocation: sourceLocation)
+        // Trailers are never forwarded (RFC 9110 §6.5.1: a recipient must not merge them into the head, and an
+        // upstream that did would take a client's trailer for a header the gateway vouched for).
+        #expect((request.trailers ?? []).isEmpty, "trailers reached the upstream: \(request.trailers ?? [])",
+                sourceLocation: sourceLocation)
         let folded = request.headerNames.map(Self.fold)
         for name in folded where name.hasPrefix("x-user-") || name.hasPrefix("x-token-") || name.hasPrefix("x-auth-request-") {
             #expect(folded.filter { $0 == name }.count == 1, "\(name) more than once: \(request.headers ?? [])",

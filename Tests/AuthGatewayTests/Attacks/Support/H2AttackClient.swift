@@ -67,7 +67,7 @@ struct H2AttackResult: Decodable, Sendable, CustomStringConvertible {
 enum H2AttackClient {
     static func run(
         _ endpoint: GatewayEndpoint, _ scenario: String, token: String? = nil, count: Int? = nil, evil: String? = nil,
-        followUp: Bool = true, timeout: Double = 8
+        followUp: Bool = true, timeout: Double = 8, upstreamRecords: String? = nil
     ) async throws -> H2AttackResult {
         var arguments = [
             "-u", E2EPaths.scripts + "/h2_attack.py", scenario, "--port", String(endpoint.port), "--cafile",
@@ -84,6 +84,7 @@ enum H2AttackClient {
         if let count { arguments += ["--count", String(count)] }
         if let evil { arguments += ["--evil", evil] }
         if !followUp { arguments.append("--no-follow-up") }
+        if let upstreamRecords { arguments += ["--upstream-records", upstreamRecords] }
         let executable = TestTools.python
         let result = try await Command.run(
             executable, arguments, directory: endpoint.directory, timeout: timeout * 3 + 10, label: "h2-attack")

@@ -15,11 +15,13 @@ struct UpstreamEvent: Decodable, Sendable {
     let bodyLength: Int?
     let bodySHA256: String?
     let chunked: Bool?
+    /// The trailer fields of a chunked body, as sent (the gateway forwards none).
+    let trailers: [[String]]?
     let reason: String?
     let data: String?
 
     enum CodingKeys: String, CodingKey {
-        case event, conn, seq, peer, headers, chunked, reason, data
+        case event, conn, seq, peer, headers, chunked, trailers, reason, data
         case requestLine = "request_line"
         case bodyLength = "body_length"
         case bodySHA256 = "body_sha256"
@@ -128,6 +130,19 @@ final class RecordingUpstream: @unchecked Sendable {
         while true {
             let found = requests(since: mark)
             if found.count >= count || Date() > deadline { return found }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+    }
+
+    /// Waits (bounded) until a request head whose request line starts with `prefix` arrived after `mark`: the
+    /// gateway has begun to forward that request (its body may still be on the way). `nil` if none came.
+    func waitForHead(_ prefix: String, since mark: Int = 0, timeout: Double = 10) async -> UpstreamEvent? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let head = events(since: mark).first(where: { $0.event == "head" && ($0.requestLine ?? "").hasPrefix(prefix) }) {
+                return head
+            }
+            if Date() > deadline { return nil }
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
     }
