@@ -1,3 +1,4 @@
+import Foundation
 import GatewayConfig
 import GatewayPolicy
 import JOSE
@@ -203,6 +204,29 @@ struct HeaderRewriterTests {
         let headers = try rewrite(
             [("Host", Self.host)] + denied.map { ($0, "spoofed") } + [("Accept", "*/*")], route: "open")
         #expect(headers == ["host: \(Self.host)", "Accept: */*"] + Self.gatewayHeaders())
+    }
+
+    /// Every entry of the maintained denylist (docs/HEADER-DENYLIST.md), in four spellings, with an operator's
+    /// `identity` lists emptied: the denylist does not depend on the configuration, and no entry is inert.
+    @Test("every denylisted name and namespace is stripped in every spelling, whatever identity.strip_* say")
+    func wholeDenylistWithoutConfiguration() throws {
+        var none = GatewayConfiguration.Identity()
+        none.stripPrefixes = []
+        none.stripHeaders = []
+        let filter = ClientHeaderFilter(identity: none, policyHeaders: [])
+        let names = ClientHeaderDenylist.managed + ClientHeaderDenylist.names + ClientHeaderDenylist.prefixes.map { $0 + "x" }
+        for name in names {
+            let titled = name.split(separator: "-", omittingEmptySubsequences: false).map { $0.capitalized }.joined(separator: "-")
+            for spelling in [name, name.uppercased(), titled.replacingOccurrences(of: "-", with: "_"),
+                             titled.replacingOccurrences(of: "-", with: ".")] {
+                #expect(filter.strips(spelling), "\(spelling) passes")
+            }
+        }
+        // Names next to the list still pass: prefixes end where they say, exact names are exact.
+        for kept in ["X-Auth-Token", "X-Client-Trace-Id", "X-Amzn-Trace-Id", "X-Hosts", "Shibboleth", "X-Userinfos",
+                     "X-Ms-Client-Request-Id", "Accept", "Cookie", "Oidc-Claims"] {
+            #expect(!filter.strips(kept), "\(kept) is stripped")
+        }
     }
 
     // MARK: - What the gateway vouches for

@@ -23,6 +23,25 @@ struct PolicyToolingTests {
         #expect(PolicyLinter.lint(policy).allSatisfy { $0.severity == .warning })
     }
 
+    @Test("a public route without forward_headers is a warning; a list on the route or in the file's defaults (even []) silences it")
+    func publicRouteAllowlistWarning() throws {
+        let warned = try PolicyFixtures.policy("""
+            routes:
+              - { name: open, match: { methods: [GET], path: /o }, upstream: a, auth: public, public_reason: "probes" }
+              - { name: closed, match: { methods: [GET], path: /c }, upstream: a, require: { scopes: { all: [x] } } }
+            """, file: "p.yaml")
+        #expect(PolicyLinter.lint(warned).map(\.description).count == 1)
+        #expect(PolicyLinter.lint(warned).first?.description.hasPrefix(
+            "p.yaml:2:5: warning: public route `open` forwards every client header") == true)
+        for yaml in [
+            "routes:\n  - { name: open, match: { methods: [GET], path: /o }, upstream: a, auth: public, public_reason: p, forward_headers: [] }",
+            "defaults:\n  forward_headers: [Accept]\nroutes:\n  - { name: open, match: { methods: [GET], path: /o }, upstream: a, auth: public, public_reason: p }",
+        ] {
+            let policy = try PolicyFixtures.policy(yaml, file: "p.yaml")
+            #expect(PolicyLinter.lint(policy).isEmpty, "\(PolicyLinter.lint(policy).map(\.description))")
+        }
+    }
+
     @Test("public_reason acknowledges a public route (no warning; lint --strict passes it) and only fits public routes")
     func publicReasonAcknowledges() throws {
         let policy = try PolicyFixtures.policy("""

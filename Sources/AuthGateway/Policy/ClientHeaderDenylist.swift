@@ -26,6 +26,12 @@ package enum ClientHeaderDenylist {
         "x-original-",
         // Kubernetes front-proxy identity (X-Remote-User/-Group/-Extra-*); Authelia's Remote-User/-Groups/-Email.
         "x-remote-", "remote-",
+        // oauth2-proxy's --set-xauthrequest (X-Auth-Request-User/-Email/-Groups/-Access-Token/-Redirect): also
+        // the gateway's own identity namespace by default, here so that no `identity.strip_prefixes` drops it.
+        "x-auth-request-",
+        // Apache mod_auth_openidc (OIDC_CLAIM_<claim>, the default OIDCClaimPrefix) and Shibboleth SP
+        // (Shib-Session-ID, Shib-Identity-Provider, ... with ShibUseHeaders).
+        "oidc-claim-", "shib-",
         // Kong and FortiGate (X-Authenticated-Userid/-Scope/-Groups), Kong and APISIX consumers.
         "x-authenticated-", "x-consumer-", "x-credential-",
         // Identity-aware proxies: Pomerium, authentik, Vouch, Grafana/Gitea auth proxy (X-WEBAUTH-*).
@@ -47,6 +53,10 @@ package enum ClientHeaderDenylist {
     static let identity = [
         "x-user", "x-email", "x-role", "x-first-name", "x-last-name",
         "x-oauth2-proxy-id-token", "gap-auth",
+        // kong-oidc and Apache APISIX openid-connect: the userinfo and ID token of the session, base64 JSON.
+        "x-userinfo", "x-id-token",
+        // mod_auth_openidc's token headers (OIDC_access_token, OIDC_id_token, ...).
+        "oidc-access-token", "oidc-access-token-expires", "oidc-id-token", "oidc-id-token-payload", "oidc-refresh-token",
         // keycloak-proxy / Louketo (X-Auth-Token and X-Auth-Key stay: clients send them to many APIs).
         "x-auth-username", "x-auth-userid", "x-auth-subject", "x-auth-email", "x-auth-roles", "x-auth-groups",
         "x-auth-expiresin", "x-auth-user",
@@ -61,11 +71,14 @@ package enum ClientHeaderDenylist {
         "x-real-ip", "x-client-ip", "client-ip", "x-cluster-client-ip", "x-originating-ip", "true-client-ip",
         "cf-connecting-ip", "cf-connecting-ipv6", "cf-pseudo-ipv4", "fastly-client-ip", "cloudfront-viewer-address",
         "fly-client-ip", "x-nf-client-connection-ip", "x-proxyuser-ip", "proxy-client-ip", "forwarded-for",
+        "do-connecting-ip",
         "x-forwarded", "forwarded",
     ]
 
     static let urlOverrides = [
-        "x-rewrite-url", "x-url-scheme", "x-scheme", "front-end-https", "cf-visitor",
+        "x-rewrite-url", "x-url-scheme", "x-scheme", "front-end-https", "cf-visitor", "x-arr-ssl",
+        // Host overrides that frameworks honour when building absolute URLs (password-reset poisoning).
+        "x-host", "x-http-host-override",
         "x-proxyscheme", "x-proxyhost", "x-proxyport", "x-proxycontextpath",
     ]
 

@@ -213,6 +213,11 @@ struct IdentityHeaderAttackTests {
         "X.Original.Host: admin.internal", "L5d-Dst-Override: admin.internal:80", "X-Envoy-Internal: true",
         "X-Forwarded-Client-Cert: By=spiffe://admin", "Client-Cert: :MIIB:", "ssl_client_verify: SUCCESS",
         "X-HTTP-Method: DELETE", "Front-End-Https: on",
+        // Added by the issue 11 audit: Apache mod_auth_openidc, Shibboleth, kong-oidc/APISIX, oauth2-proxy (the
+        // maintained list now holds X-Auth-Request-* itself), DigitalOcean, Azure ARR, Host overrides.
+        "OIDC_CLAIM_sub: admin", "OIDC_access_token: eyJhbGciOiJub25lIn0", "Shib-Identity-Provider: https://idp.invalid",
+        "X-Userinfo: eyJzdWIiOiJhZG1pbiJ9", "x.id.token: eyJzdWIiOiJhZG1pbiJ9", "X_Auth_Request_Redirect: https://evil.invalid",
+        "DO-Connecting-IP: 10.0.0.1", "X-ARR-SSL: on", "X-Host: admin.internal", "X-HTTP-Host-Override: admin.internal",
     ]
 
     @Test("the maintained denylist: identity, address, URL, method and certificate headers never pass, even on a public route",

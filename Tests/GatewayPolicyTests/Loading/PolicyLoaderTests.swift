@@ -279,4 +279,58 @@ struct PolicyLoaderTests {
             #expect(error.diagnostics.first?.message == "no policy files (*.yaml, *.yml)")
         }
     }
+
+    // MARK: forward_headers (issue 11: the allowlist mode)
+
+    @Test("forward_headers: a file's defaults apply to its routes, a route's own list replaces them, [] forwards none")
+    func forwardHeadersInheritance() throws {
+        let policy = try PolicyFixtures.policy("""
+            defaults:
+              forward_headers: [Accept, Content-Type]
+            routes:
+              - { name: inherits, match: { methods: [GET], path: /a }, upstream: a, auth: public }
+              - { name: own, match: { methods: [GET], path: /b }, upstream: a, auth: public, forward_headers: [X-Custom] }
+              - { name: none, match: { methods: [GET], path: /c }, upstream: a, auth: public, forward_headers: [] }
+            """)
+        let lists = Dictionary(uniqueKeysWithValues: policy.routes.map { ($0.name, $0.forwardHeaders) })
+        #expect(lists["inherits"] == .some(["Accept", "Content-Type"]))
+        #expect(lists["own"] == .some(["X-Custom"]))
+        #expect(lists["none"] == .some([]))
+        let other = try PolicyFixtures.policy("routes:\n  - { name: open, match: { methods: [GET], path: /a }, upstream: a, auth: public }")
+        #expect(other.routes.first?.forwardHeaders == nil, "without forward_headers a route is not in allowlist mode")
+    }
+
+    /// A name the allowlist could never pass is an error, not a silent no-op: the gateway's own headers, names a
+    /// server may fold into another (`_`, `.`), and every name of the maintained denylist, in any case.
+    @Test("forward_headers refuses names it could never forward", arguments: [
+        ("Host", "cannot be in `forward_headers`"),
+        ("content-length", "cannot be in `forward_headers`"),
+        ("Authorization", "use `forward_authorization: true`"),
+        ("Content_Type", "is not a header name `forward_headers` can list"),
+        ("X.Custom", "is not a header name `forward_headers` can list"),
+        ("X-Forwarded-For", "the gateway strips it from every request"),
+        ("x-real-ip", "the gateway strips it from every request"),
+        ("X-Auth-Request-User", "the gateway strips it from every request"),
+        ("Remote-User", "the gateway strips it from every request"),
+        ("X-HTTP-Method-Override", "the gateway strips it from every request"),
+        ("Connection", "the gateway strips it from every request"),
+        ("X-Request-Id", "the gateway strips it from every request"),
+    ])
+    func forwardHeadersRefused(_ name: String, _ message: String) {
+        for place in ["route", "defaults"] {
+            let yaml = place == "route"
+                ? "routes:\n  - { name: r, match: { methods: [GET], path: /a }, upstream: a, auth: public, forward_headers: [Accept, \"\(name)\"] }"
+                : "defaults:\n  forward_headers: [Accept, \"\(name)\"]\nroutes:\n  - { name: r, match: { methods: [GET], path: /a }, upstream: a, auth: public }"
+            let errors = PolicyFixtures.errors(yaml).map(\.description)
+            #expect(errors.count == 1, "\(place): \(errors)")
+            #expect(errors.first?.contains(message) == true, "\(place): \(errors)")
+        }
+    }
+
+    @Test("forward_headers: a name listed twice (in any case) is an error")
+    func forwardHeadersDuplicate() {
+        let errors = PolicyFixtures.errors(
+            "routes:\n  - { name: r, match: { methods: [GET], path: /a }, upstream: a, auth: public, forward_headers: [Accept, accept] }")
+        #expect(errors.map(\.description).contains { $0.contains("`accept` is listed twice") }, "\(errors)")
+    }
 }
