@@ -92,6 +92,9 @@ struct IdentityHeaderTests {
         ("sub", "alice "),
         ("sub", .double(1.5)),
         ("sub", .object(["a": "b"])),
+        // A claim that names one thing is never sent as a list (issue 11, class 3: `X-User-Id: alice, admin`).
+        ("sub", ["alice", "admin"]),
+        ("sub", ["alice"]),
         ("groups", ["ok", "a,b"]),
         ("groups", ["ok", ""]),
         ("groups", ["ok", ["nested"]]),

@@ -4,7 +4,8 @@ import JOSE
 ///
 /// The rule (docs/POLICY.md, "Identity headers"):
 /// - a string is sent as is; an integer in decimal; a boolean as `true` / `false`;
-/// - an array of those, the scopes and the roles are a list: elements joined with `, `;
+/// - an array of those, the scopes and the roles are a list: elements joined with `, ` (but never for a claim
+///   that names one thing, ``singleValuedClaims``: `sub: ["alice", "admin"]` cannot be sent);
 /// - a missing or `null` claim, an empty string or an empty array: omitted (the policy decides whether the
 ///   request may go on without the header);
 /// - a single value must be printable ASCII (0x20–0x7E) without `,` and without leading or trailing space;
@@ -24,7 +25,11 @@ package enum IdentityHeaderEncoder {
     package static func encode(_ source: IdentityHeaderRule.Source, _ claims: [String: JSONValue]) -> Encoded {
         switch source {
         case .claim(let path):
-            return encode(path.value(in: claims))
+            let value = path.value(in: claims)
+            if case .array? = value, path.components.count == 1, singleValuedClaims.contains(path.components[0]) {
+                return .unencodable
+            }
+            return encode(value)
         case .roles(let path):
             return encodeRoles(path.value(in: claims))
         case .scopes:
@@ -44,6 +49,12 @@ package enum IdentityHeaderEncoder {
             return isSafe(text.utf8) ? .value(text) : .unencodable
         }
     }
+
+    /// Claims that name one thing (RFC 7519 §4.1.1–4.1.7 `iss`, `sub`, `jti`; OpenID Connect Core §2 `azp`;
+    /// RFC 9068 §2.2 `client_id`): an array there is no list but a malformed token, and sent as `a, b` it would
+    /// give an upstream that reads `X-User-Id` as one value — or splits it and takes the last — a subject the
+    /// token never named alone. It denies (`claim_unencodable`) like any value that cannot be sent.
+    static let singleValuedClaims: Set<String> = ["iss", "sub", "jti", "azp", "client_id"]
 
     /// The roles claim is read as the policy reads it (``ClaimTests/roles``): only an array of strings is a
     /// list of roles. Anything else — a string such as `"viewer admin"` above all, which an upstream might

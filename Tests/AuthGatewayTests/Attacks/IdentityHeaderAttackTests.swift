@@ -158,6 +158,16 @@ struct IdentityHeaderAttackTests {
                      .own("review: roles claim type"), ["roles": "viewer admin"]),
         .unencodable("quote in a role: denied", .own("RFC 8941 §3.3.3 (quoted strings)"), ["roles": ["\"admin\""]]),
         .unencodable("space inside an scp element: denied", .own("issue: list separators"), ["scp": ["read:data admin"]]),
+        // Issue 11 audit: the other separators and escapes list parsers know, in roles and in scopes.
+        .unencodable("backslash in a role: denied", .own("RFC 8941 §3.3.3 (escapes); RFC 9110 §5.6.4"), ["roles": ["admin\\"]]),
+        .unencodable("tab inside a role: denied", .own("RFC 9110 §5.6.3 (OWS); parsers that split on white space"), ["roles": ["user\tadmin"]]),
+        .unencodable("parentheses and = in a role: denied", .own("RFC 9110 §5.6.2 (delimiters)"), ["roles": ["a=b(admin)"]]),
+        .unencodable("semicolon inside a granted scope list: denied", .own("RFC 9110 §5.6.1; parsers that split on ';'"),
+                     ["scope": "read:data admin;root"]),
+        .unencodable("quoted scope: denied", .own("RFC 8941 §3.3.3"), ["scope": "read:data \"admin\""]),
+        .unencodable("comma inside an scp element: denied", .own("RFC 9110 §5.6.1"), ["scp": ["read:data", "admin,root"]]),
+        .unencodable("sub as an array: denied, never X-User-Id: alice, admin", .own("RFC 7519 §4.1.2 (sub is one StringOrURI)"),
+                     ["sub": ["alice", "admin"]]),
     ]
 
     static let allCases = fromAttacksMD + own
