@@ -41,6 +41,16 @@ public struct ClaimsValidation: Sendable, Hashable {
     /// the others), compared without case.
     public static let nonAccessTokenClaimTypes = ["id", "refresh", "offline", "logout", "serialized-id"]
 
+    /// Claims only an OpenID Connect ID token carries: the hashes that bind it to the access token, the code and
+    /// the state it came with (OpenID Connect Core §3.1.3.6, §3.3.2.11; FAPI 1.0 §5.1 `s_hash`). An access token
+    /// has no reason to hash itself, so their presence says "ID token" even where the IdP writes no `typ`.
+    public static let idTokenClaims = ["at_hash", "c_hash", "s_hash"]
+
+    /// Values of a `token_use` claim that mark another kind than an access token (Amazon Cognito writes `access`
+    /// into its access tokens and `id` into its ID tokens, which are signed by the same keys), compared without
+    /// case.
+    public static let nonAccessTokenUses = ["id", "refresh"]
+
     /// The latest instant a time claim may name: 9999-12-31T23:59:59Z.
     private static let latestTime: Double = 253_402_300_799
 
@@ -66,8 +76,9 @@ public struct ClaimsValidation: Sendable, Hashable {
 
     /// Refuses a token that says it is of another kind than an access token (RFC 8725 §3.11 cross-JWT
     /// confusion): a refused header `typ` (``refusedTypes``), a payload `typ` claim such as Keycloak's `ID` or
-    /// `Refresh`, or an `events` claim (security event tokens and logout tokens, RFC 8417 §2.2); then checks
-    /// ``acceptedTypes``. The verifier calls it once the signature holds.
+    /// `Refresh`, an `events` claim (security event tokens and logout tokens, RFC 8417 §2.2), an ID token's
+    /// hash claims (``idTokenClaims``) or a Cognito `token_use` of `id`; then checks ``acceptedTypes``. The
+    /// verifier calls it once the signature holds.
     public func validateKind(type: String?, claims: [String: JSONValue]) throws(JOSEError) {
         if let type, refusedTypes.contains(where: { Self.mediaType($0) == Self.mediaType(type) }) {
             throw JOSEError(.badType, "the token's typ says it is not an access token")
@@ -77,6 +88,12 @@ public struct ClaimsValidation: Sendable, Hashable {
         }
         if claims["events"] != nil {
             throw JOSEError(.badType, "the token carries events: a security event or logout token, not an access token")
+        }
+        if let name = Self.idTokenClaims.first(where: { claims[$0] != nil }) {
+            throw JOSEError(.badType, "the token carries \(name): an ID token, not an access token")
+        }
+        if case .string(let use)? = claims["token_use"], Self.nonAccessTokenUses.contains(use.lowercased()) {
+            throw JOSEError(.badType, "the token's token_use says it is not an access token")
         }
         try validateType(type)
     }

@@ -50,6 +50,13 @@ struct TokenTypeTests {
             #expect(Self.outcome(try Self.token(typ: typ, key: key), accepting: [], key: key) == nil)
         }
         #expect(Self.outcome(try Self.token(typ: "JWT", key: key, extra: ["typ": "Bearer"]), accepting: [], key: key) == nil)
+        // Access tokens that carry claims an ID token also has, but none that only an ID token has.
+        for extra: [String: JSONValue] in [
+            ["token_use": "access"], ["nonce": "n"], ["auth_time": .int(1_699_999_000), "acr": "1", "amr": ["pwd"]],
+            ["azp": "client", "sid": "s"], ["token_use": .int(1)],
+        ] {
+            #expect(Self.outcome(try Self.token(typ: nil, key: key, extra: extra), accepting: [], key: key) == nil, "\(extra)")
+        }
     }
 
     @Test("tokens that say they are of another kind are bad_type by default, and with an allowlist", arguments: [
@@ -66,6 +73,11 @@ struct TokenTypeTests {
         ["typ": "ID"], ["typ": "Refresh"], ["typ": "Offline"], ["typ": "logout"], ["typ": "Serialized-ID"],
         ["events": ["http://schemas.openid.net/event/backchannel-logout": [:]]],
         ["events": [:]],
+        // OpenID Connect ID tokens, recognisable by the hashes only they carry (issue 11, class 6).
+        ["at_hash": "77QmUPtjPfzWtF2AnpK9RQ", "nonce": "n-0S6_WzA2Mj"], ["c_hash": "LDktKdoQak3Pk0cnXxCltA"],
+        ["s_hash": "x"], ["at_hash": .null],
+        // Amazon Cognito ID tokens (token_use id), in any case; and a refresh kind.
+        ["token_use": "id"], ["token_use": "ID"], ["token_use": "refresh"],
     ] as [[String: JSONValue]])
     func otherKindsByClaims(extra: [String: JSONValue]) throws {
         let key = try JWSKey.generate(algorithm: .HS256, keyID: "k")

@@ -237,6 +237,28 @@ struct TokenAttackTests {
             .rejected("a JAR request object (typ oauth-authz-req+jwt)", .own("RFC 9101 §10.8")) { forge, _ in
                 try forge.signed(header: ["typ": "oauth-authz-req+jwt"])
             },
+            // Issue 11 audit: other spellings of the same kinds, and ID tokens that carry no typ of their own.
+            .rejected("typ application/Logout+JWT (media-type prefix, mixed case)", .own("RFC 7515 §4.1.9; OpenID Back-Channel Logout §2.4")) { forge, _ in
+                try forge.signed(header: ["typ": "application/Logout+JWT"])
+            },
+            .rejected("typ DPoP+jwt without the DPoP claims", .own("RFC 9449 §4.2; RFC 8725 §3.11")) { forge, _ in
+                try forge.signed(header: ["typ": "DPoP+jwt"])
+            },
+            .rejected("an OpenID ID token recognisable by at_hash (typ JWT)", .own("OpenID Connect Core §3.1.3.6; RFC 8725 §3.11")) { forge, _ in
+                try forge.signed(claims: ["at_hash": "77QmUPtjPfzWtF2AnpK9RQ", "nonce": "n-0S6_WzA2Mj", "azp": "spa"], header: ["typ": "JWT"])
+            },
+            .rejected("an OpenID ID token of the hybrid flow (c_hash, no typ)", .own("OpenID Connect Core §3.3.2.11")) { forge, _ in
+                try forge.signed(claims: ["c_hash": "LDktKdoQak3Pk0cnXxCltA"])
+            },
+            .rejected("an Amazon Cognito ID token (token_use id)", .own("Amazon Cognito token_use; RFC 8725 §3.11")) { forge, _ in
+                try forge.signed(claims: ["token_use": "id", "cognito:username": "mallory"])
+            },
+            .accepted("an Amazon Cognito access token (token_use access)", .own("Amazon Cognito token_use")) { forge, _ in
+                ["Authorization: Bearer " + (try forge.signed(claims: ["token_use": "access"]))]
+            },
+            .accepted("an access token with a nonce (Keycloak writes one): not an ID token by that alone", .own("RFC 9068 §2.2.1")) { forge, _ in
+                ["Authorization: Bearer " + (try forge.signed(claims: ["nonce": "n", "auth_time": .int(unixNow() - 60)]))]
+            },
             .accepted("an RFC 9068 access token (typ at+jwt)", .own("RFC 9068 §2.1")) { forge, _ in
                 ["Authorization: Bearer " + (try forge.signed(header: ["typ": "at+jwt"]))]
             },
