@@ -19,7 +19,7 @@ struct BearerTokenTests {
 
     @Test("other schemes carry no bearer token", arguments: [
         "Basic YWxhZGRpbjpvcGVuc2VzYW1l", "Bearerx abc", "Bear abc", "Digest username=x", "", "   ", "Token abc",
-        "Bearer\tabc",
+        "Bearer-x abc", "Bearer.x",
     ])
     func absent(value: String) {
         #expect(BearerToken.parse(Substring(value)) == .absent)
@@ -28,6 +28,9 @@ struct BearerTokenTests {
     @Test("a credential that is not a well-formed token is a malformed token (401 invalid_token)", arguments: [
         "Bearer", "Bearer ", "bearer     ", "Bearer abc def", "Bearer abc=def", "Bearer a\"b",
         "Bearer abc;", "Bearer ab\u{e9}c", "Bearer abc\u{0}", "Bearer =abc", "Bearer abc==.def",
+        // The Bearer scheme followed by neither SP nor a scheme-name byte: a malformed credential, not another
+        // scheme (issue 11, class 7).
+        "Bearer\tabc", "bearer\tabc def", "Bearer:abc", "Bearer,abc", "Bearer\u{0}abc",
     ])
     func malformed(value: String) {
         guard case .malformed = BearerToken.parse(Substring(value)) else {

@@ -36,6 +36,14 @@ package enum BearerToken {
     static func parse(_ value: Substring) -> Extraction {
         let bytes = value.utf8
         let start = skipSpaces(bytes, from: bytes.startIndex)
+        // `Bearer<TAB>token`, `Bearer:token`: the Bearer scheme, then neither SP nor a byte a scheme name may hold
+        // (RFC 9110 §11.4): a credential that is there but malformed, not another scheme and not no credential.
+        if bytes.distance(from: start, to: bytes.endIndex) > 6 {
+            let end = bytes.index(start, offsetBy: 6)
+            if isBearer(bytes[start..<end]), bytes[end] != space, !HTTPSyntax.isTokenByte(bytes[end]) {
+                return .malformed("the bearer scheme is not followed by a space")
+            }
+        }
         guard let schemeEnd = bytes[start...].firstIndex(of: space) else {
             return isBearer(bytes[start...]) ? .malformed("empty bearer credential") : .absent
         }

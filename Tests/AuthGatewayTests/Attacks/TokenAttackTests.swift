@@ -278,6 +278,10 @@ struct TokenAttackTests {
             Case(name: "Bearer with an empty credential", origin: .own("RFC 6750 §3.1"), headers: { _, _ in
                 ["Authorization: Bearer "]
             }, status: 401, challenge: .invalidToken),
+            // RFC 9110 §11.4: the scheme is followed by 1*SP; a tab there leaves a credential that is malformed.
+            Case(name: "Bearer, a tab, then a valid token", origin: .own("RFC 9110 §11.4, RFC 6750 §3.1"), headers: { forge, _ in
+                ["Authorization: Bearer\t" + (try forge.signed())]
+            }, status: 401, challenge: .invalidToken),
             Case(name: "a credential with characters outside token68", origin: .own("RFC 6750 §2.1, §3.1"), headers: { _, _ in
                 ["Authorization: Bearer eyJ{\"alg\":\"none\"}.e30."]
             }, status: 401, challenge: .invalidToken),
