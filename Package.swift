@@ -31,7 +31,8 @@ let package = Package(
         // The layers, each importing only the ones listed below it (docs/ARCHITECTURE.md draws the graph):
         //   CryptoShim ← JOSE ← GatewayPolicy ← GatewayConfig ← GatewayAdmission ← GatewayObservability
         //   ← GatewayAuth ← AuthGateway ← GatewayDemo; GatewayTooling (keytool's policy tools) on the policy
-        //   and admission layers only, so keytool links no server code.
+        //   and admission layers only, so keytool links no server code. SourceCommit (the build's commit, for
+        //   BuildInfo in GatewayPolicy) stands alone.
 
         // OpenSSL's libcrypto, found by pkg-config. Only JOSE imports it.
         .systemLibrary(
@@ -40,11 +41,15 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "JOSE", dependencies: ["CryptoShim"]),
+        // The commit a build is made from (`--version`, gateway_build_info), generated at build time by
+        // scripts/source-commit: from the checkout, or from .source-commit in a `git archive` tarball.
+        .plugin(name: "SourceCommitPlugin", capability: .buildTool()),
+        .target(name: "SourceCommit", plugins: ["SourceCommitPlugin"]),
         // Policies: routes, requirements, decisions, canonical paths, the route trie, YAML reading and
         // diagnostics. No networking.
         .target(
             name: "GatewayPolicy",
-            dependencies: ["JOSE", .product(name: "Yams", package: "Yams")],
+            dependencies: ["JOSE", "SourceCommit", .product(name: "Yams", package: "Yams")],
             path: "Sources/AuthGateway/Policy"
         ),
         // The operators' configuration: its model and its strict YAML decoding.
@@ -246,6 +251,6 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "keytoolTests", dependencies: ["JOSE", "keytool", "TestSupport"]),
+        .testTarget(name: "keytoolTests", dependencies: ["JOSE", "keytool", "SourceCommit", "TestSupport"]),
     ]
 )

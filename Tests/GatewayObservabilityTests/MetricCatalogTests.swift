@@ -43,6 +43,6 @@ struct MetricCatalogTests {
         let helped = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
         #expect(typed.count >= 8, "\(text)")
         for name in typed { #expect(helped.contains(name), "no # HELP for \(name)") }
-        #expect(text.contains(#"gateway_build_info{version="\#(BuildInfo.version)",swift="\#(BuildInfo.swift)",openssl="OpenSSL 3."#), "\(text)")
+        #expect(text.contains(#"gateway_build_info{version="\#(BuildInfo.version)",commit="\#(BuildInfo.commit)",swift="\#(BuildInfo.swift)",openssl="OpenSSL 3."#), "\(text)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JOSE
+import SourceCommit
 import TestSupport
 import Testing
 
@@ -308,11 +309,12 @@ struct KeytoolEndToEndTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent.path).isEmpty)
     }
 
-    @Test("--version names the version, the Swift compiler and the OpenSSL")
+    @Test("--version names the version, the commit, the Swift compiler and the OpenSSL")
     func version() async throws {
         let output = try await Keytool.run(["--version"])
         #expect(output.status == 0)
         #expect(output.stdout.hasPrefix("keytool 0."), "\(output)")
+        #expect(output.stdout.contains(" (commit \(SourceCommit.id), Swift "), "\(output)")
         #expect(output.stdout.contains("OpenSSL 3."), "\(output)")
     }
 

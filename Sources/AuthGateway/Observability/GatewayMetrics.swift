@@ -43,7 +43,8 @@ package final class GatewayMetrics: Sendable {
         jwksFetchFailures = CoreMetrics.Counter(label: "gateway_jwks_fetch_failures_total", factory: factory)
         discoveryFailures = CoreMetrics.Counter(label: "gateway_oidc_discovery_failures_total", factory: factory)
         CoreMetrics.Gauge(label: "gateway_build_info", dimensions: [
-            ("version", BuildInfo.version), ("swift", BuildInfo.swift), ("openssl", CryptoLibrary.version),
+            ("version", BuildInfo.version), ("commit", BuildInfo.commit), ("swift", BuildInfo.swift),
+            ("openssl", CryptoLibrary.version),
         ], factory: factory).record(1)
     }
 

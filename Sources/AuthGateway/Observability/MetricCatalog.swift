@@ -5,7 +5,7 @@ import Prometheus
 /// the long form; a metric missing here is exported without `# HELP` and fails `MetricCatalogTests`.
 package enum MetricCatalog {
     package static let help: [String: String] = [
-        "gateway_build_info": "Always 1; the labels name the version, the Swift compiler and the OpenSSL of this build.",
+        "gateway_build_info": "Always 1; the labels name the version, the commit, the Swift compiler and the OpenSSL of this build.",
         "gateway_requests_total": "Requests answered, by route, status and decision (allow, deny, reject, error).",
         "gateway_decisions_total": "Decision-mode answers (also in gateway_requests_total), by route, status and decision.",
         "gateway_decision_untrusted_peers_total": "Decision requests refused (403 untrusted_peer): the peer is not in trusted_peers.",

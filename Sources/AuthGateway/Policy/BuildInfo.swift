@@ -1,9 +1,14 @@
 import JOSE
+import SourceCommit
 
 /// What `auth-gateway --version`, `keytool --version` and `gateway_build_info` say about this build.
 package enum BuildInfo {
     /// The release version; raised with each release.
     package static let version = "0.11.0"
+
+    /// The commit the build was made from: 12 hex digits, or `unknown` for a build from neither a git checkout
+    /// nor a `git archive` tarball (scripts/source-commit).
+    package static var commit: String { SourceCommit.id }
 
     /// The Swift compiler the build used (major.minor).
     package static var swift: String {
@@ -18,6 +23,8 @@ package enum BuildInfo {
         #endif
     }
 
-    /// `0.11.0 (Swift 6.3, OpenSSL 3.0.17 1 Jul 2025)`.
-    package static var description: String { "\(version) (Swift \(swift), \(CryptoLibrary.version))" }
+    /// `0.11.0 (commit 49d4e6012ab3, Swift 6.3, OpenSSL 3.0.17 1 Jul 2025)`.
+    package static var description: String {
+        "\(version) (commit \(commit), Swift \(swift), \(CryptoLibrary.version))"
+    }
 }

@@ -35,13 +35,13 @@ struct BinaryEndToEndTests {
         text.components(separatedBy: "\n").firstIndex { $0.contains(needle) }.map { $0 + 1 }
     }
 
-    @Test("--version names the version, the Swift compiler and the OpenSSL the binary runs with")
+    @Test("--version names the version, the commit, the Swift compiler and the OpenSSL the binary runs with")
     func version() async throws {
         let directory = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let result = try await Command.run(try GatewayBinary.path(), ["--version"], directory: directory)
         #expect(result.status == 0)
-        #expect(result.stdoutText.hasPrefix("auth-gateway \(BuildInfo.version) (Swift "), "\(result)")
+        #expect(result.stdoutText.hasPrefix("auth-gateway \(BuildInfo.version) (commit \(BuildInfo.commit), Swift "), "\(result)")
         #expect(result.stdoutText.contains("OpenSSL 3."), "\(result)")
     }
 
