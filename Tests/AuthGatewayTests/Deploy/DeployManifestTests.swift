@@ -341,6 +341,17 @@ struct DeployManifestTests {
             #expect(buildRuns.contains("swift build -c release --static-swift-stdlib --product \(product)"))
         }
         #expect(runtime.aptPackages == ["libssl3", "ca-certificates"])
+        // The build has what the manifest builds from, the commit plugin and its script included, and names
+        // the commit from the build argument (the context has no .git).
+        let copied = Set(build.instructions("COPY").compactMap { $0.split(separator: " ").first.map(String.init) })
+        for needed in ["Package.*", "Sources", "Plugins", "Benchmarks", "Tests", "scripts/source-commit", ".source-commit"] {
+            #expect(copied.contains(needed), "the build stage does not copy \(needed): \(copied.sorted())")
+        }
+        #expect(build.instructions("ARG").contains("SOURCE_COMMIT="))
+        #expect(buildRuns.contains(#"printf '%s\n' "$SOURCE_COMMIT" > .source-commit"#))
+        let ignored = try String(contentsOfFile: DeployManifests.root + "/deploy/Dockerfile.dockerignore", encoding: .utf8)
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(ignored.contains("!scripts/source-commit") && !ignored.contains(".source-commit") && !ignored.contains("Plugins"))
 
         #expect(Set(docker.exposedPorts) == Set(try deploy.containerPorts().values))
         #expect(Set(docker.exposedPorts) == Set(configuration.listeners.map(\.port) + [configuration.admin?.port ?? -1]))
