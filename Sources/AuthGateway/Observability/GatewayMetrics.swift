@@ -21,6 +21,10 @@ package final class GatewayMetrics: Sendable {
     package let jwksFetchFailures: CoreMetrics.Counter
     /// OpenID configuration documents that could not be fetched or were refused (issuer mismatch, ...).
     package let discoveryFailures: CoreMetrics.Counter
+    /// Requests answered 503 `keys_unavailable`.
+    let keysUnavailable: CoreMetrics.Counter
+    /// Decision requests refused because the peer is not trusted.
+    let untrustedPeers: CoreMetrics.Counter
     /// The pool gauges set at the last scrape, so that a target gone since then reads 0, not its last value.
     private let poolGaugeKeys = NIOLockedValueBox(Set<[String]>())
 
@@ -42,6 +46,10 @@ package final class GatewayMetrics: Sendable {
         jwksFetches = CoreMetrics.Counter(label: "gateway_jwks_fetches_total", factory: factory)
         jwksFetchFailures = CoreMetrics.Counter(label: "gateway_jwks_fetch_failures_total", factory: factory)
         discoveryFailures = CoreMetrics.Counter(label: "gateway_oidc_discovery_failures_total", factory: factory)
+        // Every series without labels exists from start-up, at 0: an alert on `increase(...) > 0` then sees the
+        // first event, which a series born at 1 would hide (Prometheus has no earlier sample to compare with).
+        keysUnavailable = CoreMetrics.Counter(label: "gateway_keys_unavailable_total", factory: factory)
+        untrustedPeers = CoreMetrics.Counter(label: "gateway_decision_untrusted_peers_total", factory: factory)
         CoreMetrics.Gauge(label: "gateway_build_info", dimensions: [
             ("version", BuildInfo.version), ("commit", BuildInfo.commit), ("swift", BuildInfo.swift),
             ("openssl", CryptoLibrary.version),

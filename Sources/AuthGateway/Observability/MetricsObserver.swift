@@ -32,9 +32,7 @@ package struct MetricsObserver: GatewayObserver {
         }
 
         private var upstreamErrors: [UpstreamErrorKey: CoreMetrics.Counter] = [:]
-        private lazy var keysUnavailable = metrics.counter("gateway_keys_unavailable_total", [])
         private var decisions: [RequestKey: CoreMetrics.Counter] = [:]
-        private lazy var untrustedPeers = metrics.counter("gateway_decision_untrusted_peers_total", [])
 
         init(metrics: GatewayMetrics) {
             self.metrics = metrics
@@ -60,7 +58,7 @@ package struct MetricsObserver: GatewayObserver {
             timer.recordNanoseconds(Int64(record.duration * 1e9))
             switch record.reason {
             case .keysUnavailable?:
-                keysUnavailable.increment()
+                metrics.keysUnavailable.increment()
             case .upstream(let failure)?:
                 let key = UpstreamErrorKey(upstream: record.upstream ?? "none", target: record.upstreamTarget ?? "none", kind: failure)
                 let errors = upstreamErrors[key] ?? {
@@ -86,7 +84,7 @@ package struct MetricsObserver: GatewayObserver {
                 return made
             }()
             counter.increment()
-            if record.reason == .gateway(.untrustedPeer) { untrustedPeers.increment() }
+            if record.reason == .gateway(.untrustedPeer) { metrics.untrustedPeers.increment() }
         }
     }
 }

@@ -45,6 +45,44 @@ struct BinaryEndToEndTests {
         #expect(result.stdoutText.contains("OpenSSL 3."), "\(result)")
     }
 
+    @Test("serve: before any request, /metrics has every series OPERATIONS.md documents whose labels the build or the configuration fixes")
+    func documentedSeriesFromStartUp() async throws {
+        let directory = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = try GatewayBinary.writeConfiguration(
+            GatewayBinary.configuration(upstream: ["http://127.0.0.1:9", "http://127.0.0.1:10"]), in: directory)
+        let gateway = try await GatewayProcess.start(configPath: config, directory: directory)
+        let exposition: String
+        do { exposition = try await gateway.metricsText() } catch {
+            await gateway.stop()
+            throw error
+        }
+        await gateway.stop()
+        let samples = exposition.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        // The metric table: | `name` | type | labels | meaning |. Labels that traffic brings (route, status,
+        // kind, reason, alg, ...) have no value before the first request; these have one from the start.
+        let fixed: Set<String> = ["version", "commit", "swift", "openssl", "issuer", "upstream", "target", "state"]
+        let guide = try String(contentsOfFile: TestTools.repositoryRoot + "/docs/OPERATIONS.md", encoding: .utf8)
+        var expected: [String] = []
+        for row in guide.split(separator: "\n") where row.hasPrefix("| `gateway_") {
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count >= 3 else { continue }
+            let labels = cells[2].split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "` ")) }
+            if labels.allSatisfy({ $0.isEmpty || fixed.contains($0) }) {
+                expected.append(cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`")))
+            }
+        }
+        #expect(expected.count >= 18, "the table parse found only \(expected)")
+        for name in expected {
+            #expect(samples.contains { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }, "\(name) is missing at start-up")
+        }
+        // Both configured targets of the upstream, though neither was ever asked for a connection.
+        for target in ["http://127.0.0.1:9", "http://127.0.0.1:10"] {
+            #expect(samples.contains { $0.hasPrefix(#"gateway_upstream_queued_requests{upstream="svc",target="\#(target)"} 0"#) },
+                    "\(samples.filter { $0.hasPrefix("gateway_upstream") })")
+        }
+    }
+
     @Test("serve: a port another socket holds is named by its configuration key, address and port; exit non-zero")
     func bindFailureNamed() async throws {
         let directory = try Self.scratchDirectory()

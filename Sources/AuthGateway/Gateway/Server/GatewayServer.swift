@@ -223,7 +223,14 @@ package final class GatewayServer: Sendable {
     /// In use means leased to a request: once no request is in flight it must be zero everywhere, or a
     /// connection leaked.
     package func upstreamConnectionCounts() async -> [UpstreamTargetCounts] {
+        // Every configured target is named, at 0 until a loop opens a pool for it: the series exist from
+        // start-up.
         var sums: [UpstreamPool.Endpoint: UpstreamPoolCounts] = [:]
+        for (name, upstream) in snapshot.configuration.upstreams {
+            for target in upstream.targets {
+                sums[UpstreamPool.Endpoint(upstream: name, target: target)] = UpstreamPoolCounts()
+            }
+        }
         for bound in contexts.values {
             let counts = (try? await bound.eventLoop.submit { bound.value.pool.counts() }.get()) ?? [:]
             for (endpoint, count) in counts { sums[endpoint, default: UpstreamPoolCounts()] = sums[endpoint, default: UpstreamPoolCounts()] + count }
