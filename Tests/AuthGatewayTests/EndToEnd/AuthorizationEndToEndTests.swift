@@ -154,7 +154,12 @@ struct AuthorizationEndToEndTests {
             #expect(records.first?.status == denied.status)
             // The audit trail names the clause that denied a 403, and who was refused.
             #expect(records.first?.deniedBy == denied.deniedBy)
-            if denied.status == 403 { #expect(records.first?.subject == "alice") }
+            if denied.status == 403 {
+                #expect(records.first?.subject == "alice" && records.first?.issuer == E2EFixtures.issuer)
+            } else if denied.status == 401 {
+                // A token that did not verify names nobody: its `sub` and `iss` are the sender's claims.
+                #expect(records.first?.subject == nil && records.first?.issuer == nil)
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayObservability
 import Testing
 
 /// Load balancing, dead targets and timeouts with real upstream processes and closed ports.
@@ -38,10 +39,12 @@ struct UpstreamEndToEndTests {
         }
     }
 
-    @Test("all targets down: 502 from the gateway")
+    @Test("all targets down: 502 from the gateway; the access log and the metrics name the upstream and the target")
     func allTargetsDown() async throws {
         var options = GatewayHarness.Options()
         options.upstreams = ["svc": [.closed, .closed]]
+        let metrics = GatewayMetrics()
+        options.metrics = metrics
         try await GatewayHarness.with(options) { gateway in
             let token = try gateway.token()
             for _ in 0..<2 {
@@ -51,6 +54,26 @@ struct UpstreamEndToEndTests {
                 #expect(response.json?["code"] as? String == "upstream_error")
                 #expect(!response.bodyText.contains("127.0.0.1"), "no internal address in the answer")
             }
+            // The audit trail: who was refused service by which upstream, and where it tried.
+            let targets = Set(gateway.configuration.upstreams["svc"]?.targets.map(\.description) ?? [])
+            let records = await gateway.observer.waitForRecords(2)
+            #expect(records.count == 2)
+            for record in records {
+                #expect(record.status == 502 && record.verdict == .error)
+                #expect(record.reason == .upstream(.connectFailed), "\(String(describing: record.reason))")
+                #expect(record.upstream == "svc")
+                #expect(record.upstreamTarget.map(targets.contains) == true, "\(String(describing: record.upstreamTarget)) not in \(targets)")
+                #expect(record.subject == "alice" && record.issuer == E2EFixtures.issuer)
+            }
+            let errors = String(decoding: metrics.exposition(), as: UTF8.self).split(separator: "\n")
+                .filter { $0.hasPrefix("gateway_upstream_errors_total{") }
+            #expect(!errors.isEmpty)
+            for line in errors {
+                #expect(line.contains(#"upstream="svc""#) && line.contains(#"kind="connect_failed""#), "\(line)")
+                #expect(targets.contains { line.contains(#"target="\#($0)""#) }, "\(line)")
+            }
+            let counted: Double = errors.reduce(0) { sum, line in sum + (line.split(separator: " ").last.flatMap { Double($0) } ?? 0) }
+            #expect(counted == 2)
         }
     }
 
