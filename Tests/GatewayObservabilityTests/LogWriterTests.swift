@@ -139,11 +139,31 @@ struct LogWriterTests {
         try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
         writer.append(Array("still the old file\n".utf8))
         #expect(writer.flush(timeout: 5))
-        writer.reopen()
+        try writer.reopen()
         writer.append(Array("after\n".utf8))
         writer.close(timeout: 5)
         #expect(try String(contentsOfFile: path + ".1", encoding: .utf8) == "before\nstill the old file\n")
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "after\n")
+        #expect(writer.droppedLines == 0)
+    }
+
+    @Test("reopen() at a path it cannot open throws, naming the path and why; lines go on into the file it has")
+    func reopenFailureKeepsTheOldFile() throws {
+        let directory = try TestTools.temporaryDirectory(prefix: "gw-log-rotate-fail")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/access.log"
+        let writer = try LogWriter(.file(path))
+        writer.append(Array("before\n".utf8))
+        #expect(writer.flush(timeout: 5))
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+        // A directory where the file belongs: open(2) fails for anyone, root included.
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        let error = #expect(throws: LogWriter.ReopenError.self) { try writer.reopen() }
+        #expect(error?.description.contains(path) == true && error?.description.contains("directory") == true,
+                "\(String(describing: error))")
+        writer.append(Array("after\n".utf8))
+        writer.close(timeout: 5)
+        #expect(try String(contentsOfFile: path + ".1", encoding: .utf8) == "before\nafter\n")
         #expect(writer.droppedLines == 0)
     }
 }

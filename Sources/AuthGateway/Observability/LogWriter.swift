@@ -26,7 +26,8 @@ package final class LogWriter: Sendable {
         var queuedBytes = 0
         var droppedLines = 0
         var dropReported = false
-        var reopenRequested = false
+        /// A descriptor ``reopen()`` opened, for the writer thread to switch to before its next write.
+        var reopened: Int32?
         var stopping = false
         /// A write is under way on the writer thread (for ``flush(timeout:)``).
         var writing = false
@@ -101,9 +102,30 @@ package final class LogWriter: Sendable {
         }
     }
 
-    /// Closes and reopens a file destination on the writer thread (after logrotate moved the file).
-    package func reopen() {
-        state.withLockedValue { $0.reopenRequested = true }
+    /// Why ``reopen()`` could not open the file again.
+    package struct ReopenError: Error, CustomStringConvertible {
+        package let description: String
+    }
+
+    /// Opens a file destination again at its path (after logrotate moved the file away) and has the writer
+    /// thread switch to it before its next write; the old file keeps what was written to it. Opened on the
+    /// caller's thread, so that a failure can be said: then the writer keeps the file it has (the moved one),
+    /// and nothing is lost. Standard output and standard error have nothing to reopen.
+    package func reopen() throws {
+        guard case .file = destination else { return }
+        let fresh: Int32
+        do {
+            fresh = try Self.open(destination)
+        } catch let error as GatewayConfigurationError {
+            throw ReopenError(description: error.problems.joined(separator: "; "))
+        }
+        let unused = state.withLockedValue { state -> Int32? in
+            // Stopping: the writer closes what it has and takes nothing new.
+            guard !state.stopping else { return fresh }
+            defer { state.reopened = fresh }
+            return state.reopened
+        }
+        if let unused { Foundation.close(unused) }
         condition.lock()
         condition.unlock(withValue: 1)
     }
@@ -155,14 +177,22 @@ package final class LogWriter: Sendable {
         while true {
             condition.lock(whenValue: 1)
             condition.unlock(withValue: 0)
-            let (batch, reopen, stop) = state.withLockedValue { state -> ([[UInt8]], Bool, Bool) in
+            let (batch, reopened, stop) = state.withLockedValue { state -> ([[UInt8]], Int32?, Bool) in
                 let batch = state.queue
                 state.queue.removeAll(keepingCapacity: true)
                 state.writing = !batch.isEmpty
-                defer { state.reopenRequested = false }
-                return (batch, state.reopenRequested, state.stopping)
+                defer { state.reopened = nil }
+                return (batch, state.reopened, state.stopping)
             }
-            if reopen { reopenFile() }
+            if let reopened {
+                let old = descriptor.withLockedValue { descriptor in
+                    defer { descriptor = reopened }
+                    return descriptor
+                }
+                Foundation.close(old)
+                // A line cut short belongs to the old file; the new one starts clean.
+                partialLine = false
+            }
             let fd = descriptor.withLockedValue { $0 }
             var failedLines = 0
             for bytes in batch {
@@ -181,15 +211,6 @@ package final class LogWriter: Sendable {
                 return
             }
         }
-    }
-
-    private func reopenFile() {
-        guard case .file = destination, let fresh = try? Self.open(destination) else { return }
-        let old = descriptor.withLockedValue { descriptor in
-            defer { descriptor = fresh }
-            return descriptor
-        }
-        Foundation.close(old)
     }
 
     private enum WriteResult {

@@ -84,9 +84,16 @@ package struct GatewayService: Service {
                 // logrotate: the file was moved away; write to a new one at the configured path. Trapped
                 // whatever the destination: SIGUSR1's default action would end the process.
                 for await _ in rotations {
-                    if let accessLog, case .file = accessLog.writer.destination {
-                        accessLog.writer.reopen()
-                        logger.info("access log reopened", metadata: ["reason": "SIGUSR1"])
+                    if let accessLog, case .file(let path) = accessLog.writer.destination {
+                        do {
+                            try accessLog.writer.reopen()
+                            logger.info(
+                                "access log reopened", metadata: ["reason": "SIGUSR1", "access_log.path": "\(path)"])
+                        } catch {
+                            logger.error(
+                                "access log not reopened; lines go on into the file it had open",
+                                metadata: ["reason": "SIGUSR1", "access_log.path": "\(path)", "error": "\(error)"])
+                        }
                     } else {
                         logger.info("SIGUSR1: no access log file to reopen", metadata: ["reason": "SIGUSR1"])
                     }

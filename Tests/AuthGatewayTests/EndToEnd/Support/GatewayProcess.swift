@@ -111,9 +111,11 @@ final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
         loggedPort("listener.port=", log)
     }
 
+    /// `key=N` in a text record, `"key":"N"` in a JSON one (`logging.format: json`).
     private static func loggedPort(_ key: String, _ log: String) -> Int? {
+        let json = "\"" + key.dropLast() + "\":\""
         for line in log.split(separator: "\n") {
-            guard let range = line.range(of: key) else { continue }
+            guard let range = line.range(of: key) ?? line.range(of: json) else { continue }
             let digits = line[range.upperBound...].prefix { $0.isNumber }
             if let port = Int(digits), port > 0 { return port }
         }
