@@ -1,4 +1,5 @@
 import Foundation
+import JOSE
 import TestSupport
 import Testing
 
@@ -74,15 +75,20 @@ struct OperatorLogsEndToEndTests {
         await upstream.stop()
     }
 
-    @Test("logging.format: json: every line on standard error is one JSON object, a failed reload's included",
+    @Test("logging.format: json: every line on standard error is one JSON object, a start-up warning's and a failed reload's included",
           .timeLimit(.minutes(2)))
     func jsonApplicationLog() async throws {
         let directory = try TestTools.temporaryDirectory(prefix: "gw-json-log")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let upstream = try await RecordingUpstream.start(.init(name: "svc"), in: directory)
+        // An issuer key given as a private key: a configuration warning, logged before anything listens.
+        let privateKey = directory + "/private.pem"
+        try JWSKey.generate(algorithm: .RS256, keyID: "k1").privateKeyPEM()
+            .write(toFile: privateKey, atomically: true, encoding: .utf8)
         let text = GatewayBinary.configuration(upstream: [upstream.url])
+            .replacingOccurrences(of: "    keys:\n", with: "    keys:\n      - { file: \(privateKey), alg: RS256 }\n")
         let json = text.replacingOccurrences(of: "logging: { level: info,", with: "logging: { format: json, level: info,")
-        try #require(json != text)
+        try #require(json != text && text.contains(privateKey))
         let config = try GatewayBinary.writeConfiguration(json, in: directory)
         let gateway = try await GatewayProcess.start(configPath: config, directory: directory)
         do {
@@ -112,6 +118,8 @@ struct OperatorLogsEndToEndTests {
         for record in records {
             #expect(record["time"] is String && record["level"] is String && record["message"] is String, "\(record)")
         }
+        let warnings = records.filter { ($0["warning"] as? String)?.contains("holds a private key") == true }
+        #expect(warnings.count == 1 && warnings.first?["level"] as? String == "warning", "\(records)")
         let failures = records.filter { ($0["message"] as? String)?.contains("reload failed") == true }
         #expect(failures.count == 1, "\(failures)")
         let failure = failures.first.map { String(describing: $0) } ?? ""

@@ -37,11 +37,14 @@ package struct GatewayService: Service {
         // The files as loaded, taken before anything listens: an edit made once the port is open is a change.
         let loadedFiles = ConfigurationFiles(configurationFile: configurationFile, configuration: snapshot.configuration)
         var logger = self.logger
-        for warning in snapshot.warnings { logger.warning("configuration warning", metadata: ["warning": "\(warning)"]) }
         let logging = snapshot.configuration.logging
         if let level = Logger.Level(rawValue: logging.level) { logger.logLevel = level }
         GatewayLogging.standardError.format = logging.format
         GatewayLogging.standardError.writer.capacity = logging.maxPendingBytes
+        // In the configured format: with `format: json` a text line first would break a JSON log shipper.
+        for warning in snapshot.warnings {
+            logger.warning("configuration warning", metadata: ["warning": "\(warning)"])
+        }
         let metrics = GatewayMetrics()
         metrics.countDrops(of: GatewayLogging.standardError.writer, as: "gateway_application_log_dropped_total")
         let accessLog = logging.accessLog == "off" || self.observer != nil
