@@ -1,3 +1,4 @@
+import GatewayAdmission
 import NIOCore
 import NIOHTTP1
 
@@ -241,15 +242,5 @@ struct HTTP1ResponseParser {
         }
         state = .idle
         return .end
-    }
-}
-
-extension Substring {
-    /// Without leading and trailing SP and HTAB.
-    fileprivate func trimmingASCIISpaces() -> Substring {
-        var text = self
-        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
-        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
-        return text
     }
 }
