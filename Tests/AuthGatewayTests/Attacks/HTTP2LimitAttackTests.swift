@@ -179,7 +179,7 @@ struct HTTP2LimitAttackTests {
         let path = try GatewayBinary.writeConfiguration(
             GatewayBinary.configuration(upstream: [upstream.url], accessLog: "off"), in: directory)
         let gateway = try await GatewayProcess.start(configPath: path, directory: directory)
-        do {
+        try await stopping(gateway, upstream) {
             let floods = ["rapid_reset", "continuation_flood", "ping_flood", "settings_flood"]
             func round() async throws {
                 for flood in floods {
@@ -200,12 +200,6 @@ struct HTTP2LimitAttackTests {
             let response = try await Curl.request(gateway, "/public/after-floods", http2: true)
             #expect(response.status == 200)
             #expect(upstream.requests().map(\.target) == ["/public/after-floods"])
-        } catch {
-            await gateway.stop()
-            await upstream.stop()
-            throw error
         }
-        await gateway.stop()
-        await upstream.stop()
     }
 }

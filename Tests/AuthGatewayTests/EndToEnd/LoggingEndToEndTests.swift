@@ -22,7 +22,7 @@ struct LoggingEndToEndTests {
         let neverRead = Pipe()
         let gateway = try await GatewayProcess.start(
             configPath: config, directory: directory, standardOutput: neverRead.fileHandleForWriting)
-        do {
+        try await stopping(gateway, upstream) {
             // Load until the pipe (64 KiB) and the writer's queue (64 KiB) are full and lines are dropped.
             let stop = directory + "/stop"
             let load = try LoadClient.run(gateway, token: nil, path: "/public/stalled", connections: 4, duration: 60, stopFile: stop)
@@ -57,13 +57,7 @@ struct LoggingEndToEndTests {
             gateway.child.signal(SIGTERM)
             let status = await gateway.child.waitForExit(timeout: 20)
             #expect(status == 0, "exit \(String(describing: status)): \(gateway.child.stderrText.suffix(2000))")
-        } catch {
-            await gateway.stop()
-            await upstream.stop()
-            throw error
         }
-        await gateway.stop()
-        await upstream.stop()
         try? neverRead.fileHandleForReading.close()
     }
 }

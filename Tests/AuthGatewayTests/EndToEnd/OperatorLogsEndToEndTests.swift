@@ -39,7 +39,7 @@ struct OperatorLogsEndToEndTests {
         func logged(_ path: String, _ request: String) -> Bool {
             Self.lines(path).contains { $0.contains(#""path":"/public/\#(request)""#) }
         }
-        do {
+        try await stopping(gateway, upstream) {
             #expect(try await Curl.request(gateway, "/public/one").status == 200)
             try await Self.eventually("the first line in access.log") { logged(log, "one") }
 
@@ -66,13 +66,7 @@ struct OperatorLogsEndToEndTests {
             #expect(try await Curl.request(gateway, "/public/four").status == 200)
             try await Self.eventually("the fourth line in the file it had open") { logged(log + ".2", "four") }
             #expect(gateway.child.isRunning)
-        } catch {
-            await gateway.stop()
-            await upstream.stop()
-            throw error
         }
-        await gateway.stop()
-        await upstream.stop()
     }
 
     @Test("logging.format: json: every line on standard error is one JSON object, a start-up warning's and a failed reload's included",
@@ -91,7 +85,7 @@ struct OperatorLogsEndToEndTests {
         try #require(json != text && text.contains(privateKey))
         let config = try GatewayBinary.writeConfiguration(json, in: directory)
         let gateway = try await GatewayProcess.start(configPath: config, directory: directory)
-        do {
+        try await stopping(gateway, upstream) {
             // A policy with two problems: the failed reload names both, in one record.
             let broken = "version: 1\nroutes:\n  - name: broken\n    nonsense: 1\n"
             try broken.write(toFile: directory + "/policies/test.yaml", atomically: true, encoding: .utf8)
@@ -99,13 +93,7 @@ struct OperatorLogsEndToEndTests {
             try await Self.eventually("the failed reload logged") { gateway.child.stderrText.contains("reload failed") }
             #expect(try await gateway.metric("gateway_reload_failures_total") == 1)
             #expect(try await Curl.request(gateway, "/public/still").status == 200, "the last good policy serves")
-        } catch {
-            await gateway.stop()
-            await upstream.stop()
-            throw error
         }
-        await gateway.stop()
-        await upstream.stop()
 
         let lines = gateway.child.stderrText.split(separator: "\n")
         #expect(lines.count >= 4, "\(lines)")

@@ -183,3 +183,20 @@ final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
         }
     }
 }
+
+/// Runs `body`, then stops `gateway` and `upstream`, also when `body` throws: a failed expectation must not
+/// leave the processes behind. What the gateway's stop finds wrong is reported at the caller's line.
+func stopping(
+    _ gateway: GatewayProcess, _ upstream: RecordingUpstream,
+    sourceLocation: Testing.SourceLocation = #_sourceLocation, after body: () async throws -> Void
+) async throws {
+    do {
+        try await body()
+    } catch {
+        await gateway.stop(sourceLocation: sourceLocation)
+        await upstream.stop()
+        throw error
+    }
+    await gateway.stop(sourceLocation: sourceLocation)
+    await upstream.stop()
+}
