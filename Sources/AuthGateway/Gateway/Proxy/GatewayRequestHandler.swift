@@ -9,7 +9,7 @@ import GatewayObservability
 /// pool, upstream and timer events into the machine's events and performs the actions it returns: runs
 /// admission, writes, asks the pool for a connection (trying the next target after a refused connect),
 /// gives it back, lets reads through, arms clocks and reports. Confined to its event loop.
-final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
+final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange, HTTP1RequestReceiver {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
@@ -23,6 +23,9 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     private let headTimer: RequestHeadTimer?
     private var machine: Machine
     private var context: ChannelHandlerContext?
+    /// HTTP/1.1: the connection's ``HTTP1ServerHandler``, written to directly (no `NIOAny`, no pipeline hop);
+    /// an HTTP/2 stream writes down its pipeline.
+    weak var writer: HTTP1ResponseWriter?
 
     /// Set while ``performActions()`` drains the machine's outbox: an action may cause an event (a written
     /// end makes the next pipelined request arrive at once), whose actions wait behind the ones already decided.
@@ -66,8 +69,13 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
     // MARK: Channel events
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        receivedRequestPart(unwrapInboundIn(data))
+    }
+
+    /// A request part: from the pipeline (HTTP/2), or straight from ``HTTP1ServerHandler``.
+    func receivedRequestPart(_ part: HTTPServerRequestPart) {
         let limits = Machine.Limits(loop.snapshot.configuration.limits)
-        handle { $0.received(unwrapInboundIn(data), limits: limits, now: now) }
+        handle { $0.received(part, limits: limits, now: now) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -154,13 +162,14 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         case .headReceived:
             headTimer?.headReceived()
         case .writeContinue(let version):
-            context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .continue))), promise: nil)
+            write(.head(HTTPResponseHead(version: version, status: .continue)))
+            flush()
         case .writeResponseHead(let head):
-            context?.write(wrapOutboundOut(.head(head)), promise: nil)
+            write(.head(head))
         case .writeResponseBody(let buffer):
-            context?.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            write(.body(.byteBuffer(buffer)))
         case .flushResponse:
-            context?.flush()
+            flush()
         case .writeResponseEnd(let close):
             writeEnd(close: close)
         case .acquireConnection(let upstream):
@@ -278,12 +287,38 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange {
         headTimer?.responseFinished()
         guard let context else { return }
         guard close else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            return
+            write(.end(nil))
+            return flush()
         }
         let closing = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+        let written = context.eventLoop.makePromise(of: Void.self)
+        write(.end(nil), promise: written)
+        flush()
+        written.futureResult.assumeIsolated().whenComplete { _ in
             closing.close(promise: nil)
+        }
+    }
+
+    /// A response part to the client: to the HTTP/1.1 handler directly, or down an HTTP/2 stream's pipeline.
+    /// Nothing once the handler left its pipeline.
+    private func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>? = nil) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        if let writer {
+            writer.writeResponsePart(part, promise: promise)
+        } else {
+            context.write(wrapOutboundOut(part), promise: promise)
+        }
+    }
+
+    private func flush() {
+        guard let context else { return }
+        if let writer {
+            writer.flushResponse()
+        } else {
+            context.flush()
         }
     }
 

@@ -59,10 +59,15 @@ struct ConnectionInitializer: Sendable {
             let sync = channel.pipeline.syncOperations
             let headTimer = RequestHeadTimer(timeout: limits.headerReadTimeout)
             try sync.addHandler(RequestHeadTimeoutHandler(timer: headTimer))
-            try sync.addHandler(HTTP1ServerHandler(limits: HTTP1RequestParser.Limits(
-                maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount, maxURIBytes: limits.maxURIBytes)))
-            try sync.addHandler(GatewayRequestHandler(
-                loop: loopContext(channel), client: client, headTimer: headTimer, decision: decision))
+            let http1 = HTTP1ServerHandler(limits: HTTP1RequestParser.Limits(
+                maxHeaderBytes: limits.maxHeaderBytes, maxHeaderCount: limits.maxHeaderCount, maxURIBytes: limits.maxURIBytes))
+            let requests = GatewayRequestHandler(
+                loop: loopContext(channel), client: client, headTimer: headTimer, decision: decision)
+            // Next to each other in the pipeline, and calling each other directly (see HTTP1ServerHandler).
+            http1.receiver = requests
+            requests.writer = http1
+            try sync.addHandler(http1)
+            try sync.addHandler(requests)
         }
     }
 

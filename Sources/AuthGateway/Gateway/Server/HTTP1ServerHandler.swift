@@ -10,11 +10,19 @@ import NIOHTTP1
 /// as bytes, and reads stop once `maxBufferedBytes` of them wait; a client that pipelines thousands of
 /// requests and never reads costs at most that much memory, and nothing is forwarded for it meanwhile.
 /// Reads are never stopped and restarted per request (NIO's pipelining handler did both for every request).
-final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
+///
+/// The request handler behind it is called directly (``receiver``, and it writes through
+/// ``HTTP1ResponseWriter``): request and response parts cross no `NIOAny` box and no pipeline hop. Without a
+/// receiver, parts go down the pipeline as usual.
+final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, HTTP1ResponseWriter {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = ByteBuffer
+
+    /// The connection's request handler, the next handler in the pipeline.
+    weak var receiver: HTTP1RequestReceiver?
+    private var context: ChannelHandlerContext?
 
     private var parser: HTTP1RequestParser
     /// Bytes received and not parsed yet.
@@ -81,11 +89,11 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .head(let head):
                 responsePending = true
                 requestMethod = head.method
-                context.fireChannelRead(wrapInboundOut(.head(head)))
+                pass(.head(head), context: context)
             case .body(let slice):
-                context.fireChannelRead(wrapInboundOut(.body(slice)))
+                pass(.body(slice), context: context)
             case .end:
-                context.fireChannelRead(wrapInboundOut(.end(nil)))
+                pass(.end(nil), context: context)
             }
         }
         // Keep what was not parsed (ahead of anything that arrived meanwhile); a buffer read to its end is
@@ -96,6 +104,14 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if bytes.readableBytes > 0 {
             if bytes.readerIndex > 64 * 1024 { bytes.discardReadBytes() }
             buffered = bytes
+        }
+    }
+
+    private func pass(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        if let receiver {
+            receiver.receivedRequestPart(part)
+        } else {
+            context.fireChannelRead(wrapInboundOut(part))
         }
     }
 
@@ -120,8 +136,30 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Responses
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+        write(unwrapOutboundIn(data), context: context, promise: promise)
+    }
+
+    /// ``HTTP1ResponseWriter``: the request handler's direct call, as if its part came down the pipeline.
+    func writeResponsePart(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>?) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        write(part, context: context, promise: promise)
+    }
+
+    func flushResponse() {
+        guard let context else { return }
+        flush(context: context)
+    }
+
+    private func write(_ part: HTTPServerResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        switch part {
         case .head(let head):
             writeHead(head, context: context, promise: promise)
         case .body(let body):
@@ -209,6 +247,7 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         unwritten = nil
         unwrittenPromise?.fail(ChannelError.ioOnClosedChannel)
         unwrittenPromise = nil
@@ -277,3 +316,14 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
 @available(*, unavailable)
 extension HTTP1ServerHandler: Sendable {}
+
+/// The HTTP/1.1 request handler, as ``HTTP1ServerHandler`` calls it directly (same channel, same event loop).
+protocol HTTP1RequestReceiver: AnyObject {
+    func receivedRequestPart(_ part: HTTPServerRequestPart)
+}
+
+/// Where an HTTP/1.1 request handler writes its response directly: ``HTTP1ServerHandler``.
+protocol HTTP1ResponseWriter: AnyObject {
+    func writeResponsePart(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>?)
+    func flushResponse()
+}
