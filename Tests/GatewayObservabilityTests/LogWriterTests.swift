@@ -128,15 +128,21 @@ struct LogWriterTests {
         #expect((second["listener"] as? [String: String]) == ["port": "8443"])
     }
 
-    @Test("reopen() writes to a new file at the path after the old one was moved away (logrotate)")
-    func reopenAfterRotation() throws {
-        let directory = try TestTools.temporaryDirectory(prefix: "gw-log-rotate")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+    /// A writer to `directory/access.log` that wrote "before\n", whose file logrotate then moved to `.1`.
+    static func rotatedWriter(in directory: String) throws -> (writer: LogWriter, path: String) {
         let path = directory + "/access.log"
         let writer = try LogWriter(.file(path))
         writer.append(Array("before\n".utf8))
         #expect(writer.flush(timeout: 5))
         try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+        return (writer, path)
+    }
+
+    @Test("reopen() writes to a new file at the path after the old one was moved away (logrotate)")
+    func reopenAfterRotation() throws {
+        let directory = try TestTools.temporaryDirectory(prefix: "gw-log-rotate")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (writer, path) = try Self.rotatedWriter(in: directory)
         writer.append(Array("still the old file\n".utf8))
         #expect(writer.flush(timeout: 5))
         try writer.reopen()
@@ -151,11 +157,7 @@ struct LogWriterTests {
     func reopenFailureKeepsTheOldFile() throws {
         let directory = try TestTools.temporaryDirectory(prefix: "gw-log-rotate-fail")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/access.log"
-        let writer = try LogWriter(.file(path))
-        writer.append(Array("before\n".utf8))
-        #expect(writer.flush(timeout: 5))
-        try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+        let (writer, path) = try Self.rotatedWriter(in: directory)
         // A directory where the file belongs: open(2) fails for anyone, root included.
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
         let error = #expect(throws: LogWriter.ReopenError.self) { try writer.reopen() }

@@ -331,21 +331,29 @@ struct HTTP2AttackTests {
         #expect(request.chunked == true, "a body of unknown length is re-framed as chunked")
     }
 
-    @Test("trailers after a body already streamed upstream: dropped, the request completes (issue 11, class 4)")
-    func trailersAfterStreamedBody() async throws {
+    /// Runs `scenario`, whose trailers leave only once the upstream has read the request's head (they arrive
+    /// late), and checks it completed as the sanitized request with the whole body; returns what the upstream got.
+    private func streamedWithLateTrailers(
+        _ scenario: String, sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) async throws -> UpstreamEvent {
         let oracle = try AttackGateway.shared()
         let marks = oracle.begin()
         let result = try await H2AttackClient.run(
-            oracle.gateway, "trailers_identity_streamed", token: try oracle.gateway.token(sub: "alice", scope: "write:data"),
+            oracle.gateway, scenario, token: try oracle.gateway.token(sub: "alice", scope: "write:data"),
             upstreamRecords: oracle.upstream.recordsPath)
-        // The trailers left only once the upstream had read the request's head: they arrived late.
-        #expect(result.counts["upstream_head_before_trailers"] == 1, "\(result)")
-        #expect(result.stream(1)?.status == 200, "\(result)")
-        expectUsable(result)
-        let requests = await oracle.forwarded(1, since: marks)
-        let request = try #require(requests.first)
-        oracle.expectSanitized(request, method: "POST", target: "/upload/x", subject: "alice")
-        #expect(request.bodyLength == 4000)
+        #expect(result.counts["upstream_head_before_trailers"] == 1, "\(result)", sourceLocation: sourceLocation)
+        #expect(result.stream(1)?.status == 200, "\(result)", sourceLocation: sourceLocation)
+        expectUsable(result, sourceLocation: sourceLocation)
+        let requests = await oracle.forwarded(1, since: marks, sourceLocation: sourceLocation)
+        let request = try #require(requests.first, sourceLocation: sourceLocation)
+        oracle.expectSanitized(request, method: "POST", target: "/upload/x", subject: "alice", sourceLocation: sourceLocation)
+        #expect(request.bodyLength == 4000, sourceLocation: sourceLocation)
+        return request
+    }
+
+    @Test("trailers after a body already streamed upstream: dropped, the request completes (issue 11, class 4)")
+    func trailersAfterStreamedBody() async throws {
+        let request = try await streamedWithLateTrailers("trailers_identity_streamed")
         #expect(request.chunked == true)
         let values = (request.headers ?? []).map { $0.joined(separator: ": ") }
         #expect(!values.contains { $0.contains("admin") || $0.contains("6.6.6.6") || $0.contains("Bearer") }, "\(values)")
@@ -353,19 +361,7 @@ struct HTTP2AttackTests {
 
     @Test("content-length in trailers after a streamed body: a framing field in trailers is dropped, the request completes")
     func contentLengthTrailerAfterStreamedBody() async throws {
-        let oracle = try AttackGateway.shared()
-        let marks = oracle.begin()
-        let result = try await H2AttackClient.run(
-            oracle.gateway, "trailers_content_length_streamed", token: try oracle.gateway.token(sub: "alice", scope: "write:data"),
-            upstreamRecords: oracle.upstream.recordsPath)
-        // The trailers left only once the upstream had read the request's head: they arrived late.
-        #expect(result.counts["upstream_head_before_trailers"] == 1, "\(result)")
-        #expect(result.stream(1)?.status == 200, "\(result)")
-        expectUsable(result)
-        let requests = await oracle.forwarded(1, since: marks)
-        let request = try #require(requests.first)
-        oracle.expectSanitized(request, method: "POST", target: "/upload/x", subject: "alice")
-        #expect(request.bodyLength == 4000)
+        let request = try await streamedWithLateTrailers("trailers_content_length_streamed")
         #expect(request.values("Content-Length").isEmpty, "\(request.headers ?? [])")
     }
 
