@@ -1,3 +1,4 @@
+import GatewayPolicy
 import JOSE
 import Testing
 
@@ -18,12 +19,20 @@ struct VerifiedTokenCacheTests {
 
     static func fingerprint(_ n: Int) -> TokenFingerprint { TokenFingerprint("token-\(n)") }
 
+    @Test("a hit is the stored object itself, so the decision it keeps (VerifiedClaims) outlives the request")
+    func hitIsTheStoredObject() {
+        let cache = VerifiedTokenCache(capacity: 4, generation: 1)
+        let verified = VerifiedClaims(Self.claims())
+        cache.store(Self.fingerprint(1), verified, generation: 1)
+        #expect(cache.lookup(Self.fingerprint(1), now: 0, generation: 1) === verified)
+    }
+
     @Test("a stored token is a hit with its claims; another token is a miss")
     func hitAndMiss() {
         let cache = VerifiedTokenCache(capacity: 4, generation: 1)
         cache.store(Self.fingerprint(1), claims: Self.claims(), generation: 1)
         #expect(cache.count == 1)
-        #expect(cache.lookup(Self.fingerprint(1), now: Self.exp - 100, generation: 1) == Self.claims())
+        #expect(cache.lookup(Self.fingerprint(1), now: Self.exp - 100, generation: 1)?.fields == Self.claims())
         #expect(cache.lookup(Self.fingerprint(2), now: Self.exp - 100, generation: 1) == nil)
         #expect(cache.hits == 1)
         #expect(cache.misses == 1)
@@ -34,7 +43,7 @@ struct VerifiedTokenCacheTests {
         let cache = VerifiedTokenCache(capacity: 4, generation: 1)
         cache.store(TokenFingerprint("aaa.bbb.ccc"), claims: Self.claims(), generation: 1)
         #expect(cache.lookup(TokenFingerprint("aaa.bbb.ccd"), now: 0, generation: 1) == nil)
-        #expect(cache.lookup(TokenFingerprint("aaa.bbb.ccc"), now: 0, generation: 1) == Self.claims())
+        #expect(cache.lookup(TokenFingerprint("aaa.bbb.ccc"), now: 0, generation: 1)?.fields == Self.claims())
     }
 
     @Test("an entry answers strictly before exp, never at or past it, and is dropped once expired")
@@ -99,7 +108,7 @@ struct VerifiedTokenCacheTests {
             cache.store(Self.fingerprint(n), claims: Self.claims(sub: "user-\(n)"), generation: 1)
             #expect(cache.count == min(n + 1, 3))
             // The entry just stored is always there, with its own claims.
-            #expect(cache.lookup(Self.fingerprint(n), now: 0, generation: 1) == Self.claims(sub: "user-\(n)"))
+            #expect(cache.lookup(Self.fingerprint(n), now: 0, generation: 1)?.fields == Self.claims(sub: "user-\(n)"))
         }
         let present = (0..<10).filter { cache.lookup(Self.fingerprint($0), now: 0, generation: 1) != nil }
         #expect(present == [7, 8, 9], "the oldest stored go first")
@@ -145,5 +154,12 @@ struct VerifiedTokenCacheTests {
         cache.store(Self.fingerprint(1), claims: Self.claims(exp: exp), generation: 1)
         #expect(cache.count == 0)
         #expect(cache.lookup(Self.fingerprint(1), now: 0, generation: 1) == nil)
+    }
+}
+
+extension VerifiedTokenCache {
+    /// Stores a token verified with these claims.
+    fileprivate func store(_ fingerprint: TokenFingerprint, claims: [String: JSONValue], generation: UInt64) {
+        store(fingerprint, VerifiedClaims(claims), generation: generation)
     }
 }

@@ -54,7 +54,7 @@ struct TokenAuthenticatorTests {
             Issue.record("not verified")
             return
         }
-        #expect(claims["sub"] == .string("alice"))
+        #expect(claims.fields["sub"] == .string("alice"))
     }
 
     @Test("a credential that is no token is rejected (401), two credentials or one in the query are invalid_request (400)")

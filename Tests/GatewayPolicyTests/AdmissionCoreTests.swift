@@ -58,7 +58,7 @@ struct AdmissionCoreTests {
 
     @Test("a protected route asks once and words each answer as the gateway answers it")
     func protectedRoute() {
-        let verified = decide("GET", "/api/x", .verified(["sub": "u", "scope": "read"]))
+        let verified = decide("GET", "/api/x", .verified(VerifiedClaims(["sub": "u", "scope": "read"])))
         #expect(verified.asked == 1)
         #expect(decision(verified.0)?.status == 200)
         if case .decided(_, let claims, let error) = verified.0 {
@@ -78,7 +78,7 @@ struct AdmissionCoreTests {
             Issue.record("\(rejected.0)")
         }
         #expect(decision(decide("GET", "/api/x", .anonymous).0)?.status == 401)
-        #expect(decision(decide("GET", "/api/x", .verified(["sub": "u", "scope": "write"])).0)?.status == 403)
+        #expect(decision(decide("GET", "/api/x", .verified(VerifiedClaims(["sub": "u", "scope": "write"]))).0)?.status == 403)
 
         guard case .needsKeys(7) = decide("GET", "/api/x", .needsKeys(7)).0 else { Issue.record("needsKeys"); return }
         guard case .keysUnavailable(let route) = decide("GET", "/api/x", .keysUnavailable).0 else { Issue.record("503"); return }
@@ -100,7 +100,7 @@ struct AdmissionCoreTests {
         // /mixed has a protected PUT: the token is checked, and only a valid one learns of PUT.
         guard case .deny(let anonymous)? = decision(decide("DELETE", "/mixed", .anonymous).0) else { Issue.record("405"); return }
         #expect(anonymous.allow?.methodNames == ["POST"])
-        guard case .deny(let valid)? = decision(decide("DELETE", "/mixed", .verified(["sub": "u"])).0) else { Issue.record("405"); return }
+        guard case .deny(let valid)? = decision(decide("DELETE", "/mixed", .verified(VerifiedClaims(["sub": "u"]))).0) else { Issue.record("405"); return }
         #expect(valid.allow?.methodNames == ["POST", "PUT"])
         guard case .needsKeys(3) = decide("DELETE", "/mixed", .needsKeys(3)).0 else { Issue.record("needsKeys"); return }
     }

@@ -1,7 +1,9 @@
 import JOSE
+import GatewayPolicy
 
 /// Verified tokens of one event loop, so the common case (the same token many times) costs a hash
-/// lookup instead of a signature check.
+/// lookup instead of a signature check, and the same token on the same route reuses its last decision
+/// (``VerifiedClaims``).
 ///
 /// Bounded; keyed by the token's SHA-256; an entry is never used at or past the token's `exp`; the
 /// whole cache is dropped when the key generation changes. A full cache evicts the oldest stored entry
@@ -9,7 +11,7 @@ import JOSE
 /// no locks.
 package final class VerifiedTokenCache {
     struct Entry {
-        let claims: [String: JSONValue]
+        let verified: VerifiedClaims
         let expiresAt: Double
     }
 
@@ -30,8 +32,8 @@ package final class VerifiedTokenCache {
 
     package var count: Int { entries.count }
 
-    /// The cached claims for `fingerprint` if still valid at `now` under `generation`.
-    package func lookup(_ fingerprint: TokenFingerprint, now: Double, generation: UInt64) -> [String: JSONValue]? {
+    /// The cached token for `fingerprint` if still valid at `now` under `generation`.
+    package func lookup(_ fingerprint: TokenFingerprint, now: Double, generation: UInt64) -> VerifiedClaims? {
         if generation != self.generation {
             flush()
             self.generation = generation
@@ -46,7 +48,7 @@ package final class VerifiedTokenCache {
             return nil
         }
         hits += 1
-        return entry.claims
+        return entry.verified
     }
 
     /// Drops every entry (a key set changed).
@@ -57,12 +59,12 @@ package final class VerifiedTokenCache {
     }
 
     /// Remembers a verified token; tokens without a finite `exp` are not cached.
-    package func store(_ fingerprint: TokenFingerprint, claims: [String: JSONValue], generation: UInt64) {
+    package func store(_ fingerprint: TokenFingerprint, _ verified: VerifiedClaims, generation: UInt64) {
         guard capacity > 0, generation == self.generation,
-            let expiresAt = claims["exp"]?.numberValue, expiresAt.isFinite
+            let expiresAt = verified.fields["exp"]?.numberValue, expiresAt.isFinite
         else { return }
         // A token stored again (verified twice before either stored it) is refreshed in its slot.
-        if entries.updateValue(Entry(claims: claims, expiresAt: expiresAt), forKey: fingerprint) != nil { return }
+        if entries.updateValue(Entry(verified: verified, expiresAt: expiresAt), forKey: fingerprint) != nil { return }
         guard order.count == capacity else { return order.append(fingerprint) }
         let victim = order[oldest]
         order[oldest] = fingerprint

@@ -66,9 +66,9 @@ package final class TokenAuthenticator {
         let useCache = keys.cached
         let fingerprint = useCache ? TokenFingerprint(token) : nil
         if let fingerprint {
-            if let claims = cache.lookup(fingerprint, now: now, generation: keys.generation) {
+            if let cached = cache.lookup(fingerprint, now: now, generation: keys.generation) {
                 metrics?.cacheHits.increment()
-                return .verified(claims)
+                return .verified(cached)
             }
             metrics?.cacheMisses.increment()
         }
@@ -88,10 +88,11 @@ package final class TokenAuthenticator {
                 }
                 throw error
             }
+            let claims = VerifiedClaims(verified.claims.fields)
             if let fingerprint {
-                cache.store(fingerprint, claims: verified.claims.fields, generation: keys.generation)
+                cache.store(fingerprint, claims, generation: keys.generation)
             }
-            return .verified(verified.claims.fields)
+            return .verified(claims)
         } catch {
             metrics?.rejected(error.code)
             return .rejected(error)

@@ -6,7 +6,7 @@ import JOSE
 package enum TokenCheck<Pending> {
     /// No credential.
     case anonymous
-    case verified([String: JSONValue])
+    case verified(VerifiedClaims)
     /// 401 `invalid_token`, with the verifier's reason.
     case rejected(JOSEError)
     /// 400 `invalid_request`: credentials no token can be read from (two of them, a token in the query).
@@ -59,8 +59,8 @@ package enum AdmissionCore {
         switch token() {
         case .anonymous:
             return .decided(policy.authorize(route, claims: nil), claims: nil, tokenError: nil)
-        case .verified(let claims):
-            return .decided(policy.authorize(route, claims: claims), claims: claims, tokenError: nil)
+        case .verified(let verified):
+            return .decided(verified.decision(for: route, by: policy), claims: verified.fields, tokenError: nil)
         case .rejected(let error):
             return .decided(.invalidToken(route: route, code: error.code.rawValue), claims: nil, tokenError: error)
         case .invalidRequest:
@@ -81,7 +81,7 @@ package enum AdmissionCore {
     ) -> Decision {
         let outcome = decide(policy, method: method, host: host, path: path) { () -> TokenCheck<Never> in
             switch credential() {
-            case .success(let claims?): return .verified(claims)
+            case .success(let claims?): return .verified(VerifiedClaims(claims))
             case .success(nil): return .anonymous
             case .failure(let error): return .rejected(error)
             }

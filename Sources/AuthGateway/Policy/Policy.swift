@@ -37,6 +37,8 @@ package struct Policy: Sendable {
     /// requirement not held → 403 with the failed clause's reason; a required identity header whose claim is
     /// missing → 401 `claim_missing`; an identity header that cannot be encoded → 401 `claim_unencodable`;
     /// otherwise allow with the identity headers.
+    ///
+    /// Depends on nothing but `route` and `claims` (``VerifiedClaims`` keeps its result for a cached token).
     package func authorize(_ route: Route, claims: [String: JSONValue]?) -> Decision {
         guard case .token(let issuers, let requirement) = route.access else {
             return .allow(route: route, identityHeaders: [])
