@@ -70,6 +70,7 @@ struct ExchangeStateMachineTests {
         #expect(Self.has(actions) { if case .report(let record) = $0 { record.status == 200 && record.upstreamTarget == "http://127.0.0.1:1" } else { false } })
         #expect(Self.has(actions) { if case .writeResponseEnd(close: false) = $0 { true } else { false } })
         #expect(machine.phase == .idle)
+        #expect(machine.exchange == nil, "an idle keep-alive connection keeps nothing of its last request")
     }
 
     @Test("a denied upload is answered at once and the connection closes rather than read the body")
@@ -256,7 +257,7 @@ struct ExchangeStateMachineTests {
 
 /// Drives the machine as the handler and the world around it would (a client that pipelines requests
 /// behind NIO's one-at-a-time pipelining, a pool, an upstream, writability, clocks, admission), and checks
-/// its actions against what each party may expect.
+/// its actions against what each party may expect, and that an idle machine keeps nothing of its last request.
 struct ExchangeModel {
     typealias Machine = ExchangeStateMachine
     typealias Action = Machine.Action
@@ -463,6 +464,9 @@ struct ExchangeModel {
         history.append("\(event) -> \(actions.map { String(describing: $0).prefix(60) })")
         for action in actions {
             check(action)
+        }
+        if machine.phase == .idle, machine.exchange != nil {
+            violations.append("an idle machine still holds its last request (head, token, identity headers)")
         }
     }
 

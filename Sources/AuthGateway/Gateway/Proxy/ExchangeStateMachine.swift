@@ -105,8 +105,9 @@ struct ExchangeStateMachine {
     /// Numbers the exchanges, so that a late key re-fetch finds out it is for an earlier one.
     private(set) var serial = 0
     /// Parts that wait: for the issuer's keys, or (a next pipelined request) for the client to read the
-    /// answers it already has.
-    private var paused = CircularBuffer<HTTPServerRequestPart>()
+    /// answers it already has. Both buffers start small: every connection has them, few need more, and those
+    /// grow once.
+    private var paused = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 2)
     private(set) var pausedBytes = 0
     /// A read asked for and held back by ``readRequested(now:)``.
     private(set) var heldRead = false
@@ -116,7 +117,7 @@ struct ExchangeStateMachine {
     private var armed: Set<Clock> = []
     private var limits: Limits
     /// The actions decided and not yet taken by ``nextAction()``.
-    private var outbox = CircularBuffer<Action>(initialCapacity: 16)
+    private var outbox = CircularBuffer<Action>(initialCapacity: 4)
 
     init(client: ClientConnection, limits: Limits) {
         self.client = client
@@ -341,7 +342,7 @@ struct ExchangeStateMachine {
     private mutating func receiveEnd(now: Now) {
         switch phase {
         case .discarding:
-            phase = .idle
+            becomeIdle()
             disarm(.body)
         case .proxying:
             guard exchange != nil else { return }
@@ -576,9 +577,16 @@ struct ExchangeStateMachine {
         // An answered request stays `.discarding` until its end arrives; a proxied one whose request
         // ended is done.
         if phase == .proxying, exchange?.requestEnded == true {
-            phase = .idle
+            becomeIdle()
         }
         emit(.writeResponseEnd(close: false))
+    }
+
+    /// The exchange is over and the connection waits for its next request, keeping nothing of the last one:
+    /// an idle keep-alive connection holds no bearer token, no identity headers and no request head.
+    private mutating func becomeIdle() {
+        phase = .idle
+        exchange = nil
     }
 
     private mutating func report(now: Now) {
