@@ -232,6 +232,9 @@ struct DecisionListenerEndToEndTests {
                     "Host: api.example", "Content-Length: 0", gateway.bearer(reader), "X-User-Id: admin",
                     "X-User-Roles: admin", "X_User_Id: admin", "X-Forwarded-User: admin", "X-Forwarded-Proto: https",
                     "X-Envoy-Expected-Rq-Timeout-Ms: 200",
+                    // Other gateways' identity headers, on the built-in denylist (docs/HEADER-DENYLIST.md).
+                    "X-Auth-Request-User: admin", "OIDC_CLAIM_sub: admin", "Shib-Identity-Provider: https://evil",
+                    "X-Userinfo: e30", "X-ID-Token: x.y.z",
                 ],
                 extra: ["--head"])
             #expect(allowed.status == 200)
@@ -241,7 +244,10 @@ struct DecisionListenerEndToEndTests {
             let removed = Set((allowed.header("X-Envoy-Auth-Headers-To-Remove") ?? "").split(separator: ",").map {
                 $0.trimmingCharacters(in: .whitespaces)
             })
-            #expect(removed == ["x-user-roles", "x_user_id", "x-forwarded-user"], "\(removed)")
+            #expect(removed == [
+                "x-user-roles", "x_user_id", "x-forwarded-user", "x-auth-request-user", "oidc_claim_sub",
+                "shib-identity-provider", "x-userinfo", "x-id-token",
+            ], "\(removed)")
             #expect(allowed.header("Connection") == nil, "Content-Length: 0 announces no body: the connection stays")
 
             let denied = try await Curl.request(
