@@ -231,8 +231,10 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                // HTTP/2 header blocks in the connection-handling unit tests.
+                // HTTP/2 header blocks and stream payloads in the connection-handling unit tests, and NIO's own
+                // HTTP/2 → HTTP/1 codec as the reference for the gateway's translation.
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ]
         ),
         .testTarget(
