@@ -6,7 +6,7 @@ import Testing
 @testable import AuthGateway
 
 /// The pure parts of the HTTP/2 connection handling: the outbound frame scanner behind
-/// ``HTTP2GoAwayCloseHandler`` and the request-head normalizer.
+/// ``HTTP2GoAwayCloseHandler`` (the request head's translation is in ``HTTP2MessageTranslationTests``).
 @Suite("HTTP/2 connection handling")
 struct HTTP2ConnectionHandlingTests {
     static func frame(type: UInt8, stream: UInt32 = 0, payload: [UInt8]) -> [UInt8] {
@@ -63,23 +63,5 @@ struct HTTP2ConnectionHandlingTests {
         channel.embeddedEventLoop.advanceTime(by: HTTP2GoAwayCloseHandler.linger + .milliseconds(1))
         #expect(!channel.isActive)
         _ = try? channel.finish()
-    }
-
-    @Test("RFC 9113 §8.3.1: a host disagreeing with :authority becomes a second host (RequestGuard's 400)")
-    func authorityAndHost() throws {
-        let base: [(String, String)] = [(":method", "GET"), (":scheme", "https"), (":path", "/"), (":authority", "a.example")]
-        #expect(HTTP2RequestHeadNormalizer.normalize(HPACKHeaders(base)) == nil)
-        #expect(HTTP2RequestHeadNormalizer.normalize(HPACKHeaders(base + [("host", "A.Example")])) == nil)
-        let normalized = try #require(HTTP2RequestHeadNormalizer.normalize(HPACKHeaders(base + [("host", "b.example")])))
-        #expect(normalized["host"] == ["b.example", "a.example"])
-    }
-
-    @Test("RFC 9113 §8.2.3: cookie crumbs are joined with \"; \" where the first one was")
-    func cookieCrumbs() throws {
-        let headers = HPACKHeaders([(":method", "GET"), ("cookie", "a=1"), ("x-other", "1"), ("cookie", "b=2")])
-        let normalized = try #require(HTTP2RequestHeadNormalizer.normalize(headers))
-        #expect(normalized["cookie"] == ["a=1; b=2"])
-        #expect(Array(normalized.map(\.name)) == [":method", "cookie", "x-other"])
-        #expect(HTTP2RequestHeadNormalizer.normalize(HPACKHeaders([("cookie", "a=1")])) == nil)
     }
 }

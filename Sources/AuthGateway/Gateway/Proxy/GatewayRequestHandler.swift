@@ -4,7 +4,7 @@ import GatewayConfig
 import GatewayAdmission
 import GatewayObservability
 
-/// Serves requests of one HTTP/1.1 connection (behind NIO's pipelining handler, one at a time) or one
+/// Serves requests of one HTTP/1.1 connection (behind ``HTTP1ServerHandler``, one at a time) or one
 /// HTTP/2 stream. Thin by design: every decision is ``ExchangeStateMachine``'s; this type turns channel,
 /// pool, upstream and timer events into the machine's events and performs the actions it returns: runs
 /// admission, writes, asks the pool for a connection (trying the next target after a refused connect),
@@ -23,8 +23,8 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange, HTTP1
     private let headTimer: RequestHeadTimer?
     private var machine: Machine
     private var context: ChannelHandlerContext?
-    /// HTTP/1.1: the connection's ``HTTP1ServerHandler``, written to directly (no `NIOAny`, no pipeline hop);
-    /// an HTTP/2 stream writes down its pipeline.
+    /// The connection's ``HTTP1ServerHandler`` or the stream's ``HTTP2StreamHandler``, written to directly (no
+    /// `NIOAny`, no pipeline hop); without one, parts go down the pipeline.
     weak var writer: HTTP1ResponseWriter?
 
     /// Set while ``performActions()`` drains the machine's outbox: an action may cause an event (a written
@@ -72,7 +72,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange, HTTP1
         receivedRequestPart(unwrapInboundIn(data))
     }
 
-    /// A request part: from the pipeline (HTTP/2), or straight from ``HTTP1ServerHandler``.
+    /// A request part: straight from ``HTTP1ServerHandler`` or ``HTTP2StreamHandler``, or from the pipeline.
     func receivedRequestPart(_ part: HTTPServerRequestPart) {
         let limits = Machine.Limits(loop.snapshot.configuration.limits)
         handle { $0.received(part, limits: limits, now: now) }
@@ -299,7 +299,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange, HTTP1
         }
     }
 
-    /// A response part to the client: to the HTTP/1.1 handler directly, or down an HTTP/2 stream's pipeline.
+    /// A response part to the client: to the HTTP/1.1 or HTTP/2 stream handler directly, else down the pipeline.
     /// Nothing once the handler left its pipeline.
     private func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>? = nil) {
         guard let context else {

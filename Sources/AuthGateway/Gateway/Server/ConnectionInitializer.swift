@@ -89,11 +89,14 @@ struct ConnectionInitializer: Sendable {
             stream.eventLoop.makeCompletedFuture {
                 idle.value.streamOpened()
                 stream.closeFuture.whenComplete { _ in idle.value.streamClosed() }
+                let frames = HTTP2StreamHandler()
+                let requests = GatewayRequestHandler(loop: loopContext(stream), client: streamClient, decision: decision)
+                // Next to each other in the pipeline, and calling each other directly (see HTTP2StreamHandler).
+                frames.receiver = requests
+                requests.writer = frames
                 let sync = stream.pipeline.syncOperations
-                try sync.addHandler(HTTP2RequestHeadNormalizer())
-                try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try sync.addHandler(GatewayRequestHandler(
-                    loop: loopContext(stream), client: streamClient, decision: decision))
+                try sync.addHandler(frames)
+                try sync.addHandler(requests)
             }
         }.map { _ in }
     }

@@ -317,12 +317,14 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, H
 @available(*, unavailable)
 extension HTTP1ServerHandler: Sendable {}
 
-/// The HTTP/1.1 request handler, as ``HTTP1ServerHandler`` calls it directly (same channel, same event loop).
+/// The request handler, as ``HTTP1ServerHandler`` (or an HTTP/2 stream's ``HTTP2StreamHandler``) calls it directly
+/// (same channel, same event loop).
 protocol HTTP1RequestReceiver: AnyObject {
     func receivedRequestPart(_ part: HTTPServerRequestPart)
 }
 
-/// Where an HTTP/1.1 request handler writes its response directly: ``HTTP1ServerHandler``.
+/// Where a request handler writes its response directly: ``HTTP1ServerHandler``, or ``HTTP2StreamHandler`` on an
+/// HTTP/2 stream.
 protocol HTTP1ResponseWriter: AnyObject {
     func writeResponsePart(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>?)
     func flushResponse()
