@@ -37,22 +37,29 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange, HTTP1
     private var connection: UpstreamConnection?
     private var triedTargets: [GatewayConfiguration.Target] = []
 
-    private lazy var bodyClock = clock(.body)
-    private lazy var responseClock = clock(.response)
-    private lazy var sendClock = clock(.send)
+    /// The exchange's clocks, made when first armed. An HTTP/2 stream's timers belong to its connection's
+    /// ``DeadlineGroup`` (one NIO task for all its streams).
+    private var bodyClock: DeadlineTimer?
+    private var responseClock: DeadlineTimer?
+    private var sendClock: DeadlineTimer?
+    private let clockGroup: DeadlineGroup?
 
-    init(loop: LoopContext, client: ClientConnection, headTimer: RequestHeadTimer? = nil, decision: DecisionListener? = nil) {
+    init(
+        loop: LoopContext, client: ClientConnection, headTimer: RequestHeadTimer? = nil,
+        decision: DecisionListener? = nil, clockGroup: DeadlineGroup? = nil
+    ) {
         self.loop = loop
         self.client = client
         self.decision = decision
         self.headTimer = headTimer
+        self.clockGroup = clockGroup
         self.machine = Machine(client: client, limits: .init(loop.snapshot.configuration.limits))
     }
 
     private var now: Machine.Now { Machine.Now(deadline: loop.eventLoop.now, wall: loop.now()) }
 
     private func clock(_ kind: Machine.Clock) -> DeadlineTimer {
-        DeadlineTimer(eventLoop: loop.eventLoop) { [weak self] in
+        DeadlineTimer(eventLoop: loop.eventLoop, group: clockGroup) { [weak self] in
             guard let self else { return }
             self.handle { $0.clockFired(kind, now: self.now) }
         }
@@ -94,9 +101,9 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange, HTTP1
 
     func channelInactive(context: ChannelHandlerContext) {
         handle { $0.clientClosed(now: now) }
-        bodyClock.cancel()
-        responseClock.cancel()
-        sendClock.cancel()
+        bodyClock?.cancel()
+        responseClock?.cancel()
+        sendClock?.cancel()
         context.fireChannelInactive()
     }
 
@@ -191,7 +198,7 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange, HTTP1
         case .armClock(let kind, let deadline):
             timer(kind).arm(at: deadline)
         case .disarmClock(let kind):
-            timer(kind).disarm()
+            existingTimer(kind)?.disarm()
         case .report(let record):
             loop.observer.requestFinished(record)
         case .close:
@@ -200,6 +207,17 @@ final class GatewayRequestHandler: ChannelDuplexHandler, UpstreamExchange, HTTP1
     }
 
     private func timer(_ kind: Machine.Clock) -> DeadlineTimer {
+        if let timer = existingTimer(kind) { return timer }
+        let timer = clock(kind)
+        switch kind {
+        case .body: bodyClock = timer
+        case .response: responseClock = timer
+        case .send: sendClock = timer
+        }
+        return timer
+    }
+
+    private func existingTimer(_ kind: Machine.Clock) -> DeadlineTimer? {
         switch kind {
         case .body: return bodyClock
         case .response: return responseClock

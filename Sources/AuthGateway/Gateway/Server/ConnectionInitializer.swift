@@ -75,11 +75,15 @@ struct ConnectionInitializer: Sendable {
         let configuration = Self.http2Configuration(limits)
         let streamClient = ClientConnection(address: client.address, poolKey: client.poolKey, isHTTP2: true)
         let idle: NIOLoopBound<HTTP2IdleConnectionTimer>
+        let clocks: NIOLoopBound<DeadlineGroup>
         do {
             try channel.pipeline.syncOperations.addHandler(HTTP2GoAwayCloseHandler())
             idle = NIOLoopBound(
                 HTTP2IdleConnectionTimer(channel: channel, timeout: TimeAmount(limits.idleTimeout)),
                 eventLoop: channel.eventLoop)
+            let group = DeadlineGroup(eventLoop: channel.eventLoop)
+            channel.closeFuture.assumeIsolated().whenComplete { _ in group.cancel() }
+            clocks = NIOLoopBound(group, eventLoop: channel.eventLoop)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
@@ -90,7 +94,8 @@ struct ConnectionInitializer: Sendable {
                 idle.value.streamOpened()
                 stream.closeFuture.whenComplete { _ in idle.value.streamClosed() }
                 let frames = HTTP2StreamHandler()
-                let requests = GatewayRequestHandler(loop: loopContext(stream), client: streamClient, decision: decision)
+                let requests = GatewayRequestHandler(
+                    loop: loopContext(stream), client: streamClient, decision: decision, clockGroup: clocks.value)
                 // Next to each other in the pipeline, and calling each other directly (see HTTP2StreamHandler).
                 frames.receiver = requests
                 requests.writer = frames

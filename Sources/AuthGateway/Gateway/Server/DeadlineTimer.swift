@@ -11,16 +11,21 @@ import NIOCore
 ///
 /// Confined to its event loop. The owner calls ``cancel()`` when it goes away; the pending task holds
 /// the timer only weakly.
+///
+/// A timer of a ``DeadlineGroup`` schedules nothing itself: the group keeps one task for all its timers (an
+/// HTTP/2 connection's streams, each of which lives for one request).
 final class DeadlineTimer {
     private let eventLoop: EventLoop
     private let onExpiry: () -> Void
-    private var deadline: NIODeadline?
+    private let group: DeadlineGroup?
+    private(set) var deadline: NIODeadline?
     private var task: Scheduled<Void>?
     private var taskDeadline: NIODeadline?
 
     /// `onExpiry` runs on the event loop once the armed deadline has passed; capture the owner weakly.
-    init(eventLoop: EventLoop, onExpiry: @escaping () -> Void) {
+    init(eventLoop: EventLoop, group: DeadlineGroup? = nil, onExpiry: @escaping () -> Void) {
         self.eventLoop = eventLoop
+        self.group = group
         self.onExpiry = onExpiry
     }
 
@@ -34,6 +39,7 @@ final class DeadlineTimer {
     /// Expires at `deadline`, replacing any earlier arming.
     func arm(at deadline: NIODeadline) {
         self.deadline = deadline
+        if let group { return group.armed(self, at: deadline) }
         if let taskDeadline, taskDeadline <= deadline { return }
         schedule(at: deadline)
     }
@@ -42,11 +48,13 @@ final class DeadlineTimer {
     /// next `arm` usually costs no scheduling at all.
     func disarm() {
         deadline = nil
+        group?.disarmed(self)
     }
 
     /// Stops the clock and drops the scheduled task: the owner is going away.
     func cancel() {
         deadline = nil
+        group?.disarmed(self)
         task?.cancel()
         task = nil
         taskDeadline = nil
@@ -58,6 +66,12 @@ final class DeadlineTimer {
         task = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
             self?.fire()
         }
+    }
+
+    /// The group found the deadline passed.
+    func expire() {
+        deadline = nil
+        onExpiry()
     }
 
     private func fire() {
