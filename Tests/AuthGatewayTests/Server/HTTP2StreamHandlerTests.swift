@@ -103,7 +103,7 @@ struct HTTP2StreamHandlerTests {
         try channel.writeInbound(headers(fields))
         #expect(try next(channel) == describe(.rstStream(.protocolError)))
         #expect(!channel.isActive)
-        try? channel.writeInbound(data("abc", endStream: true))
+        _ = try? channel.writeInbound(data("abc", endStream: true))
         #expect(receiver.parts.isEmpty)
     }
 
