@@ -16,8 +16,7 @@ import NIOCore
 final class DeadlineGroup {
     private let eventLoop: EventLoop
     private var armed: [ObjectIdentifier: DeadlineTimer] = [:]
-    private var task: Scheduled<Void>?
-    private var taskDeadline: NIODeadline?
+    private var task = EarliestTask()
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
@@ -28,7 +27,6 @@ final class DeadlineGroup {
 
     func armed(_ timer: DeadlineTimer, at deadline: NIODeadline) {
         armed[ObjectIdentifier(timer)] = timer
-        if let taskDeadline, taskDeadline <= deadline { return }
         schedule(at: deadline)
     }
 
@@ -39,22 +37,15 @@ final class DeadlineGroup {
     /// Drops every timer and the task: the connection closed.
     func cancel() {
         armed.removeAll()
-        task?.cancel()
-        task = nil
-        taskDeadline = nil
+        task.cancel()
     }
 
     private func schedule(at deadline: NIODeadline) {
-        task?.cancel()
-        taskDeadline = deadline
-        task = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            self?.fire()
-        }
+        task.schedule(at: deadline, on: eventLoop) { [weak self] in self?.fire() }
     }
 
     private func fire() {
-        task = nil
-        taskDeadline = nil
+        task.fired()
         let now = eventLoop.now
         var expired: [DeadlineTimer] = []
         var next: NIODeadline?
@@ -74,7 +65,7 @@ final class DeadlineGroup {
             guard let deadline = timer.deadline, deadline <= now else { continue }
             timer.expire()
         }
-        if let next, taskDeadline.map({ next < $0 }) ?? true { schedule(at: next) }
+        if let next { schedule(at: next) }
     }
 }
 

@@ -19,8 +19,7 @@ final class DeadlineTimer {
     private let onExpiry: () -> Void
     private let group: DeadlineGroup?
     private(set) var deadline: NIODeadline?
-    private var task: Scheduled<Void>?
-    private var taskDeadline: NIODeadline?
+    private var task = EarliestTask()
 
     /// `onExpiry` runs on the event loop once the armed deadline has passed; capture the owner weakly.
     init(eventLoop: EventLoop, group: DeadlineGroup? = nil, onExpiry: @escaping () -> Void) {
@@ -40,7 +39,6 @@ final class DeadlineTimer {
     func arm(at deadline: NIODeadline) {
         self.deadline = deadline
         if let group { return group.armed(self, at: deadline) }
-        if let taskDeadline, taskDeadline <= deadline { return }
         schedule(at: deadline)
     }
 
@@ -55,17 +53,11 @@ final class DeadlineTimer {
     func cancel() {
         deadline = nil
         group?.disarmed(self)
-        task?.cancel()
-        task = nil
-        taskDeadline = nil
+        task.cancel()
     }
 
     private func schedule(at deadline: NIODeadline) {
-        task?.cancel()
-        taskDeadline = deadline
-        task = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            self?.fire()
-        }
+        task.schedule(at: deadline, on: eventLoop) { [weak self] in self?.fire() }
     }
 
     /// The group found the deadline passed.
@@ -75,8 +67,7 @@ final class DeadlineTimer {
     }
 
     private func fire() {
-        task = nil
-        taskDeadline = nil
+        task.fired()
         guard let deadline else { return }
         if deadline <= eventLoop.now {
             self.deadline = nil
