@@ -16,7 +16,7 @@ import NIOCore
 final class DeadlineGroup {
     private let eventLoop: EventLoop
     private var armed: [ObjectIdentifier: DeadlineTimer] = [:]
-    private var task = EarliestTask()
+    private lazy var task = EarliestTask(eventLoop: eventLoop) { [weak self] in self?.fire() }
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
@@ -41,7 +41,7 @@ final class DeadlineGroup {
     }
 
     private func schedule(at deadline: NIODeadline) {
-        task.schedule(at: deadline, on: eventLoop) { [weak self] in self?.fire() }
+        task.schedule(at: deadline)
     }
 
     private func fire() {

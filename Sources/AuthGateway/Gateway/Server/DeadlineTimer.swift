@@ -19,7 +19,7 @@ final class DeadlineTimer {
     private let onExpiry: () -> Void
     private let group: DeadlineGroup?
     private(set) var deadline: NIODeadline?
-    private var task = EarliestTask()
+    private lazy var task = EarliestTask(eventLoop: eventLoop) { [weak self] in self?.fire() }
 
     /// `onExpiry` runs on the event loop once the armed deadline has passed; capture the owner weakly.
     init(eventLoop: EventLoop, group: DeadlineGroup? = nil, onExpiry: @escaping () -> Void) {
@@ -57,7 +57,7 @@ final class DeadlineTimer {
     }
 
     private func schedule(at deadline: NIODeadline) {
-        task.schedule(at: deadline, on: eventLoop) { [weak self] in self?.fire() }
+        task.schedule(at: deadline)
     }
 
     /// The group found the deadline passed.
